@@ -1,0 +1,3 @@
+from cmtool.cli.app import main
+
+main()

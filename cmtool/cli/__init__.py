@@ -1,0 +1,1 @@
+"""Typer commands: parse, call one service, print. No logic lives here."""

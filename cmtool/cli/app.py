@@ -1,0 +1,56 @@
+"""The ``cmtool`` command: registers the command modules and maps errors to exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+from cmtool.errors import CmtoolError
+
+app = typer.Typer(
+    name="cmtool",
+    help="Consumer-complaint management on a git repository of YAML files.\n\n"
+    "Exit codes: 0 ok; 1 findings (validate problems, SLA breaches, audit findings); "
+    "2 usage or data error; 3 not found; 4 refused (ambiguous ID, transition not allowed); "
+    "5 workspace busy; 6 git failure or uncommitted hand edits; 70 internal error.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Each module adds its commands to ``app`` when imported. Importing them costs
+# little: heavy libraries are imported inside the commands that need them.
+COMMAND_MODULES = (
+    "cmtool.cli.workspace_cmds",
+    "cmtool.cli.case_cmds",
+    "cmtool.cli.query_cmds",
+)
+
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+
+
+def main() -> None:
+    _register()
+    try:
+        app()
+    except CmtoolError as err:
+        typer.echo(f"error: {err}", err=True)
+        if err.hint:
+            typer.echo(f"hint: {err.hint}", err=True)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: one clear line, the traceback on request
+        if os.environ.get("CMTOOL_DEBUG"):
+            raise
+        typer.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+        typer.echo("hint: rerun with CMTOOL_DEBUG=1 for the traceback, and report it", err=True)
+        sys.exit(70)

@@ -1,0 +1,55 @@
+"""Commands about the workspace as a whole: init, validate, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cmtool.cli.common import ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, echo, print_json, warn
+from cmtool.errors import EXIT_FINDINGS
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(rich_help_panel="Workspace")
+    def init(
+        directory: Annotated[Path, typer.Argument(help="Folder for the new workspace.")],
+        sample: Annotated[bool, typer.Option(help="Also copy the bundled sample cases.")] = False,
+        actor: ActorOpt = None, now: NowOpt = None,
+    ) -> None:
+        """Create a workspace: a git repository with rules.yaml, templates/ and cases/."""
+        from cmtool.services.workspace_ops import create_workspace
+
+        ws = create_workspace(directory, actor, now, sample)
+        echo(f"workspace ready at {ws.root}")
+
+    @app.command(rich_help_panel="Workspace")
+    def validate(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+        """Check every case file and rules.yaml; exit 1 when anything is wrong."""
+        from cmtool.services.validation import validate_workspace
+        from cmtool.store.workspace import find_workspace
+
+        checked, problems = validate_workspace(find_workspace(workspace))
+        if as_json:
+            print_json({"checked": checked, "problems": [p.to_dict() for p in problems]})
+        else:
+            for problem in problems:
+                echo(str(problem))
+            summary = f"{checked} case files checked, {len(problems)} problems"
+            (warn if problems else echo)(summary)
+        if problems:
+            raise typer.Exit(EXIT_FINDINGS)
+
+    @app.command(rich_help_panel="Workspace")
+    def demo(
+        directory: Annotated[Path, typer.Argument(help="Folder to build the demo in.")] = Path(
+            "cmtool-demo"
+        ),
+        now: NowOpt = None,
+    ) -> None:
+        """Build a demo workspace from the bundled sample and run the main job on it."""
+        from cmtool.services.demo import run_demo
+
+        for line in run_demo(directory, now):
+            echo(line)

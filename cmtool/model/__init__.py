@@ -1,0 +1,1 @@
+"""The data model: frozen values, events, transitions and replay. No I/O."""

@@ -1,0 +1,60 @@
+"""Events: the append-only timeline a case's state is replayed from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+# Keys of an event in the order they are written; other keys (an SLA clock,
+# a rule's details...) follow in sorted order and are kept in ``details``.
+EVENT_KEYS = ("at", "actor", "action", "changes", "note", "rule")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened to a case: who, when, what, old -> new.
+
+    ``changes`` maps a state field to ``(old, new)``; replaying all changes in
+    order gives the case's state.
+    """
+
+    at: str
+    actor: str
+    action: str
+    changes: Mapping[str, tuple[Any, Any]] = field(default_factory=lambda: EMPTY)
+    note: str | None = None
+    rule: str | None = None
+    details: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"at": self.at, "actor": self.actor, "action": self.action}
+        if self.changes:
+            data["changes"] = {name: [old, new] for name, (old, new) in self.changes.items()}
+        if self.note is not None:
+            data["note"] = self.note
+        if self.rule is not None:
+            data["rule"] = self.rule
+        for key in sorted(self.details):
+            data[key] = self.details[key]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Event:
+        """Build from parsed YAML; the schema check has vetted ``data`` first."""
+        changes = {
+            str(name): (pair[0], pair[1]) for name, pair in (data.get("changes") or {}).items()
+        }
+        details = {key: value for key, value in data.items() if key not in EVENT_KEYS}
+        return cls(
+            at=str(data["at"]),
+            actor=str(data["actor"]),
+            action=str(data["action"]),
+            changes=MappingProxyType(changes),
+            note=data.get("note"),
+            rule=data.get("rule"),
+            details=MappingProxyType(details),
+        )

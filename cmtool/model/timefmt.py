@@ -1,0 +1,42 @@
+"""ISO 8601 times with an offset: the only time format in case files."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+
+def parse_time(text: str | datetime) -> datetime:
+    """Parse an ISO 8601 time; naive times are refused (an offset is required)."""
+    if isinstance(text, datetime):
+        moment = text
+    else:
+        value = str(text).strip()
+        if value.endswith("Z"):
+            value = value[:-1] + "+00:00"
+        moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"time {text!s} has no UTC offset (write e.g. 2025-03-18T09:30:00+08:00)")
+    return moment
+
+
+def format_time(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.isoformat(timespec="seconds")
+
+
+def to_utc(text: str | datetime) -> datetime:
+    return parse_time(text).astimezone(timezone.utc)
+
+
+def month_of(text: str) -> tuple[int, int]:
+    moment = parse_time(text)
+    return moment.year, moment.month
+
+
+def as_date(value: str | date) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))

@@ -1,0 +1,1 @@
+"""The actions: each reads cases, builds events, and commits through the store."""

@@ -1,0 +1,203 @@
+"""The case lifecycle: file, assign, note, wait, resume, escalate, edit, resolve,
+close, reopen. Each is one event and one commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from cmtool.errors import UsageError
+from cmtool.model.case import Case
+from cmtool.model.enums import Channel, Priority, Status
+from cmtool.model.events import Event
+from cmtool.model.fields import EDITABLE, FIELD_NAMES, FIELDS_BY_NAME
+from cmtool.model.ids import new_id
+from cmtool.model.timefmt import parse_time
+from cmtool.model.transitions import next_status
+from cmtool.services.context import Context, commit_message
+from cmtool.store.casefiles import resolve_id
+from cmtool.store.transaction import Transaction, transaction
+
+Changes = dict[str, tuple[Any, Any]]
+
+
+def changes_between(case_state: Mapping[str, Any], updates: Mapping[str, Any]) -> Changes:
+    """``field -> (old, new)`` for the updates that really change something."""
+    return {
+        name: (case_state.get(name), value)
+        for name, value in updates.items()
+        if case_state.get(name) != value
+    }
+
+
+def check_choice(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    spec = FIELDS_BY_NAME[name]
+    if spec.choices and value not in spec.choices:
+        raise UsageError(f"{name} {value!r} is not one of: {', '.join(spec.choices)}")
+    return value
+
+
+def _text(value: str | None, name: str, required: bool = False) -> str | None:
+    if value is None or not value.strip():
+        if required:
+            raise UsageError(f"{name} must not be empty")
+        return None
+    return value.strip() if "\n" not in value.strip() else value.strip() + "\n"
+
+
+def file_case(ctx: Context, fields: Mapping[str, Any],
+              on_filed: Callable[[Transaction, Case], Case] | None = None) -> Case:  # fmt: skip
+    """File a new case; ``on_filed`` may add rule-driven events in the same commit."""
+    title = _text(fields.get("title"), "title", required=True)
+    if "\n" in (title or ""):
+        raise UsageError("title must be one line (put details in --description)")
+    state: dict[str, Any] = {"title": title, "status": Status.NEW.value}
+    for name, value in fields.items():
+        if name in ("title", "status") or value in (None, "", []):
+            continue
+        if name not in FIELDS_BY_NAME:
+            raise UsageError(f"unknown field {name!r}")
+        state[name] = check_choice(name, value) if isinstance(value, str) else value
+    state["priority"] = check_choice("priority", state.get("priority") or Priority.NORMAL.value)
+    state["channel"] = check_choice("channel", state.get("channel") or Channel.OTHER.value)
+    if "description" in state:
+        state["description"] = _text(state["description"], "description")
+    state["filed_at"] = state.get("filed_at") or ctx.now_text
+    state = {name: state[name] for name in FIELD_NAMES if name in state}
+    event = Event(ctx.now_text, ctx.actor, "file",
+                  MappingProxyType({name: (None, value) for name, value in state.items()}))  # fmt: skip
+    with transaction(ctx.ws) as tx:
+        case_id = new_id(parse_time(state["filed_at"]))
+        while ctx.ws.case_path(case_id).exists():
+            case_id = new_id(parse_time(state["filed_at"]))
+        case = Case(case_id, MappingProxyType({}), ()).with_event(event)
+        if on_filed is not None:
+            case = on_filed(tx, case)
+        tx.put(case, None)
+        tx.commit(commit_message(f"file {case_id}: {title}", "file", ctx.actor, [case_id]),
+                  ctx.identity, ctx.now_text)  # fmt: skip
+    return case
+
+
+def act(ctx: Context, ref: str, action: str,
+        build: Callable[[Case], tuple[Changes, str | None]], summary: str) -> Case:  # fmt: skip
+    """Load a case under the lock, append the event ``build`` describes, commit."""
+    case_id = resolve_id(ctx.ws, ref)
+    with transaction(ctx.ws) as tx:
+        case, text = tx.load(case_id)
+        if parse_time(case.updated_at) > ctx.now:
+            raise UsageError(f"--now {ctx.now_text} is before the last event of {case_id} "
+                             f"({case.updated_at})")  # fmt: skip
+        changes, note = build(case)
+        status = next_status(action, case.status, case_id)
+        if status != case.status:
+            changes["status"] = (case.status.value, status.value)
+        event = Event(ctx.now_text, ctx.actor, action, MappingProxyType(changes), note)
+        updated = case.with_event(event)
+        tx.put(updated, text)
+        tx.commit(commit_message(f"{action} {case_id}: {summary}", action, ctx.actor, [case_id]),
+                  ctx.identity, ctx.now_text)  # fmt: skip
+    return updated
+
+
+def assign(ctx: Context, ref: str, to: str, reason: str | None = None) -> Case:
+    assignee = _text(to, "--to", required=True)
+
+    def build(case: Case) -> tuple[Changes, str | None]:
+        if case.get("assignee") == assignee:
+            raise UsageError(f"{case.id} is already assigned to {assignee}")
+        return changes_between(case.state, {"assignee": assignee}), _text(reason, "reason")
+
+    return act(ctx, ref, "assign", build, f"assigned to {assignee}")
+
+
+def note(ctx: Context, ref: str, text: str, internal: bool = False) -> Case:
+    body = _text(text, "note text", required=True)
+
+    def build(case: Case) -> tuple[Changes, str | None]:
+        updates = {}
+        if not internal and case.is_open and not case.get("first_response_at"):
+            updates["first_response_at"] = ctx.now_text
+        return changes_between(case.state, updates), body
+
+    action = "internal_note" if internal else "note"
+    return act(ctx, ref, action, build, (body or "").splitlines()[0][:60])
+
+
+def wait(ctx: Context, ref: str, reason: str) -> Case:
+    why = _text(reason, "--reason", required=True)
+    return act(ctx, ref, "wait",
+               lambda case: (changes_between(case.state, {"waiting_reason": why}), None),
+               f"waiting: {why}")  # fmt: skip
+
+
+def resume(ctx: Context, ref: str, note_text: str | None = None) -> Case:
+    return act(ctx, ref, "resume",
+               lambda case: (changes_between(case.state, {"waiting_reason": None}),
+                             _text(note_text, "note")),
+               "resumed")  # fmt: skip
+
+
+def escalate(ctx: Context, ref: str, to: str, reason: str) -> Case:
+    target = _text(to, "--to", required=True)
+    why = _text(reason, "--reason", required=True)
+
+    def build(case: Case) -> tuple[Changes, str | None]:
+        level = int(case.get("escalation_level", 0)) + 1
+        return changes_between(case.state, {"assignee": target, "escalation_level": level}), why
+
+    return act(ctx, ref, "escalate", build, f"escalated to {target}: {why}")
+
+
+def edit(ctx: Context, ref: str, updates: Mapping[str, Any], reason: str | None = None) -> Case:
+    if not updates:
+        raise UsageError("nothing to edit", hint="name a field, e.g. --priority high")
+    for name, value in updates.items():
+        if name not in EDITABLE:
+            raise UsageError(f"{name} cannot be edited (editable: {', '.join(EDITABLE)})")
+        if isinstance(value, str):
+            check_choice(name, value)
+        if name == "title":
+            _text(value, "title", required=True)
+
+    def build(case: Case) -> tuple[Changes, str | None]:
+        changes = changes_between(case.state, updates)
+        if not changes:
+            raise UsageError(f"{case.id} already has these values; nothing to change")
+        return changes, _text(reason, "reason")
+
+    return act(ctx, ref, "edit", build, ", ".join(f"{k}={v}" for k, v in updates.items()))
+
+
+def resolve(ctx: Context, ref: str, resolution: str, remedy: str | None = None,
+            redress: float | None = None, upheld: bool | None = None) -> Case:  # fmt: skip
+    text = _text(resolution, "--resolution", required=True)
+    updates: dict[str, Any] = {"resolution": text, "resolved_at": ctx.now_text,
+                               "waiting_reason": None}  # fmt: skip
+    if remedy:
+        updates["remedy"] = remedy.strip()
+    if redress is not None:
+        if redress < 0:
+            raise UsageError("--redress must not be negative")
+        updates["redress"] = redress
+    if upheld is not None:
+        updates["upheld"] = upheld
+    return act(ctx, ref, "resolve", lambda case: (changes_between(case.state, updates), None),
+               (text or "").splitlines()[0][:60])  # fmt: skip
+
+
+def close(ctx: Context, ref: str, note_text: str | None = None) -> Case:
+    return act(ctx, ref, "close",
+               lambda case: (changes_between(case.state, {"closed_at": ctx.now_text}),
+                             _text(note_text, "note")),
+               "closed")  # fmt: skip
+
+
+def reopen(ctx: Context, ref: str, reason: str) -> Case:
+    why = _text(reason, "--reason", required=True)
+    updates = {"resolved_at": None, "closed_at": None}
+    return act(ctx, ref, "reopen", lambda case: (changes_between(case.state, updates), why),
+               f"reopened: {why}")  # fmt: skip

@@ -1,0 +1,1 @@
+"""The only code that touches files, YAML and git (plus the disposable index)."""

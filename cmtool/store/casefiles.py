@@ -1,0 +1,98 @@
+"""Case files: locate by ID or prefix, read and check, render."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from cmtool.errors import Ambiguous, DataError, NotFound, UsageError
+from cmtool.model.case import Case
+from cmtool.model.ids import ID_RE, is_valid_id, normalize_prefix
+from cmtool.model.problems import Problem
+from cmtool.model.schema import check_case_data
+from cmtool.store.workspace import Workspace
+from cmtool.store.yamlio import load_with_lines
+
+MAX_CANDIDATES = 10
+
+
+def iter_case_paths(ws: Workspace, under: Path | None = None) -> Iterator[Path]:
+    """Every case file, in ID order (folders are YYYY/MM, names are IDs)."""
+    base = under or ws.cases_dir
+    if not base.is_dir():
+        return
+    for year in sorted(p for p in base.iterdir() if p.is_dir()):
+        for month in sorted(p for p in year.iterdir() if p.is_dir()):
+            yield from sorted(month.glob("C-*.yaml"))
+
+
+def resolve_id(ws: Workspace, typed: str) -> str:
+    """The one case ID that ``typed`` (a full ID or a unique prefix) names."""
+    try:
+        prefix = normalize_prefix(typed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if is_valid_id(prefix):
+        if ws.case_path(prefix).exists():
+            return prefix
+        raise NotFound(f"no case {prefix}", hint="list cases with: cmtool list")
+    matches = [p.stem for p in _candidate_paths(ws, prefix) if p.stem.startswith(prefix)]
+    if not matches:
+        raise NotFound(f"no case ID starts with {prefix}", hint="list cases with: cmtool list")
+    if len(matches) > 1:
+        shown = ", ".join(matches[:MAX_CANDIDATES])
+        more = f" and {len(matches) - MAX_CANDIDATES} more" if len(matches) > MAX_CANDIDATES else ""
+        raise Ambiguous(f"{prefix} matches {len(matches)} cases: {shown}{more}",
+                        hint="type more characters of the ID")  # fmt: skip
+    return matches[0]
+
+
+def _candidate_paths(ws: Workspace, prefix: str) -> Iterator[Path]:
+    """Only the shard folders the prefix can point into (C-YYMM... names one month)."""
+    digits = prefix[2:8] if prefix.startswith("C-") else ""
+    if len(digits) >= 4 and digits[:4].isdigit():
+        return iter(sorted((ws.cases_dir / f"20{digits[:2]}" / digits[2:4]).glob("C-*.yaml")))
+    if len(digits) >= 2 and digits[:2].isdigit():
+        return iter(sorted((ws.cases_dir / f"20{digits[:2]}").glob("*/C-*.yaml")))
+    return iter_case_paths(ws)
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def check_file(ws: Workspace, path: Path) -> tuple[dict | None, list[Problem]]:
+    """Parse and check one case file: (data, problems). Never raises for bad data."""
+    rel = str(path.relative_to(ws.root))
+    try:
+        data, lines = load_with_lines(read_text(path), rel)
+    except DataError as exc:
+        where, _, message = str(exc).partition(": ")
+        line = where.rsplit(":", 1)[-1]
+        return None, [Problem("CASE_YAML", message, rel, int(line) if line.isdigit() else None)]
+    problems = check_case_data(data, rel, lines)
+    case_id = data.get("id") if isinstance(data, dict) else None
+    if isinstance(case_id, str) and ID_RE.match(case_id) and ws.case_relpath(case_id) != rel:
+        problems.append(Problem("CASE_WRONG_PATH",
+                                f"a case with id {case_id} belongs at {ws.case_relpath(case_id)}",
+                                rel, lines.get("id"), case_id))  # fmt: skip
+    if isinstance(case_id, str) and path.stem != case_id:
+        problems.append(Problem("CASE_WRONG_PATH", f"file name does not match id {case_id}",
+                                rel, lines.get("id"), case_id))  # fmt: skip
+    return (data if isinstance(data, dict) else None), problems
+
+
+def load_case(ws: Workspace, case_id: str) -> tuple[Case, str]:
+    """A case and its file text; a broken file raises DataError naming file and line."""
+    path = ws.case_path(case_id)
+    if not path.exists():
+        raise NotFound(f"no case {case_id}")
+    data, problems = check_file(ws, path)
+    if problems or data is None:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise DataError(f"{first}{more}", hint="see all with: cmtool validate")
+    return Case.from_dict(data), read_text(path)

@@ -1,0 +1,23 @@
+"""All cases of a workspace, for listing, SLA checks, stats, reports and export."""
+
+from __future__ import annotations
+
+from cmtool.errors import DataError
+from cmtool.model.case import Case
+from cmtool.store.casefiles import iter_case_paths, read_text
+from cmtool.store.workspace import Workspace
+from cmtool.store.yamlio import load
+
+
+def all_cases(ws: Workspace) -> list[Case]:
+    """Every case, in ID order. A broken file raises DataError naming it."""
+    cases = []
+    for path in iter_case_paths(ws):
+        rel = str(path.relative_to(ws.root))
+        data = load(read_text(path), rel)
+        try:
+            cases.append(Case.from_dict(data))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise DataError(f"{rel}: not a valid case file ({exc})",
+                            hint="see all problems with: cmtool validate") from None  # fmt: skip
+    return cases

@@ -1,0 +1,166 @@
+"""Git plumbing: commits built from trees, never by rewriting the whole index.
+
+An action changes a handful of files under ``cases/YYYY/MM/``. Its commit is
+made from HEAD's tree with only the touched folders rebuilt (``ls-tree`` +
+``mktree``), then ``commit-tree`` and a compare-and-swap ``update-ref``. The
+user's own staged changes never leak into a cmtool commit. The real index is
+then told about the new blobs of just those paths, so ``git status`` stays
+clean; ``core.splitIndex`` (set by ``cmtool init``) keeps that write small.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from cmtool.errors import GitError
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+def git(root: Path, *args: str, input: str | None = None, env: Mapping[str, str] | None = None,
+        check: bool = True) -> str:  # fmt: skip
+    full_env = None
+    if env:
+        full_env = dict(os.environ)
+        full_env.update(env)
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=root, input=input, capture_output=True, text=True,
+            env=full_env, encoding="utf-8",
+        )  # fmt: skip
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed or not on PATH") from exc
+    if check and done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else done.returncode}")
+    return done.stdout
+
+
+def head(root: Path) -> str | None:
+    out = git(root, "rev-parse", "--verify", "-q", "HEAD", check=False).strip()
+    return out or None
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+
+
+def config_identity(root: Path) -> Identity | None:
+    name = git(root, "config", "user.name", check=False).strip()
+    email = git(root, "config", "user.email", check=False).strip()
+    return Identity(name, email) if name else None
+
+
+def hash_files(root: Path, paths: Iterable[str]) -> dict[str, str]:
+    """Write the files' blobs; returns path -> blob id."""
+    ordered = list(paths)
+    if not ordered:
+        return {}
+    out = git(root, "hash-object", "-w", "--stdin-paths", "--no-filters", input="\n".join(ordered) + "\n")
+    return dict(zip(ordered, out.split(), strict=True))
+
+
+def _ls_tree(root: Path, treeish: str) -> dict[str, tuple[str, str, str]]:
+    out = git(root, "ls-tree", "-z", treeish, check=False)
+    entries = {}
+    for record in out.split("\0"):
+        if record:
+            meta, name = record.split("\t", 1)
+            mode, kind, sha = meta.split()
+            entries[name] = (mode, kind, sha)
+    return entries
+
+
+def build_tree(root: Path, base_tree: str | None, changes: Mapping[str, str | None]) -> str:
+    """A tree equal to ``base_tree`` with files set to blobs (or removed, for None)."""
+    by_dir: dict[str, dict[str, str | None]] = {}
+    for path, blob in changes.items():
+        parent = PurePosixPath(path)
+        by_dir.setdefault(str(parent.parent), {})[parent.name] = blob
+    return _rebuild(root, base_tree, "", by_dir)
+
+
+def _rebuild(root: Path, base_tree: str | None, prefix: str,
+             by_dir: Mapping[str, Mapping[str, str | None]]) -> str:  # fmt: skip
+    here = prefix or "."
+    entries = _ls_tree(root, base_tree) if base_tree else {}
+    for name, blob in by_dir.get(here, {}).items():
+        if blob is None:
+            entries.pop(name, None)
+        else:
+            entries[name] = ("100644", "blob", blob)
+    children = {
+        d[len(prefix) + 1 if prefix else 0 :].split("/", 1)[0]
+        for d in by_dir
+        if d != "." and (not prefix or d.startswith(prefix + "/"))
+    }
+    for child in sorted(children):
+        sub_prefix = f"{prefix}/{child}" if prefix else child
+        existing = entries.get(child)
+        sub_base = existing[2] if existing and existing[1] == "tree" else None
+        sub_tree = _rebuild(root, sub_base, sub_prefix, by_dir)
+        if sub_tree == EMPTY_TREE:
+            entries.pop(child, None)
+        else:
+            entries[child] = ("040000", "tree", sub_tree)
+    if not entries:
+        return EMPTY_TREE
+    listing = "".join(f"{m} {k} {s}\t{n}\0" for n, (m, k, s) in entries.items())
+    return git(root, "mktree", "-z", input=listing).strip()
+
+
+def commit_changes(
+    root: Path,
+    changes: Mapping[str, str | None],
+    message: str,
+    author: Identity,
+    committer: Identity,
+    date: str,
+) -> str:
+    """One commit on HEAD applying ``changes`` (path -> blob, None = delete)."""
+    parent = head(root)
+    base_tree = git(root, "rev-parse", f"{parent}^{{tree}}").strip() if parent else None
+    tree = build_tree(root, base_tree, changes)
+    env = {
+        "GIT_AUTHOR_NAME": author.name,
+        "GIT_AUTHOR_EMAIL": author.email,
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_NAME": committer.name,
+        "GIT_COMMITTER_EMAIL": committer.email,
+        "GIT_COMMITTER_DATE": date,
+    }
+    parents = ["-p", parent] if parent else []
+    commit = git(root, "commit-tree", tree, *parents, input=message, env=env).strip()
+    # Compare-and-swap: fails rather than lose a commit someone made meanwhile.
+    git(root, "update-ref", "-m", f"cmtool: {message.splitlines()[0]}", "HEAD", commit,
+        parent or "0" * 40)  # fmt: skip
+    sync_index(root, changes)
+    return commit
+
+
+def sync_index(root: Path, changes: Mapping[str, str | None]) -> None:
+    """Record the committed files in the index (with stat data) so status is clean."""
+    present = [path for path, blob in changes.items() if blob is not None]
+    removed = [path for path, blob in changes.items() if blob is None]
+    if present:
+        git(root, "update-index", "--add", "-z", "--stdin", input="\0".join(present) + "\0")
+    if removed:
+        git(root, "update-index", "--force-remove", "-z", "--stdin", input="\0".join(removed) + "\0")
+
+
+def blob_at(root: Path, rev: str, path: str) -> str | None:
+    out = git(root, "rev-parse", "-q", "--verify", f"{rev}:{path}", check=False).strip()
+    return out or None
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives these bytes as a blob, computed without a subprocess."""
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()

@@ -1,0 +1,118 @@
+"""One action, one commit, all or nothing, one writer at a time.
+
+Inside ``transaction(ws)`` the workspace lock is held. Before any file is
+written, a journal (``.git/cmtool-journal.json``) names the paths about to
+change. The commit is the moment of truth: ``update-ref`` either moved HEAD or
+not. If a process dies anywhere in between, the next transaction (or ``cmtool
+doctor``) finds the journal and puts each path back to what HEAD holds, so the
+workspace is always either before or after the action.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cmtool.errors import DirtyWorkspace
+from cmtool.model.case import Case
+from cmtool.store import git as gitops
+from cmtool.store.casefiles import load_case
+from cmtool.store.lock import workspace_lock
+from cmtool.store.workspace import Workspace
+from cmtool.store.yamlio import render
+
+JOURNAL = "cmtool-journal.json"
+
+
+@dataclass
+class Transaction:
+    ws: Workspace
+    pending: dict[str, str] = field(default_factory=dict)  # relpath -> new text
+    recovered: list[str] = field(default_factory=list)
+
+    def load(self, case_id: str) -> tuple[Case, str]:
+        """A case to change; refuses one with uncommitted hand edits."""
+        case, text = load_case(self.ws, case_id)
+        rel = self.ws.case_relpath(case_id)
+        committed = gitops.blob_at(self.ws.root, "HEAD", rel)
+        if committed != gitops.blob_id(text.encode("utf-8")):
+            raise DirtyWorkspace(
+                f"{rel} has changes that are not committed",
+                hint="commit or discard them (git diff / git checkout), or run cmtool doctor",
+            )
+        return case, text
+
+    def put(self, case: Case, previous_text: str | None) -> None:
+        self.pending[self.ws.case_relpath(case.id)] = render(case.to_dict(), previous_text)
+
+    def put_file(self, relpath: str, text: str) -> None:
+        self.pending[relpath] = text
+
+    def commit(self, message: str, author: gitops.Identity, date: str) -> str | None:
+        if not self.pending:
+            return None
+        root = self.ws.root
+        journal = self.ws.git_dir / JOURNAL
+        _write_atomic(journal, json.dumps({"paths": sorted(self.pending)}))
+        try:
+            for rel, text in self.pending.items():
+                _write_atomic(root / rel, text)
+            blobs = gitops.hash_files(root, self.pending)
+            committer = gitops.config_identity(root) or author
+            commit = gitops.commit_changes(root, blobs, message, author, committer, date)
+        except BaseException:
+            recover(self.ws)
+            raise
+        journal.unlink()
+        self.pending.clear()
+        return commit
+
+
+@contextmanager
+def transaction(ws: Workspace, timeout: float | None = None) -> Iterator[Transaction]:
+    with workspace_lock(ws.git_dir / "cmtool.lock", timeout):
+        tx = Transaction(ws, recovered=recover(ws))
+        yield tx
+
+
+def recover(ws: Workspace) -> list[str]:
+    """Undo what an interrupted action left; returns the paths it put back."""
+    journal = ws.git_dir / JOURNAL
+    if not journal.exists():
+        return []
+    try:
+        paths = json.loads(journal.read_text(encoding="utf-8"))["paths"]
+    except (ValueError, KeyError):
+        paths = []
+    root = ws.root
+    for rel in paths:
+        target = root / rel
+        for leftover in target.parent.glob(f".{target.name}.tmp-*"):
+            leftover.unlink()
+        committed = gitops.blob_at(root, "HEAD", rel)
+        if committed is None:
+            target.unlink(missing_ok=True)
+            gitops.sync_index(root, {rel: None})
+            continue
+        on_disk = gitops.blob_id(target.read_bytes()) if target.exists() else None
+        if on_disk != committed:
+            content = gitops.git(root, "cat-file", "blob", committed)
+            _write_atomic(target, content)
+        gitops.sync_index(root, {rel: committed})
+    journal.unlink()
+    return paths
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(temp, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)

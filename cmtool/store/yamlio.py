@@ -1,0 +1,117 @@
+"""Reading and writing YAML: safe C loading with line numbers, canonical writing."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from cmtool.errors import DataError
+from cmtool.store.yamlstyle import dump, to_roundtrip
+
+
+def load(text: str, path: str) -> Any:
+    """Parse YAML safely (no custom tags) with libyaml; errors name file and line."""
+    try:
+        return yaml.load(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:
+        raise DataError(_describe(exc, path), hint="fix the file, then run cmtool validate") from exc
+
+
+def load_with_lines(text: str, path: str) -> tuple[Any, dict[str, int]]:
+    """Parse and also map key paths (``status``, ``events[2]``) to 1-based lines."""
+    loader = yaml.CSafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        raise DataError(_describe(exc, path), hint="fix the file, then run cmtool validate") from exc
+    finally:
+        loader.dispose()
+    lines: dict[str, int] = {"": 1}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            lines[key] = key_node.start_mark.line + 1
+            if key == "events" and isinstance(value_node, yaml.SequenceNode):
+                for index, item in enumerate(value_node.value):
+                    lines[f"events[{index}]"] = item.start_mark.line + 1
+    return data, lines
+
+
+def _describe(exc: yaml.YAMLError, path: str) -> str:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"{path}:{mark.line + 1}" if mark is not None else path
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if "could not determine a constructor" in str(exc):
+        problem = "custom YAML tags are not allowed in case files " + problem.split("for the tag")[-1]
+    return f"{where}: invalid YAML: {problem}"
+
+
+def _roundtrip_yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    handler = YAML(typ="rt")
+    handler.width = 1 << 30  # never fold long lines: one change, one diff line
+    handler.indent(mapping=2, sequence=2, offset=0)
+    handler.allow_unicode = True
+    handler.preserve_quotes = True
+    handler.representer.add_representer(
+        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    return handler
+
+
+def roundtrip_dump(data: Mapping[str, Any]) -> str:
+    """ruamel's rendering of ``data`` in the canonical styles (used by tests)."""
+    stream = io.StringIO()
+    _roundtrip_yaml().dump(to_roundtrip(data), stream)
+    return stream.getvalue()
+
+
+def has_comments(text: str) -> bool:
+    return "#" in text
+
+
+def render(data: Mapping[str, Any], previous_text: str | None) -> str:
+    """The new text of a case file: canonical, or the old text edited in place.
+
+    When the old text carries comments, ruamel loads it, the changed fields are
+    set and the new events appended, so the comments survive where they stood.
+    """
+    if previous_text is None or not has_comments(previous_text):
+        return dump(data)
+    handler = _roundtrip_yaml()
+    document = handler.load(previous_text)
+    keys = list(data)
+    for key in list(document):
+        if key not in data:
+            del document[key]
+    for position, key in enumerate(keys):
+        value = data[key]
+        if key == "events":
+            existing = document.get("events")
+            if existing is None:
+                document.insert(position, key, to_roundtrip(value, key))
+                continue
+            for event in value[len(existing) :]:
+                existing.append(to_roundtrip(event))
+        elif key not in document:
+            document.insert(position, key, to_roundtrip(value, key))
+        elif _plain(document[key]) != value:
+            document[key] = to_roundtrip(value, key)
+    stream = io.StringIO()
+    handler.dump(document, stream)
+    return stream.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
