@@ -31,26 +31,40 @@ COMMAND_MODULES = (
 )
 
 
+_registered = False
+
+
 def _register() -> None:
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(app)
+    global _registered
+    if not _registered:
+        for name in COMMAND_MODULES:
+            importlib.import_module(name).register(app)
+        _registered = True
 
 
-def main() -> None:
+def run(argv: list[str] | None = None) -> int:
+    """Run one command line; returns the exit code. Errors become one line on stderr."""
     _register()
     try:
-        app()
+        app(args=argv, prog_name="cmtool")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except CmtoolError as err:
         typer.echo(f"error: {err}", err=True)
         if err.hint:
             typer.echo(f"hint: {err.hint}", err=True)
-        sys.exit(err.exit_code)
+        return err.exit_code
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        return 130
     except Exception as exc:  # a bug: one clear line, the traceback on request
         if os.environ.get("CMTOOL_DEBUG"):
             raise
         typer.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
         typer.echo("hint: rerun with CMTOOL_DEBUG=1 for the traceback, and report it", err=True)
-        sys.exit(70)
+        return 70
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,75 @@
+"""Shared fixtures: real git workspaces in temporary folders, a fixed clock and identity."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+FIXED_NOW = "2025-11-21T17:30:00+08:00"
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test Runner",
+    "GIT_AUTHOR_EMAIL": "runner@example.com",
+    "GIT_COMMITTER_NAME": "Test Runner",
+    "GIT_COMMITTER_EMAIL": "runner@example.com",
+}
+
+
+@pytest.fixture(autouse=True)
+def fixed_environment(monkeypatch, tmp_path_factory):
+    """Every test: a fixed clock, a known git identity, no user config leaking in."""
+    home = tmp_path_factory.mktemp("home")
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Test Runner\n\temail = runner@example.com\n"
+        "[init]\n\tdefaultBranch = main\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("CMTOOL_NOW", FIXED_NOW)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("CMTOOL_WORKSPACE", raising=False)
+    monkeypatch.delenv("CMTOOL_ACTOR", raising=False)
+    for key in IDENTITY:
+        monkeypatch.delenv(key, raising=False)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli():
+    """Run the real ``cmtool`` entry point in a subprocess: ``cli(*args, cwd=...)``."""
+
+    def run(*args: str, cwd: Path | None = None, env: dict | None = None,
+            input: str | None = None) -> Result:  # fmt: skip
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        done = subprocess.run(
+            [sys.executable, "-m", "cmtool", *args], cwd=cwd, env=full_env,
+            capture_output=True, text=True, input=input, timeout=120,
+        )  # fmt: skip
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    return run
+
+
+@pytest.fixture
+def ws(tmp_path, cli) -> Path:
+    """A fresh workspace made by ``cmtool init``."""
+    root = tmp_path / "ws"
+    result = cli("init", str(root))
+    assert result.code == 0, result.err
+    return root
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
