@@ -25,14 +25,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List cases: a table on a terminal, JSON when piped or with --json, CSV with --csv."""
         from cmtool.services import query
-        from cmtool.store.catalog import all_cases
+        from cmtool.store.catalog import case_rows
         from cmtool.store.workspace import find_workspace
 
         ws = find_workspace(workspace)
-        case_filter = query.CaseFilter(query.parse_statuses(status), assignee, priority,
-                                       category, channel)  # fmt: skip
-        chosen = query.select(all_cases(ws), case_filter, sort.split(","), limit)
-        print_rows([query.summary_row(c) for c in chosen], query.LIST_COLUMNS, as_json, as_csv)
+        statuses = query.parse_statuses(status)
+        case_filter = query.CaseFilter(statuses, assignee, priority, category, channel)
+        rows = case_rows(ws, statuses or None)
+        chosen = query.select(rows, case_filter, sort.split(","), limit)
+        print_rows(chosen, query.LIST_COLUMNS, as_json, as_csv)
 
     @app.command(rich_help_panel="Cases")
     def show(

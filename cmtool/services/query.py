@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cmtool.errors import UsageError
 from cmtool.model.case import Case
-from cmtool.model.enums import OPEN_STATUSES, Status, values
-from cmtool.model.fields import FIELD_NAMES
+from cmtool.model.enums import OPEN_STATUSES, Priority, Status, values
 
 LIST_COLUMNS = ("id", "status", "priority", "category", "channel", "assignee", "customer",
                 "filed_at", "title")  # fmt: skip
@@ -23,8 +22,8 @@ class CaseFilter:
     category: str | None = None
     channel: str | None = None
 
-    def matches(self, case: Case) -> bool:
-        state = case.state
+    def matches(self, state: Mapping[str, Any]) -> bool:
+        """``state``: a case's state, or a summary row of it."""
         return (
             (not self.statuses or state.get("status") in self.statuses)
             and (self.assignee is None or state.get("assignee") == self.assignee)
@@ -58,18 +57,23 @@ def summary_row(case: Case) -> dict[str, Any]:
     return row
 
 
-def select(cases: Iterable[Case], case_filter: CaseFilter, sort: Sequence[str] = ("id",),
-           limit: int | None = None) -> list[Case]:  # fmt: skip
+def select(rows: Iterable[Mapping[str, Any]], case_filter: CaseFilter,
+           sort: Sequence[str] = ("id",), limit: int | None = None) -> list[Mapping[str, Any]]:  # fmt: skip
+    """Filter and sort summary rows (or states); ``-field`` sorts descending."""
     for key in sort:
-        if key.lstrip("-") not in ("id", *FIELD_NAMES):
-            raise UsageError(f"--sort {key!r} is not a field")
-    chosen = [case for case in cases if case_filter.matches(case)]
+        if key.lstrip("-") not in LIST_COLUMNS:
+            raise UsageError(f"--sort {key!r}: sort by one of {', '.join(LIST_COLUMNS)}")
+    chosen = [row for row in rows if case_filter.matches(row)]
     for key in reversed(sort):
         name = key.lstrip("-")
-        chosen.sort(key=lambda c, n=name: _sort_key(c.id if n == "id" else c.state.get(n)),
-                    reverse=key.startswith("-"))  # fmt: skip
+        chosen.sort(key=lambda row, n=name: _sort_key(n, row.get(n)), reverse=key.startswith("-"))
     return chosen[:limit] if limit else chosen
 
 
-def _sort_key(value: Any) -> tuple[int, Any]:
-    return (1, "") if value is None else (0, str(value))
+def _sort_key(name: str, value: Any) -> tuple[int, Any]:
+    """Empty values last; priorities by rank (critical above low), the rest as text."""
+    if value is None:
+        return (1, "")
+    if name == "priority" and value in values(Priority):
+        return (0, f"{Priority(value).rank:03d}")
+    return (0, str(value))

@@ -40,6 +40,11 @@ def git(root: Path, *args: str, input: str | None = None, env: Mapping[str, str]
     return done.stdout
 
 
+def git_ok(root: Path, *args: str) -> bool:
+    """True when the git command succeeds (for yes/no questions like --is-ancestor)."""
+    return subprocess.run(["git", *args], cwd=root, capture_output=True).returncode == 0
+
+
 def head(root: Path) -> str | None:
     out = git(root, "rev-parse", "--verify", "-q", "HEAD", check=False).strip()
     return out or None

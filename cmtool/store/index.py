@@ -1,0 +1,244 @@
+"""The disposable index: a SQLite cache of every case file, keyed by blob id.
+
+It lives in ``.git/cmtool/index.sqlite`` (per clone, never committed) and holds,
+per case file, the git blob id of its content, a few columns to filter on, and
+the parsed file as JSON (about 100x faster to load than YAML). It is never the
+source of truth: each use first brings it up to date with the work tree —
+
+1. ``git diff-tree`` between the commit it was built at and HEAD names the case
+   files that commits changed;
+2. ``git diff-files`` and ``git ls-files --others`` name files changed, added
+   or deleted by hand since;
+3. each named file is re-read only if its blob id differs from the stored one.
+
+A missing, corrupt or older-format database, or an indexed commit that is no
+longer in the history (a rewritten branch), makes it rebuild from the files.
+Writers take SQLite's write lock (BEGIN IMMEDIATE), so two processes refreshing
+at once serialise; readers use WAL and never see half an update.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Collection, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cmtool.errors import DataError
+from cmtool.model.case import Case
+from cmtool.store.casefiles import iter_case_paths
+from cmtool.store.git import blob_id, git, git_ok, head
+from cmtool.store.workspace import Workspace
+from cmtool.store.yamlio import load
+
+FORMAT = 3  # bump when the table layout or the stored JSON changes
+COLUMNS = ("status", "priority", "category", "channel", "assignee", "team", "customer",
+           "filed_at", "title")  # fmt: skip
+PARALLEL_FROM = 2000  # files; below this a process pool costs more than it saves
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS cases (
+    path TEXT PRIMARY KEY, id TEXT, blob TEXT, error TEXT, data TEXT,
+    {", ".join(f"{c} TEXT" for c in COLUMNS)}
+);
+CREATE INDEX IF NOT EXISTS cases_status ON cases(status);
+CREATE INDEX IF NOT EXISTS cases_filed ON cases(filed_at);
+"""
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    path: str
+    cases: int
+    indexed_commit: str | None
+    head: str | None
+    refreshed: int  # files re-read by the refresh that produced this status
+    rebuilt: bool
+
+
+def db_path(ws: Workspace) -> Path:
+    return ws.git_dir / "cmtool" / "index.sqlite"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript(_SCHEMA)
+    return conn
+
+
+def _meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def _open_current(ws: Workspace) -> sqlite3.Connection:
+    """The database, recreated when missing, corrupt or of an older format."""
+    path = db_path(ws)
+    try:
+        conn = _connect(path)
+        if _meta(conn, "format") == str(FORMAT):
+            conn.execute("SELECT count(*) FROM cases").fetchone()
+            return conn
+        conn.close()
+    except sqlite3.DatabaseError:
+        pass
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    conn = _connect(path)
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (str(FORMAT),))
+    return conn
+
+
+def parse_file(args: tuple[str, str]) -> tuple[str, str, str | None, str | None]:
+    """(path, blob, error, json) for one case file; runs in worker processes too."""
+    root, rel = args
+    try:
+        raw = Path(root, rel).read_bytes()
+    except FileNotFoundError:
+        return rel, "", "missing", None
+    blob = blob_id(raw)
+    try:
+        data = load(raw.decode("utf-8"), rel)
+        if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+            raise DataError(f"{rel}:1: not a case file (a mapping with events:)")
+        Case.from_dict(data)
+    except (DataError, UnicodeDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
+        message = str(exc) if isinstance(exc, DataError) else f"{rel}: unreadable case file ({exc})"
+        return rel, blob, message, None
+    return rel, blob, None, json.dumps(data, ensure_ascii=False, default=str)
+
+
+def _store(conn: sqlite3.Connection, parsed: Iterable[tuple[str, str, str | None, str | None]]) -> int:
+    count = 0
+    for rel, blob, error, payload in parsed:
+        count += 1
+        if error == "missing":
+            conn.execute("DELETE FROM cases WHERE path = ?", (rel,))
+            continue
+        data = json.loads(payload) if payload else {}
+        values = [str(data.get(c)) if data.get(c) is not None else None for c in COLUMNS]
+        conn.execute(
+            f"INSERT OR REPLACE INTO cases (path, id, blob, error, data, {', '.join(COLUMNS)}) "
+            f"VALUES (?, ?, ?, ?, ?, {', '.join('?' * len(COLUMNS))})",
+            (rel, Path(rel).stem, blob, error, payload, *values),
+        )
+    return count
+
+
+def _parse_many(root: Path, paths: list[str]) -> Iterator[tuple[str, str, str | None, str | None]]:
+    jobs = [(str(root), rel) for rel in paths]
+    if len(jobs) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        yield from map(parse_file, jobs)
+        return
+    with ProcessPoolExecutor() as pool:
+        yield from pool.map(parse_file, jobs, chunksize=500)
+
+
+def _changed_since(ws: Workspace, indexed: str, current: str) -> list[str] | None:
+    """Case files that commits changed since ``indexed``; None if it is not an ancestor
+    of HEAD (history was rewritten, or the commit is gone): then only a rebuild is safe."""
+    if not git_ok(ws.root, "merge-base", "--is-ancestor", indexed, current):
+        return None
+    out = git(ws.root, "diff-tree", "-r", "-z", "--no-renames", "--name-only", indexed, current,
+              "--", "cases")  # fmt: skip
+    return [p for p in out.split("\0") if p.endswith(".yaml")]
+
+
+def _worktree_changes(ws: Workspace) -> list[str]:
+    """Case files that differ from git's index, or that git does not track yet."""
+    modified = git(ws.root, "diff-files", "-z", "--name-only", "--", "cases")
+    untracked = git(ws.root, "ls-files", "-z", "--others", "--exclude-standard", "--", "cases")
+    return [p for p in (modified + untracked).split("\0") if p.endswith(".yaml")]
+
+
+def refresh(ws: Workspace, conn: sqlite3.Connection | None = None,
+            force: bool = False) -> tuple[sqlite3.Connection, IndexStatus]:  # fmt: skip
+    """Bring the index up to date with the work tree; returns it and what was done."""
+    conn = conn or _open_current(ws)
+    current = head(ws.root)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        indexed = _meta(conn, "commit")
+        previous_dirty = json.loads(_meta(conn, "dirty") or "[]")
+        changed = None if force or indexed is None or current is None else (
+            [] if indexed == current else _changed_since(ws, indexed, current))  # fmt: skip
+        rebuilt = changed is None
+        dirty = _worktree_changes(ws)
+        if rebuilt:
+            conn.execute("DELETE FROM cases")
+            paths = [str(p.relative_to(ws.root)) for p in iter_case_paths(ws)]
+            refreshed = _store(conn, _parse_many(ws.root, paths))
+        else:
+            wanted = sorted(set(changed or ()) | set(dirty) | set(previous_dirty))
+            stored = dict(conn.execute(
+                f"SELECT path, blob FROM cases WHERE path IN ({','.join('?' * len(wanted))})",
+                wanted).fetchall()) if wanted else {}  # fmt: skip
+            stale = [p for p in wanted if _blob_of(ws.root / p) != stored.get(p)]
+            refreshed = _store(conn, _parse_many(ws.root, stale))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?)", (current,))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('dirty', ?)", (json.dumps(dirty),))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    total = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
+    return conn, IndexStatus(str(db_path(ws)), total, current, current, refreshed, rebuilt)
+
+
+def _blob_of(path: Path) -> str | None:
+    try:
+        return blob_id(path.read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def status(ws: Workspace) -> IndexStatus:
+    """What the index holds, without refreshing it."""
+    path = db_path(ws)
+    if not path.exists():
+        return IndexStatus(str(path), 0, None, head(ws.root), 0, False)
+    conn = _open_current(ws)
+    total = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
+    return IndexStatus(str(path), total, _meta(conn, "commit"), head(ws.root), 0, False)
+
+
+def _raise_broken(conn: sqlite3.Connection) -> None:
+    """A broken file stops the read: its status is unknown, so no answer would be right."""
+    broken = conn.execute("SELECT error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
+    if broken:
+        more = f" (and {len(broken) - 1} more broken files)" if len(broken) > 1 else ""
+        raise DataError(f"{broken[0][0]}{more}", hint="fix it, then see all with: cmtool validate")
+
+
+def _status_clause(statuses: Collection[str] | None) -> tuple[str, list[Any]]:
+    if statuses is None:
+        return "", []
+    return f" AND status IN ({','.join('?' * len(statuses))})", list(statuses)
+
+
+def load_cases(ws: Workspace, statuses: Collection[str] | None = None) -> list[Case]:
+    """Cases (optionally only those in ``statuses``) in ID order, from a current index."""
+    conn, _ = refresh(ws)
+    where, params = _status_clause(statuses)
+    _raise_broken(conn)
+    rows = conn.execute(f"SELECT data FROM cases WHERE error IS NULL{where} ORDER BY id", params)
+    return [Case.from_dict(json.loads(data)) for (data,) in rows]
+
+
+def summary_rows(ws: Workspace, statuses: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """The list columns of each case, straight from SQL, without building Case objects."""
+    conn, _ = refresh(ws)
+    where, params = _status_clause(statuses)
+    _raise_broken(conn)
+    rows = conn.execute(f"SELECT id, {', '.join(COLUMNS)} FROM cases WHERE error IS NULL{where} "
+                        "ORDER BY id", params)  # fmt: skip
+    names = ("id", *COLUMNS)
+    return [dict(zip(names, row, strict=True)) for row in rows]
