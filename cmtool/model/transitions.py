@@ -35,6 +35,8 @@ TRANSITIONS: dict[str, dict[Status, Status | None]] = {
     "close": {R: C},
     "reopen": {R: P, C: P},
     "survey": {R: None, C: None},
+    # Written by the case-file merge driver: records fields both clones changed.
+    "merge_contest": {s: None for s in Status},
 }
 
 _ADVICE = {
