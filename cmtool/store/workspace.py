@@ -17,7 +17,12 @@ GIT_SETTINGS = {
     "core.splitIndex": "true",
     "core.untrackedCache": "true",
     "core.quotePath": "false",
+    # The case-file merge driver (cmtool.services.merge); .gitattributes routes
+    # cases/**/*.yaml to it, so plain `git pull` merges timelines too.
+    "merge.cmtool.name": "cmtool case files: union of both timelines",
+    "merge.cmtool.driver": "cmtool merge-driver %O %A %B %P",
 }
+MERGE_ATTRIBUTE = "cases/**/*.yaml merge=cmtool"
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,9 @@ def init_workspace(target: Path, with_sample: bool = False) -> Workspace:
     else:
         (root / "cases").mkdir(exist_ok=True)
         (root / "cases" / ".gitkeep").write_text("")
+    attributes = root / ".gitattributes"
+    if not attributes.exists():
+        attributes.write_text(f"# case files merge via cmtool (docs/team.md)\n{MERGE_ATTRIBUTE}\n")
     gitignore = root / ".gitignore"
     if not gitignore.exists():
         gitignore.write_text("# cmtool's disposable index and outputs\n.cmtool/\n")
