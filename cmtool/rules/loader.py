@@ -1,39 +1,101 @@
-"""Reading rules.yaml: every problem at once, with line numbers."""
+"""Reading rules.yaml: every problem at once, each with its line number.
+
+``check_rules_file`` returns problems (for ``cmtool validate``); ``load_rules``
+returns a frozen ``Rules`` or raises DataError listing every problem. Only this
+module reads the file; the checks themselves live in ``rules.build``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from cmtool.errors import DataError
 from cmtool.model.problems import Problem
-from cmtool.store.yamlio import load_with_lines
+from cmtool.rules.build import build_rules
+from cmtool.rules.model import Rules
 
-KNOWN_SECTIONS = {"version", "categories", "priority_rules", "teams", "routing", "people",
-                  "calendars", "sla", "regimes", "escalation", "survey", "roles", "audit"}  # fmt: skip
+_CACHE: dict[tuple[str, int, int], Rules] = {}
 
 
-def check_rules_file(path: Path, rel: str = "rules.yaml") -> tuple[dict[str, Any] | None, list[Problem]]:
+def parse_with_lines(text: str, rel: str) -> tuple[Any, dict[str, int], list[Problem]]:
+    """Parse YAML; map key paths (``sla.policies[1].resolution``) to 1-based lines."""
+    loader = yaml.CSafeLoader(text)
     try:
-        data, lines = load_with_lines(path.read_text(encoding="utf-8"), rel)
-    except DataError as exc:
-        where, _, message = str(exc).partition(": ")
-        line = where.rsplit(":", 1)[-1]
-        return None, [Problem("RULES_YAML", message, rel, int(line) if line.isdigit() else None)]
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        return None, [Problem("RULES_NOT_MAPPING", "rules.yaml must be a mapping of sections", rel, 1)]
-    problems = [
-        Problem("RULES_UNKNOWN_SECTION", f"unknown section {key!r}", rel, lines.get(str(key)))
-        for key in data
-        if key not in KNOWN_SECTIONS
-    ]
-    return data, problems
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line = mark.line + 1 if mark is not None else None
+        return None, {}, [Problem("RULES_YAML", f"invalid YAML: {problem}", rel, line)]
+    finally:
+        loader.dispose()
+    lines: dict[str, int] = {"": 1}
+    if node is not None:
+        _walk(node, "", lines)
+    return data, lines, []
+
+
+def _walk(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = f"{path}.{key_node.value}" if path else str(key_node.value)
+            _walk(value_node, child, lines)
+            lines[child] = key_node.start_mark.line + 1  # the key's line reads best
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, f"{path}[{index}]", lines)
+
+
+def check_rules(text: str, rel: str = "rules.yaml") -> tuple[Rules | None, Any, list[Problem]]:
+    data, lines, problems = parse_with_lines(text, rel)
+    if problems:
+        return None, None, problems
+    rules, problems = build_rules({} if data is None else data, lines, rel)
+    return rules, data, problems
+
+
+def check_rules_file(
+    path: Path, rel: str = "rules.yaml"
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """(parsed data, every problem): what ``cmtool validate`` reports."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem("RULES_UNREADABLE", f"cannot read: {exc}", rel)]
+    _rules, data, problems = check_rules(text, rel)
+    return (data if isinstance(data, dict) else None), problems
+
+
+def load_rules(path: Path, rel: str = "rules.yaml") -> Rules:
+    """The workspace's rules; DataError listing every problem if the file is broken.
+
+    Cached per file version (path, mtime, size) so a long-running caller building
+    calendars once keeps their holiday tables.
+    """
+    try:
+        stat = path.stat()
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{rel}: cannot read: {exc}") from None
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key in _CACHE:
+        return _CACHE[key]
+    rules, _data, problems = check_rules(text, rel)
+    if problems or rules is None:
+        listed = "\n  ".join(str(p) for p in problems)
+        raise DataError(
+            f"{rel} has {len(problems)} problem(s):\n  {listed}",
+            hint="fix them, then run: cmtool validate",
+        )
+    _CACHE[key] = rules
+    return rules
 
 
 def read_rules(path: Path) -> dict[str, Any]:
-    data, problems = check_rules_file(path)
-    if problems or data is None:
-        raise DataError("; ".join(str(p) for p in problems), hint="see: cmtool validate")
-    return data
+    """The raw sections (for modules that read a section this package does not model)."""
+    return dict(load_rules(path).raw)

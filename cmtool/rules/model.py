@@ -1,0 +1,179 @@
+"""The rules of a workspace as frozen values, built once from rules.yaml by the loader."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from cmtool.calendar import Calendars
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+UNITS = {"m": "minutes", "h": "hours", "bd": "business days", "d": "days", "w": "weeks"}
+_TARGET_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|bd|d|w)\s*$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """An SLA target: ``8h``/``30m`` of working time on the policy's calendar,
+    ``3bd`` = by the end of the 3rd business day after receipt, ``15d``/``8w`` =
+    by the end of the 15th calendar day (56th for 8 weeks) after the day of receipt."""
+
+    amount: float
+    unit: str
+
+    @classmethod
+    def parse(cls, text: Any) -> Target:
+        match = _TARGET_RE.match(str(text))
+        if not match or isinstance(text, bool):
+            raise ValueError(f"{text!r} is not a target like 8h, 30m, 3bd, 15d or 8w")
+        amount = float(match.group(1))
+        if amount <= 0:
+            raise ValueError(f"{text!r}: a target must be more than zero")
+        return cls(amount, match.group(2))
+
+    def __str__(self) -> str:
+        return f"{self.amount:g}{self.unit}"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``when:`` of a rule: every named field must match one of its values, and
+    (if given) the title or description must contain one of the keywords."""
+
+    fields: Mapping[str, frozenset[str]] = field(default_factory=lambda: EMPTY)
+    keywords: tuple[str, ...] = ()
+
+    def matches(self, state: Mapping[str, Any], text: str) -> tuple[bool, str | None]:
+        """(matched, the keyword that matched if keywords were asked for)."""
+        for name, allowed in self.fields.items():
+            value = state.get(name)
+            values = value if isinstance(value, list) else [value]
+            if not any(str(v).lower() in allowed for v in values if v is not None):
+                return False, None
+        if not self.keywords:
+            return True, None
+        hit = first_keyword(self.keywords, text)
+        return hit is not None, hit
+
+
+def keyword_pattern(word: str) -> re.Pattern[str]:
+    """Whole words for Latin keywords (``bill`` must not match ``billion``); plain
+    substrings for Chinese and other scripts written without spaces."""
+    escaped = re.escape(word.lower())
+    if word[:1].isascii() and word[:1].isalnum():
+        escaped = r"(?<![a-z0-9])" + escaped
+    if word[-1:].isascii() and word[-1:].isalnum():
+        escaped += r"(?![a-z0-9])"
+    return re.compile(escaped)
+
+
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def first_keyword(keywords: tuple[str, ...], text: str) -> str | None:
+    for word in keywords:
+        pattern = _PATTERNS.get(word) or _PATTERNS.setdefault(word, keyword_pattern(word))
+        if pattern.search(text):
+            return word
+    return None
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    label: str
+    team: str | None
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PriorityRule:
+    name: str
+    when: Condition
+    effect: str  # "set" | "at_least" | "raise"
+    value: str | int
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    lead: str | None
+    members: tuple[str, ...]
+    strategy: str  # "round_robin" | "least_load"
+    manager: str | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str | None
+    role: str
+    team: str | None
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    when: Condition
+    calendar: str
+    first_response: Target | None
+    resolution: Target | None
+    pause_while_waiting: bool
+
+
+@dataclass(frozen=True)
+class Regime:
+    name: str
+    preset: str
+    calendar: str
+    apply_when: Condition | None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rung of the escalation ladder."""
+
+    name: str
+    share: float  # of the target's time used, 0 < share <= 1
+    after_seconds: float  # further wall time after that share is reached
+    notify: tuple[str, ...]  # assignee, team_lead, manager, or a person's name
+    level: int  # 0 = a warning; 1, 2... = escalation levels
+
+    @property
+    def action(self) -> str:
+        return "sla_warn" if self.level == 0 else "sla_escalate"
+
+
+@dataclass(frozen=True)
+class Rules:
+    categories: tuple[Category, ...] = ()
+    priority_rules: tuple[PriorityRule, ...] = ()
+    teams: Mapping[str, Team] = field(default_factory=lambda: EMPTY)
+    people: Mapping[str, Person] = field(default_factory=lambda: EMPTY)
+    roles: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    default_team: str | None = None
+    assign_on_file: bool = False
+    policies: tuple[Policy, ...] = ()
+    regimes: Mapping[str, Regime] = field(default_factory=lambda: EMPTY)
+    escalation: tuple[Step, ...] = ()
+    calendars: Calendars = field(default_factory=lambda: Calendars({}))
+    # the parsed file, for sections other modules own (survey, audit)
+    raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+
+    def category(self, key: str | None) -> Category | None:
+        return next((c for c in self.categories if c.key == key), None)
+
+    def policy_for(self, state: Mapping[str, Any]) -> Policy | None:
+        """The first SLA policy whose ``when`` matches the case (None: no team SLA)."""
+        return next((p for p in self.policies if p.when.matches(state, "")[0]), None)
+
+    @property
+    def warn_share(self) -> float:
+        """Where a clock turns from ok to warning: the first warning rung, else 80 %."""
+        return next((s.share for s in self.escalation if s.level == 0), 0.8)
+
+    def managers(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.people.values() if p.role == "manager")
