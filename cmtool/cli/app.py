@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "cmtool.cli.workspace_cmds",
     "cmtool.cli.case_cmds",
     "cmtool.cli.query_cmds",
+    "cmtool.cli.audit_cmds",
 )
 
 

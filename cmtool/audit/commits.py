@@ -1,0 +1,232 @@
+"""Checks of one commit: its trailers against its diff, and each case file it changed.
+
+The caller (``services.audit``) parses the blobs; this module only compares.
+A case file may only ever grow: every event of the parent's version must still
+be there, unchanged and in order, and the state must equal the replay of the
+events. Events a commit appends are checked against the commit's date and the
+actor's role.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from cmtool.audit.findings import Finding
+from cmtool.audit.policy import Policy
+from cmtool.audit.trailers import Trailers, trailer_mismatches
+from cmtool.model.events import Event
+from cmtool.model.schema import check_case_data
+from cmtool.model.timefmt import parse_time
+
+CASE_PATH_RE = re.compile(r"^cases/(\d{4})/(\d{2})/(C-\d{6}-[0-9A-Z]{7})\.yaml$")
+IGNORED_NAMES = (".gitkeep",)
+GOOD_SIGNATURES = ("G", "U")  # git's %G?: good (U = good, key of unknown trust)
+
+
+class CommitLike(Protocol):
+    sha: str
+    message: str
+    author_name: str
+    committer_date: str
+    signature: str
+
+    @property
+    def is_merge(self) -> bool: ...
+
+
+@dataclass
+class FileVersion:
+    """One blob of a case file, parsed by the caller."""
+
+    data: Any  # parsed YAML, None when it did not parse
+    error: str | None = None  # the YAML error, "path:line: message"
+    lines: Callable[[], Mapping[str, int]] = lambda: {}  # key path -> line, computed on demand
+
+    @property
+    def events(self) -> list[Any]:
+        events = self.data.get("events") if isinstance(self.data, Mapping) else None
+        return events if isinstance(events, list) else []
+
+
+@dataclass
+class FileChange:
+    path: str
+    status: str  # A, M, D, T
+    old: FileVersion | None  # the parent's version (None when added)
+    new: FileVersion | None  # this commit's version (None when deleted)
+
+
+def case_id_of(path: str) -> str | None:
+    match = CASE_PATH_RE.match(path)
+    return match.group(3) if match else None
+
+
+def is_case_area(path: str) -> bool:
+    return path.startswith("cases/") and path.rsplit("/", 1)[-1] not in IGNORED_NAMES
+
+
+def check_commit_meta(commit: CommitLike, trailers: Trailers, case_paths: Sequence[str],
+                      policy: Policy) -> list[Finding]:  # fmt: skip
+    """Trailers and signature of one commit; ``case_paths`` are the cases/ files it changed."""
+    found: list[Finding] = []
+    sha = commit.sha
+    if policy.require_signed and commit.signature not in GOOD_SIGNATURES:
+        what = "is not signed" if commit.signature in ("N", "") else (
+            f"has a signature git does not accept (status {commit.signature})")  # fmt: skip
+        found.append(Finding("UNSIGNED_COMMIT", f"{what}, but rules.yaml requires signed "
+                             "commits (audit.require_signed_commits)", sha))  # fmt: skip
+    if commit.is_merge or not case_paths:
+        return found
+    if not trailers.present:
+        for path in case_paths:
+            found.append(Finding("HAND_EDIT", "changed outside cmtool: the commit has no "
+                                 f"Cmtool-* trailers ({commit.message.splitlines()[0][:60]!r} "
+                                 f"by {commit.author_name})", sha, path, None,
+                                 case_id_of(path)))  # fmt: skip
+        return found
+    for problem in trailers.problems:
+        found.append(Finding("TRAILER_MALFORMED", problem, sha))
+    if trailers.actor and trailers.actor != commit.author_name:
+        found.append(Finding("TRAILER_ACTOR_MISMATCH", f"Cmtool-Actor is {trailers.actor!r} but "
+                             f"the commit's author is {commit.author_name!r}", sha))  # fmt: skip
+    touched = {case_id_of(p): p for p in case_paths if case_id_of(p)}
+    unnamed, untouched = trailer_mismatches(trailers, touched)
+    for case_id in unnamed:
+        found.append(Finding("TRAILER_UNNAMED_CASE", "the commit changes this case but its "
+                             "trailers do not name it", sha, touched[case_id], None, case_id))
+    for case_id in untouched:
+        found.append(Finding("TRAILER_UNTOUCHED_CASE", "the trailers name this case but the "
+                             "commit does not change it", sha, "", None, case_id))  # fmt: skip
+    return found
+
+
+def check_file_change(
+    commit: CommitLike, change: FileChange, policy: Policy,
+    check_appended: bool = True,
+) -> tuple[list[Finding], list[tuple[int, Event]]]:
+    """Findings for one changed case file, and the events this commit appended
+    (index in the new file, event)."""
+    sha, path = commit.sha, change.path
+    case_id = case_id_of(path)
+    if not case_id:
+        return [Finding("CASE_STRAY_FILE", "a file under cases/ that is not a case file "
+                        "(cases/YYYY/MM/<ID>.yaml)", sha, path)], []  # fmt: skip
+    if change.new is None:
+        return [Finding("CASE_DELETED", "case file deleted (or renamed): case files may never be "
+                        "removed", sha, path, None, case_id)], []  # fmt: skip
+    new = change.new
+    if new.error is not None:
+        where, _, message = new.error.partition(": ")
+        line = where.rsplit(":", 1)[-1]
+        return [Finding("CASE_YAML", message, sha, path, int(line) if line.isdigit() else None,
+                        case_id)], []  # fmt: skip
+    found = [Finding(p.code, p.message, sha, path, p.line, case_id)
+             for p in _schema_problems(new, path)]  # fmt: skip
+    data_id = new.data.get("id") if isinstance(new.data, Mapping) else None
+    if isinstance(data_id, str) and data_id != case_id:
+        found.append(Finding("CASE_WRONG_PATH", f"the file holds case {data_id}", sha, path,
+                             new.lines().get("id"), case_id))  # fmt: skip
+    old_events = change.old.events if change.old is not None else []
+    new_events = new.events
+    appended = _check_append_only(commit, change, old_events, new_events, found)
+    if not check_appended:
+        return found, []
+    events: list[tuple[int, Event]] = []
+    bound = parse_time(commit.committer_date)
+    for index in appended:
+        event = _event(new_events[index])
+        if event is None:
+            continue
+        events.append((index, event))
+        line = new.lines().get(f"events[{index}]")
+        try:
+            late = parse_time(event.at) > bound
+        except (TypeError, ValueError):
+            late = False  # a bad time is a schema finding already
+        if late:
+            found.append(Finding("EVENT_AFTER_COMMIT", f"event {index + 1} is dated {event.at}, "
+                                 f"after its commit ({commit.committer_date})", sha, path, line,
+                                 case_id))  # fmt: skip
+        if not commit.is_merge:
+            denial = policy.denial(event, _redress_after(new_events, index))
+            if denial:
+                found.append(Finding("ROLE_DENIED", f"event {index + 1}: {denial}", sha, path,
+                                     line, case_id))  # fmt: skip
+    return found, events
+
+
+def _schema_problems(new: FileVersion, path: str) -> list:
+    problems = check_case_data(new.data, path)
+    if problems:  # rerun with line numbers only when there is something to point at
+        problems = check_case_data(new.data, path, new.lines())
+    return problems
+
+
+def _check_append_only(commit: CommitLike, change: FileChange, old: list[Any], new: list[Any],
+                       found: list[Finding]) -> list[int]:  # fmt: skip
+    """Flag removed or rewritten events; returns indexes of the events this commit added."""
+    sha, path, case_id = commit.sha, change.path, case_id_of(change.path)
+    lines = change.new.lines if change.new is not None else (lambda: {})
+    if commit.is_merge:
+        # A merge interleaves both timelines: each side's events must survive, in order.
+        position = 0
+        kept: set[int] = set()
+        for index, event in enumerate(old):
+            while position < len(new) and new[position] != event:
+                position += 1
+            if position == len(new):
+                found.append(Finding("EVENT_REMOVED", f"the merge lost event {index + 1} of a "
+                                     f"parent ({_label(event)})", sha, path, None, case_id))
+                return []
+            kept.add(position)
+            position += 1
+        return [i for i in range(len(new)) if i not in kept]
+    for index, event in enumerate(old):
+        if index < len(new) and new[index] == event:
+            continue
+        removed = index >= len(new) or (index + 1 < len(old) and new[index] == old[index + 1])
+        if removed:
+            message = f"event {index + 1} ({_label(event)}) was removed after it was committed"
+        else:
+            message = (f"event {index + 1} ({_label(event)}) was rewritten after it was committed"
+                       f"{_diff_hint(event, new[index])}")  # fmt: skip
+        line = lines().get(f"events[{min(index, len(new) - 1)}]") if new else None
+        found.append(Finding("EVENT_REMOVED" if removed else "EVENT_REWRITTEN", message, sha, path,
+                             line, case_id))  # fmt: skip
+        return []
+    return list(range(len(old), len(new)))
+
+
+def _label(event: Any) -> str:
+    if not isinstance(event, Mapping):
+        return repr(event)[:40]
+    return f"{event.get('at')} {event.get('actor')} {event.get('action')}"
+
+
+def _diff_hint(before: Any, after: Any) -> str:
+    if not isinstance(before, Mapping) or not isinstance(after, Mapping):
+        return ""
+    keys = sorted(str(k) for k in set(before) | set(after) if before.get(k) != after.get(k))
+    shown = [f"{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in keys[:3]]
+    return "; " + ", ".join(shown) if shown else ""
+
+
+def _event(item: Any) -> Event | None:
+    try:
+        return Event.from_dict(item)
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return None
+
+
+def _redress_after(events: list[Any], index: int) -> Any:
+    """The case's redress once events[0..index] have happened."""
+    value = None
+    for item in events[: index + 1]:
+        changes = item.get("changes") if isinstance(item, Mapping) else None
+        pair = changes.get("redress") if isinstance(changes, Mapping) else None
+        if isinstance(pair, list) and len(pair) == 2:
+            value = pair[1]
+    return value
