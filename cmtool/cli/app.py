@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "cmtool.cli.case_cmds",
     "cmtool.cli.query_cmds",
     "cmtool.cli.audit_cmds",
+    "cmtool.cli.team_cmds",
 )
 
 

@@ -1,0 +1,128 @@
+"""What an interrupted command can leave in a workspace, found and put right.
+
+Used by `cmtool doctor`, always under the workspace lock: any cmtool command
+(and, through the inherited lock, any git process it started) has finished, so
+what is found here is a leftover, not work in flight.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from cmtool.store import git as gitops
+from cmtool.store.workspace import GIT_SETTINGS, MERGE_ATTRIBUTE, Workspace, configure_git
+
+GIT_LOCK_NAMES = ("index.lock", "HEAD.lock", "packed-refs.lock", "config.lock", "MERGE_HEAD.lock")
+STALE_AFTER = 2.0  # seconds; a live git holds these locks for milliseconds
+ASIDE_DIR = ".cmtool/doctor"  # .cmtool/ is ignored by git
+
+
+def git_lock_files(root: Path) -> list[Path]:
+    """Lock files a killed git process left (they block every later git write)."""
+    git_dir = root / ".git"
+    found = [git_dir / name for name in GIT_LOCK_NAMES if (git_dir / name).exists()]
+    refs = git_dir / "refs"
+    if refs.is_dir():
+        found += sorted(refs.rglob("*.lock"))
+    return found
+
+
+def remove_stale_locks(paths: list[Path]) -> list[Path]:
+    """Remove the locks that are older than a live git would hold one."""
+    removed = []
+    for path in paths:
+        try:
+            age = time.time() - path.stat().st_mtime
+            if age < STALE_AFTER:
+                time.sleep(STALE_AFTER - age)
+            path.unlink()
+            removed.append(path)
+        except FileNotFoundError:
+            continue  # its git finished meanwhile: not stale after all
+    return removed
+
+
+def temp_files(ws: Workspace) -> list[Path]:
+    """Half-written files of atomic writes (``.NAME.tmp-PID``) and of the merge driver."""
+    found = sorted(ws.git_dir.glob(".cmtool-*.tmp-*"))
+    if ws.cases_dir.is_dir():
+        found += sorted(ws.cases_dir.rglob(".*.tmp-*"))
+        found += sorted(ws.cases_dir.rglob("*.cmtool-merge"))
+    return found
+
+
+def staged_only(root: Path) -> list[str]:
+    """Paths whose index entry differs from HEAD while the file on disk equals HEAD:
+    the index missed a commit (e.g. a kill between update-ref and update-index)."""
+    if gitops.head(root) is None:
+        return []
+    staged = _names(gitops.git(root, "diff", "--cached", "--name-only", "-z", "--no-renames"))
+    if not staged:
+        return []
+    on_disk = _names(gitops.git(root, "diff", "HEAD", "--name-only", "-z", "--no-renames",
+                                "--", *staged))  # fmt: skip
+    untracked = _names(gitops.git(root, "ls-files", "-z", "--others", "--", *staged))
+    return sorted(set(staged) - set(on_disk) - set(untracked))
+
+
+def reset_index(root: Path, paths: list[str]) -> None:
+    gitops.git(root, "reset", "-q", "HEAD", "--", *paths)
+
+
+def uncommitted_cases(root: Path) -> list[str]:
+    """Case files on disk that are not what HEAD holds (modified, new or deleted)."""
+    out = gitops.git(root, "status", "--porcelain", "-z", "--untracked-files=all", "--", "cases")
+    paths = []
+    for record in out.split("\0"):
+        path = record[3:]
+        if len(record) > 3 and path.endswith(".yaml"):
+            paths.append(path)
+    return sorted(paths)
+
+
+def move_aside(ws: Workspace, rel: str, stamp: str) -> Path | None:
+    """Keep a copy of the uncommitted file under .cmtool/doctor/, then put back HEAD's."""
+    source = ws.root / rel
+    kept = None
+    if source.exists():
+        kept = ws.root / ASIDE_DIR / stamp / rel
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, kept)
+    committed = gitops.blob_at(ws.root, "HEAD", rel)
+    if committed is None:
+        source.unlink(missing_ok=True)
+        gitops.git(ws.root, "rm", "-q", "--cached", "--ignore-unmatch", "--", rel)
+    else:
+        gitops.git(ws.root, "checkout", "-q", "HEAD", "--", rel)
+    return kept
+
+
+def driver_missing(ws: Workspace) -> list[str]:
+    """What is missing for git to merge case files with cmtool."""
+    missing = []
+    attributes = ws.root / ".gitattributes"
+    text = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
+    if MERGE_ATTRIBUTE not in text.splitlines():
+        missing.append(".gitattributes")
+    for key, value in GIT_SETTINGS.items():
+        if gitops.git(ws.root, "config", "--get", key, check=False).strip() != value:
+            missing.append(f"git config {key}")
+    return missing
+
+
+def register_driver(ws: Workspace) -> str | None:
+    """Set the git config; returns the new .gitattributes text if it needs the line."""
+    configure_git(ws.root)
+    attributes = ws.root / ".gitattributes"
+    text = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
+    if MERGE_ATTRIBUTE in text.splitlines():
+        return None
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return f"{text}# case files merge via cmtool (docs/team.md)\n{MERGE_ATTRIBUTE}\n"
+
+
+def _names(out: str) -> list[str]:
+    return [name for name in out.split("\0") if name]
