@@ -37,6 +37,14 @@ TRANSITIONS: dict[str, dict[Status, Status | None]] = {
     "survey": {R: None, C: None},
     # Written by the case-file merge driver: records fields both clones changed.
     "merge_contest": {s: None for s in Status},
+    # Written by rules.yaml at filing (the event names the rule) and by the SLA sweep.
+    "classify": {s: None for s in OPEN},
+    "prioritize": {s: None for s in OPEN},
+    "apply_regime": {s: None for s in OPEN},
+    "sla_warn": {s: None for s in OPEN},
+    "sla_escalate": {s: None for s in OPEN},
+    "sla_extend": {s: None for s in OPEN},
+    "sla_exclude": {s: None for s in OPEN},
 }
 
 _ADVICE = {
