@@ -8,6 +8,10 @@ import typer
 
 from cmtool.cli.common import CsvOpt, JsonOpt, WorkspaceOpt, echo, print_json, print_rows
 
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="As it stood then: a date (end of day), a time, or a commit/tag.",
+    show_default=False)]  # fmt: skip
+
 
 def register(app: typer.Typer) -> None:
     @app.command("list", rich_help_panel="Cases")
@@ -21,6 +25,7 @@ def register(app: typer.Typer) -> None:
         sort: Annotated[str, typer.Option(help="Fields to sort by, comma-separated; "
                                           "-field for descending.")] = "id",  # fmt: skip
         limit: Annotated[int | None, typer.Option(help="At most this many rows.")] = None,
+        as_of: AsOfOpt = None,
         workspace: WorkspaceOpt = None, as_json: JsonOpt = False, as_csv: CsvOpt = False,
     ) -> None:
         """List cases: a table on a terminal, JSON when piped or with --json, CSV with --csv."""
@@ -31,13 +36,19 @@ def register(app: typer.Typer) -> None:
         ws = find_workspace(workspace)
         statuses = query.parse_statuses(status)
         case_filter = query.CaseFilter(statuses, assignee, priority, category, channel)
-        rows = case_rows(ws, statuses or None)
+        if as_of:  # the cases as they stood then, rebuilt from git history
+            from cmtool.services.asof import cases_as_of
+
+            rows = [query.summary_row(c) for c in cases_as_of(ws, as_of, statuses or None)]
+        else:
+            rows = case_rows(ws, statuses or None)
         chosen = query.select(rows, case_filter, sort.split(","), limit)
         print_rows(chosen, query.LIST_COLUMNS, as_json, as_csv)
 
     @app.command(rich_help_panel="Cases")
     def show(
         case_id: Annotated[str, typer.Argument(help="Case ID or an unambiguous prefix.")],
+        as_of: AsOfOpt = None,
         workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
     ) -> None:
         """Show one case with its timeline."""
@@ -45,7 +56,12 @@ def register(app: typer.Typer) -> None:
         from cmtool.store.workspace import find_workspace
 
         ws = find_workspace(workspace)
-        case, _ = load_case(ws, resolve_id(ws, case_id))
+        if as_of:
+            from cmtool.services.asof import case_as_of
+
+            case = case_as_of(ws, case_id, as_of)
+        else:
+            case, _ = load_case(ws, resolve_id(ws, case_id))
         if as_json:
             print_json(case.to_dict())
             return
