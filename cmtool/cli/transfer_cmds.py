@@ -1,0 +1,113 @@
+"""Spreadsheet transfer: import and export."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cmtool.cli.common import ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json
+from cmtool.errors import EXIT_FINDINGS, UsageError
+
+SHOWN_REJECTS = 20
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("import", rich_help_panel="Transfer")
+    def import_cmd(
+        file: Annotated[Path, typer.Argument(help=".xlsx, .csv or .tsv file.", show_default=False)],
+        sheet: Annotated[str | None, typer.Option(help="Sheet of an .xlsx (default: the first "
+                                                  "that holds anything).")] = None,  # fmt: skip
+        mapping: Annotated[Path | None, typer.Option(help="YAML mapping that overrides or "
+                                                     "completes the automatic one.")] = None,  # fmt: skip
+        show_mapping: Annotated[bool, typer.Option("--show-mapping", help="Print the mapping "
+                                                   "that would be used, as an editable file, "
+                                                   "and stop.")] = False,  # fmt: skip
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide everything, write "
+                                              "nothing (except --rejects).")] = False,  # fmt: skip
+        update: Annotated[bool, typer.Option("--update", help="Apply changed rows of cases "
+                                             "imported before, as events.")] = False,  # fmt: skip
+        dayfirst: Annotated[bool, typer.Option("--dayfirst", help="Read 03/04/2020 as 3 April.")] = False,
+        monthfirst: Annotated[bool, typer.Option("--monthfirst", help="Read 03/04/2020 as "
+                                                 "March 4.")] = False,  # fmt: skip
+        rejects: Annotated[Path | None, typer.Option(help="Write the rows not taken, with the "
+                                                     "reason, to this CSV.")] = None,  # fmt: skip
+        encoding: Annotated[str | None, typer.Option(help="Text encoding of a CSV (default: "
+                                                     "detected).")] = None,  # fmt: skip
+        workspace: WorkspaceOpt = None, actor: ActorOpt = None, now: NowOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Import complaints from a spreadsheet: one case per row, one commit.
+
+        Exit code 1 when rows were rejected (they are listed; nothing is taken silently).
+        """
+        from cmtool.services import importer
+
+        if dayfirst and monthfirst:
+            raise UsageError("give --dayfirst or --monthfirst, not both")
+        order = "dayfirst" if dayfirst else "monthfirst" if monthfirst else None
+        options = importer.Options(mapping, sheet, order, encoding, dry_run, update, rejects)
+        if show_mapping:
+            from cmtool.services.context import resolve_now
+
+            sys.stdout.write(importer.show_mapping(file, options, resolve_now(now)))
+            return
+        with _progress() as progress:
+            report = importer.import_file(context(workspace, actor, now), file, options, progress)
+        if as_json:
+            print_json(report.to_dict())
+        else:
+            for line in summary_lines(report, rejects):
+                echo(line)
+        if report.rejected:
+            raise typer.Exit(EXIT_FINDINGS)
+
+
+def summary_lines(report, rejects_path: Path | None) -> list[str]:
+    where = f"{report.file}" + (f" (sheet {report.sheet})" if report.sheet else "")
+    verb = "would import" if report.dry_run else "imported"
+    lines = [f"{verb} {len(report.imported)} new cases from {where}; "
+             f"{report.already_present} already present ({len(report.updated)} updated)"]  # fmt: skip
+    lines.append(f"rows: {report.data_rows} = {len(report.imported)} new + {len(report.updated)} "
+                 f"updated + {report.unchanged} unchanged + {len(report.duplicates)} duplicates "
+                 f"+ {len(report.rejected)} rejected")  # fmt: skip
+    lines += [f"  {decision}" for decision in report.decisions]
+    listed = sorted(report.duplicates + report.rejected, key=lambda r: r.row)
+    for reject in listed[:SHOWN_REJECTS]:
+        lines.append(f"  row {reject.row}: {reject.code} {reject.reason}")
+    if len(listed) > SHOWN_REJECTS:
+        lines.append(f"  ... and {len(listed) - SHOWN_REJECTS} more"
+                     + ("" if rejects_path else "; list them all with --rejects FILE"))  # fmt: skip
+    if rejects_path and listed:
+        lines.append(f"rejected rows written to {rejects_path}")
+    if report.dry_run:
+        lines.append("dry run: nothing written")
+    elif report.commit:
+        lines.append(f"commit {report.commit[:12]}")
+    return lines
+
+
+class _progress:
+    """A rich progress bar on a terminal (stderr), nothing otherwise."""
+
+    def __enter__(self):
+        if not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self.bar = Progress(console=Console(stderr=True), transient=True)
+        self.bar.start()
+        self.tasks: dict[str, object] = {}
+        return self.update
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)
+
+    def __exit__(self, *exc) -> None:
+        if hasattr(self, "bar"):
+            self.bar.stop()

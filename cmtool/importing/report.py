@@ -1,0 +1,67 @@
+"""What an import did, row by row: the counts, the decisions, the rejects file."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cmtool.importing.rows import Reject
+from cmtool.importing.values import neutralise, text_of
+
+
+@dataclass
+class ImportReport:
+    file: str
+    sha256: str
+    sheet: str | None
+    header_row: int  # 1-based
+    data_rows: int = 0
+    blank_rows: int = 0
+    imported: list[str] = field(default_factory=list)  # new case IDs
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0  # already imported, nothing to change
+    duplicates: list[Reject] = field(default_factory=list)  # same content as an earlier row
+    rejected: list[Reject] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)  # what was decided and why
+    dry_run: bool = False
+    commit: str | None = None
+
+    @property
+    def already_present(self) -> int:
+        return len(self.updated) + self.unchanged
+
+    def accounted(self) -> bool:
+        """Every data row is exactly one of: imported, updated, unchanged, duplicate, rejected."""
+        total = (len(self.imported) + self.already_present + len(self.duplicates)
+                 + len(self.rejected))  # fmt: skip
+        return total == self.data_rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file, "sha256": self.sha256, "sheet": self.sheet,
+            "header_row": self.header_row, "data_rows": self.data_rows,
+            "blank_rows": self.blank_rows, "imported": len(self.imported),
+            "updated": len(self.updated), "unchanged": self.unchanged,
+            "already_present": self.already_present, "duplicates": len(self.duplicates),
+            "rejected": len(self.rejected), "dry_run": self.dry_run, "commit": self.commit,
+            "decisions": self.decisions, "case_ids": self.imported, "updated_ids": self.updated,
+            "rejects": [vars(r) for r in sorted(self.duplicates + self.rejected,
+                                                key=lambda r: r.row)],
+        }  # fmt: skip
+
+
+def write_rejects(path: Path, header: tuple[Any, ...], rejects: list[Reject],
+                  cells_by_row: dict[int, tuple[Any, ...]]) -> None:  # fmt: skip
+    """A CSV of the rows not taken: why, then the row as it was (fix it and import again).
+
+    UTF-8 with a BOM so Excel shows Chinese text right.
+    """
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", "code", "reason", *(text_of(h) if h is not None else "" for h in header)])
+        for reject in sorted(rejects, key=lambda r: r.row):
+            cells = cells_by_row.get(reject.row, ())
+            writer.writerow([reject.row, reject.code, neutralise(reject.reason),
+                             *("" if c is None else neutralise(text_of(c)) for c in cells)])  # fmt: skip

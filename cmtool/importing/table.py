@@ -1,0 +1,64 @@
+"""A source table: the rows of one sheet or CSV file, as read, with where they came from."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cmtool.errors import NotFound, UsageError
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One record of the file. ``number`` is the row a spreadsheet shows (1-based);
+    ``broken`` says why the reader could not take it whole (e.g. a truncated record)."""
+
+    number: int
+    cells: tuple[Any, ...]
+    broken: str | None = None
+
+    @property
+    def is_blank(self) -> bool:
+        return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in self.cells)
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    name: str  # file name as the user gave it (no folders: provenance, not a path)
+    sha256: str
+    sheet: str | None  # None for CSV
+    rows: tuple[RawRow, ...]
+    notes: tuple[str, ...] = field(default=())  # what the reader detected (encoding, delimiter)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_table(path: Path, sheet: str | None = None, encoding: str | None = None) -> SourceTable:
+    """Read a .csv/.tsv/.txt or .xlsx/.xlsm file; raises UsageError/NotFound with one clear line."""
+    if not path.exists():
+        raise NotFound(f"{path}: no such file")
+    if not path.is_file():
+        raise UsageError(f"{path}: not a file")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        from cmtool.importing.xlsxread import read_xlsx
+
+        if encoding:
+            raise UsageError("--encoding applies to CSV files only")
+        return read_xlsx(path, sheet)
+    if suffix == ".xls":
+        raise UsageError(f"{path}: the old .xls format is not supported",
+                         hint="save it from Excel as .xlsx or CSV")  # fmt: skip
+    if sheet:
+        raise UsageError("--sheet applies to .xlsx files only")
+    from cmtool.importing.csvread import read_csv
+
+    return read_csv(path, encoding, tab=suffix == ".tsv")

@@ -1,0 +1,279 @@
+"""`cmtool import`: a spreadsheet's rows become cases, in one commit, every row accounted for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cmtool.errors import UsageError
+from cmtool.importing import dates, headers
+from cmtool.importing.mapping import VALUE_FIELDS, ImportMapping, mapping_from_data, render_mapping
+from cmtool.importing.report import ImportReport, write_rejects
+from cmtool.importing.rows import Record, Reject, RowConverter
+from cmtool.importing.table import SourceTable, read_table
+from cmtool.importing.timeline import new_case, updated_case
+from cmtool.importing.values import is_empty, text_of
+from cmtool.model.case import Case
+from cmtool.model.fields import FIELDS_BY_NAME
+from cmtool.model.ids import new_id
+from cmtool.model.timefmt import parse_time
+from cmtool.services.context import Context, commit_message
+from cmtool.store.casefiles import read_text
+from cmtool.store.catalog import all_cases
+from cmtool.store.transaction import transaction
+from cmtool.store.yamlio import load
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class Options:
+    mapping: Path | None = None
+    sheet: str | None = None
+    date_order: str | None = None  # dates.DAYFIRST / dates.MONTHFIRST from the command line
+    encoding: str | None = None
+    dry_run: bool = False
+    update: bool = False
+    rejects: Path | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    table: SourceTable
+    header_index: int
+    columns: list[headers.Column]
+    converter: RowConverter
+    decisions: list[str]
+
+    @property
+    def header(self) -> tuple[Any, ...]:
+        return self.table.rows[self.header_index].cells
+
+    @property
+    def data_rows(self):
+        return [row for row in self.table.rows[self.header_index + 1 :] if not row.is_blank]
+
+
+def prepare(path: Path, options: Options, now: datetime) -> Prepared:
+    """Read the file and decide the header row, the columns and the date orders."""
+    mapping = _read_mapping(options.mapping).with_order(options.date_order)
+    table = read_table(path, options.sheet, options.encoding)
+    if not table.rows:
+        raise UsageError(f"{path.name} has no rows")
+    cells = [row.cells for row in table.rows]
+    if mapping.header_row is not None:
+        if mapping.header_row > len(cells):
+            raise UsageError(f"header_row {mapping.header_row}: the file has {len(cells)} rows")
+        header_index = mapping.header_row - 1
+    else:
+        header_index = headers.find_header_row(cells, set(mapping.columns))
+    columns = headers.plan_columns(cells[header_index], dict(mapping.columns))
+    targets = {c.target for c in columns}
+    if "filed_at" not in targets:
+        raise UsageError(f"{path.name}: no column holds the date received "
+                         f"(headers on row {header_index + 1}: {_headers(columns)})",
+                         hint="name it in a mapping file, e.g. columns: {Opened: filed_at}; "
+                         "start one with --show-mapping")  # fmt: skip
+    if not targets & {"title", "description"}:
+        raise UsageError(f"{path.name}: no column holds a title or description "
+                         f"(headers on row {header_index + 1}: {_headers(columns)})",
+                         hint="name one in a mapping file; start one with --show-mapping")  # fmt: skip
+    body = cells[header_index + 1 :]
+    orders, decisions = _date_orders(columns, body, mapping.date_order)
+    strict = table.sheet is None
+    converter = RowConverter(columns, mapping, orders, now.tzinfo, now, len(cells[header_index]), strict)
+    decisions = [*table.notes, f"header on row {header_index + 1}", *decisions]
+    return Prepared(table, header_index, columns, converter, decisions)
+
+
+def show_mapping(path: Path, options: Options, now: datetime) -> str:
+    prepared = prepare(path, options, now)
+    mapping = prepared.converter.mapping
+    found: dict[str, dict[str, str | None]] = {}
+    for column in prepared.columns:
+        if column.target in VALUE_FIELDS:
+            words = found.setdefault(column.target, {})
+            for row in prepared.data_rows:
+                value = row.cells[column.index] if column.index < len(row.cells) else None
+                if not is_empty(value) and len(words) < 100:
+                    words.setdefault(text_of(value), mapping.lookup(column.target, text_of(value)))
+    notes = [d for d in prepared.decisions if d.startswith("dates")]
+    return render_mapping(prepared.table.name, prepared.header_index + 1, prepared.columns, found,
+                          notes, mapping.date_order)  # fmt: skip
+
+
+def import_file(ctx: Context, path: Path, options: Options,
+                progress: Progress | None = None) -> ImportReport:  # fmt: skip
+    """Import ``path``; with ``dry_run`` decide everything and write nothing."""
+    prepared = prepare(path, options, ctx.now)
+    table = prepared.table
+    report = ImportReport(table.name, table.sha256, table.sheet, prepared.header_index + 1,
+                          decisions=prepared.decisions, dry_run=options.dry_run)  # fmt: skip
+    records = _convert(prepared, report, progress)
+    if options.dry_run:
+        _plan(ctx, prepared, records, _existing(all_cases(ctx.ws)), options.update, report, progress)
+    else:
+        with transaction(ctx.ws) as tx:
+            cases = all_cases(ctx.ws)
+            new, updates = _plan(ctx, prepared, records, _existing(cases), options.update, report,
+                                 progress)  # fmt: skip
+            for case in new:
+                tx.put(case, None)
+            for case in updates:
+                tx.load(case.id)  # refuses a case with uncommitted hand edits
+                tx.put(case, read_text(ctx.ws.case_path(case.id)))
+            if new or updates:
+                if progress:
+                    progress("writing", 0, len(new) + len(updates))
+                report.commit = tx.commit(_message(ctx, report), ctx.identity, ctx.now_text)
+    if options.rejects is not None:
+        cells = {row.number: row.cells for row in table.rows}
+        write_rejects(options.rejects, prepared.header, report.duplicates + report.rejected, cells)
+    return report
+
+
+def _convert(prepared: Prepared, report: ImportReport, progress: Progress | None) -> list[Record]:
+    rows = prepared.table.rows[prepared.header_index + 1 :]
+    report.blank_rows = sum(1 for row in rows if row.is_blank)
+    data = [row for row in rows if not row.is_blank]
+    report.data_rows = len(data)
+    records: list[Record] = []
+    by_hash: dict[str, int] = {}
+    by_id: dict[str, int] = {}
+    for done, row in enumerate(data, start=1):
+        result = prepared.converter.convert(row)
+        if isinstance(result, Reject):
+            report.rejected.append(result)
+        elif result.row_hash in by_hash:
+            report.duplicates.append(Reject(row.number, "DUPLICATE",
+                                            f"same content as row {by_hash[result.row_hash]}"))  # fmt: skip
+        elif result.source_id and result.source_id in by_id:
+            report.rejected.append(Reject(row.number, "DUPLICATE_ID", f"complaint ID "
+                                          f"{result.source_id} is also on row {by_id[result.source_id]} "
+                                          "with different content"))  # fmt: skip
+        else:
+            by_hash[result.row_hash] = row.number
+            if result.source_id:
+                by_id[result.source_id] = row.number
+            records.append(result)
+        if progress and done % 2000 == 0:
+            progress("reading rows", done, len(data))
+    return records
+
+
+def _existing(cases: list[Case]) -> dict[tuple[str, str], Case]:
+    """Cases by the keys an import finds them by: the source's ID, the row hash, our ID."""
+    found: dict[tuple[str, str], Case] = {}
+    for case in cases:
+        found[("id", case.id)] = case
+        source = case.get("source") or {}
+        if source.get("id"):
+            found[("id", str(source["id"]))] = case
+        if source.get("row_hash"):
+            found[("hash", str(source["row_hash"]))] = case
+    return found
+
+
+def _plan(ctx: Context, prepared: Prepared, records: list[Record],
+          existing: dict[tuple[str, str], Case], update: bool, report: ImportReport,
+          progress: Progress | None) -> tuple[list[Case], list[Case]]:  # fmt: skip
+    """The new cases and the updated ones; fills the report's counts."""
+    table = prepared.table
+    taken_ids = {key[1] for key in existing if key[0] == "id"}
+    new: list[Case] = []
+    updates: list[Case] = []
+    for done, record in enumerate(records, start=1):
+        source = _source(table, record)
+        key = ("id", record.source_id) if record.source_id else ("hash", record.row_hash)
+        match = existing.get(key) or existing.get(("hash", record.row_hash))
+        if match is not None:
+            unchanged = (match.get("source") or {}).get("row_hash") == record.row_hash
+            if not update or unchanged:
+                report.unchanged += 1
+                continue
+            try:
+                changed = updated_case(match, record, ctx.actor, ctx.now, source)
+            except ValueError as exc:
+                report.rejected.append(Reject(record.row, "BAD_UPDATE", str(exc)))
+                continue
+            if changed is None:
+                report.unchanged += 1
+            else:
+                updates.append(changed)
+                report.updated.append(changed.id)
+            continue
+        filed = parse_time(record.state["filed_at"])
+        case_id = new_id(filed)
+        while case_id in taken_ids:
+            case_id = new_id(filed)
+        taken_ids.add(case_id)
+        case = new_case(record, case_id, ctx.actor, source)
+        new.append(case)
+        report.imported.append(case.id)
+        if progress and done % 2000 == 0:
+            progress("building cases", done, len(records))
+    return new, updates
+
+
+def _source(table: SourceTable, record: Record) -> dict[str, Any]:
+    source: dict[str, Any] = {"file": table.name, "sha256": table.sha256}
+    if table.sheet is not None:
+        source["sheet"] = table.sheet
+    source["row"] = record.row
+    if record.source_id:
+        source["id"] = record.source_id
+    source["row_hash"] = record.row_hash
+    if record.raw_status:
+        source["status"] = record.raw_status
+    if record.origin:
+        source["origin"] = dict(record.origin)
+    return source
+
+
+def _message(ctx: Context, report: ImportReport) -> str:
+    summary = (f"import {report.file}: {len(report.imported)} new, {len(report.updated)} updated, "
+               f"{report.already_present} already present")  # fmt: skip
+    message = commit_message(summary, "import", ctx.actor, report.imported + report.updated)
+    return message + f"Cmtool-Source: {report.file} sha256:{report.sha256}\n"
+
+
+def _read_mapping(path: Path | None) -> ImportMapping:
+    if path is None:
+        return ImportMapping()
+    if not path.is_file():
+        raise UsageError(f"--mapping {path}: no such file")
+    return mapping_from_data(load(read_text(path), str(path)), str(path))
+
+
+def _date_orders(columns: list[headers.Column], body: list[tuple[Any, ...]],
+                 forced: str | None) -> tuple[dict[int, str | None], list[str]]:  # fmt: skip
+    """Day/month order per date column: forced, proven by the column, or by the others."""
+    date_columns = [c for c in columns if FIELDS_BY_NAME.get(c.target) is not None
+                    and FIELDS_BY_NAME[c.target].kind == "time"]  # fmt: skip
+    if forced:
+        shape = "day/month" if forced == dates.DAYFIRST else "month/day"
+        return {c.index: forced for c in date_columns}, [f"dates: read {shape} (as told)"]
+    values = {c.index: [row[c.index] for row in body if c.index < len(row)] for c in date_columns}
+    decided = {c.index: dates.decide_order(values[c.index]) for c in date_columns}
+    proven = {d.order for d in decided.values() if d and "can only be" in d.reason}
+    hint = proven.pop() if len(proven) == 1 else None
+    orders: dict[int, str | None] = {}
+    notes = []
+    for column in date_columns:
+        decision = decided[column.index]
+        if decision and hint and "can only be" not in decision.reason:
+            decision = dates.decide_order(values[column.index], hint)
+        orders[column.index] = decision.order if decision else None
+        if decision:
+            shape = "day/month" if decision.order == dates.DAYFIRST else "month/day"
+            notes.append(f"dates: column {column.header!r} read {shape}: {decision.reason} "
+                         "(override with --dayfirst or --monthfirst)")  # fmt: skip
+    return orders, notes
+
+
+def _headers(columns: list[headers.Column]) -> str:
+    shown = ", ".join(c.header for c in columns[:12])
+    return shown + (", ..." if len(columns) > 12 else "")
