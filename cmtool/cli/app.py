@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "cmtool.cli.query_cmds",
     "cmtool.cli.audit_cmds",
     "cmtool.cli.team_cmds",
+    "cmtool.cli.transfer_cmds",
 )
 
 
