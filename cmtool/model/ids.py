@@ -16,8 +16,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-ID_RE = re.compile(r"^C-\d{6}-[0-9A-HJKMNP-TV-Z]{7}$")
-PREFIX_RE = re.compile(r"^[A-Za-z0-9-]{1,16}$")
+ID_RE = re.compile(r"C-\d{6}-[0-9A-HJKMNP-TV-Z]{7}")
+PREFIX_RE = re.compile(r"[A-Za-z0-9-]{1,16}")
 _SLOTS = 1024
 _SECONDS_PER_DAY = 86400
 
@@ -38,7 +38,7 @@ def new_id(filed_at: datetime, randbits: Callable[[int], int] = secrets.randbits
 
 
 def is_valid_id(text: str) -> bool:
-    return bool(ID_RE.match(text))
+    return bool(ID_RE.fullmatch(text))
 
 
 def normalize_prefix(text: str) -> str:
@@ -48,7 +48,7 @@ def normalize_prefix(text: str) -> str:
     dots...), so a hostile argument never reaches the file system.
     """
     value = text.strip()
-    if not PREFIX_RE.match(value):
+    if not PREFIX_RE.fullmatch(value):
         raise ValueError(f"{text!r} is not a case ID (IDs look like C-251123-K7XQ2MA)")
     value = value.upper()
     head, _, tail = value.rpartition("-") if value.count("-") >= 2 else ("", "", value)

@@ -75,7 +75,7 @@ def check_file(ws: Workspace, path: Path) -> tuple[dict | None, list[Problem]]:
         return None, [Problem("CASE_YAML", message, rel, int(line) if line.isdigit() else None)]
     problems = check_case_data(data, rel, lines)
     case_id = data.get("id") if isinstance(data, dict) else None
-    if isinstance(case_id, str) and ID_RE.match(case_id) and ws.case_relpath(case_id) != rel:
+    if isinstance(case_id, str) and ID_RE.fullmatch(case_id) and ws.case_relpath(case_id) != rel:
         problems.append(Problem("CASE_WRONG_PATH",
                                 f"a case with id {case_id} belongs at {ws.case_relpath(case_id)}",
                                 rel, lines.get("id"), case_id))  # fmt: skip

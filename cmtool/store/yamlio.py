@@ -9,11 +9,19 @@ from typing import Any
 import yaml
 
 from cmtool.errors import DataError
+from cmtool.store import fastyaml
 from cmtool.store.yamlstyle import dump, to_roundtrip
 
 
 def load(text: str, path: str) -> Any:
-    """Parse YAML safely (no custom tags) with libyaml; errors name file and line."""
+    """Parse YAML safely (no custom tags); errors name file and line.
+
+    Canonical case files take the fast reader; anything else goes to libyaml.
+    """
+    try:
+        return fastyaml.parse(text)
+    except fastyaml.NotCanonical:
+        pass
     try:
         return yaml.load(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-_PLAIN_RE = re.compile(r"^[^\W\d_][\w .\-/@+]*$")
+_PLAIN_RE = re.compile(r"[^\W\d_][\w .\-/@+]*")
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 _ESCAPES = {
     "\0": "0", "\x07": "a", "\x08": "b", "\t": "t", "\n": "n", "\x0b": "v", "\x0c": "f",
@@ -31,12 +31,13 @@ def _printable(ch: str) -> bool:
         "\x20" <= ch <= "\x7e"
         or "\xa0" <= ch <= "\ud7ff"
         or ("\ue000" <= ch <= "\ufffd" and ch != "\ufeff")
+        or "\U00010000" <= ch < "\U0010ffff"
     )
 
 
 def is_plain(text: str) -> bool:
     return (
-        bool(_PLAIN_RE.match(text))
+        bool(_PLAIN_RE.fullmatch(text))
         and text.lower() not in _RESERVED
         and not text.endswith(" ")
         and ": " not in text
@@ -50,7 +51,7 @@ def is_literal(text: str) -> bool:
         return False
     if " \n" in text or text.endswith(" "):
         return False
-    return all(ch == "\n" or _printable(ch) or ch >= "\U00010000" for ch in text)
+    return all(ch == "\n" or _printable(ch) for ch in text)
 
 
 def double_quoted(text: str) -> str:
