@@ -12,9 +12,10 @@ ancestor and the merge needs no base. The rules (documented in docs/team.md):
    The result does not depend on which side is "ours".
 3. **State = replay.** Each event's recorded ``old`` values are re-based onto
    the merged timeline, so the event chain holds and the state is its replay.
-   Field policies: the later change wins (plain fields); a status change is
-   re-derived from the transition table (an action the merged status no longer
-   allows keeps the status); ``escalation_level`` adds up both sides'
+   Field policies: the later change wins (plain fields); an event that now
+   follows another status than it did on its own side gets its status change
+   re-derived from the transition table (an action the merged status does not
+   allow leaves the status as it is); ``escalation_level`` adds up both sides'
    increments; ``first_response_at`` and ``filed_at`` keep the first value.
 4. **Contests are recorded.** When both sides changed a field to different
    values, a ``merge_contest`` event names the value kept and the value
@@ -102,8 +103,7 @@ def merge_case_data(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> Merge
                            f"{theirs.get('id')})")  # fmt: skip
     left = Case.from_dict(ours).events
     right = Case.from_dict(theirs).events
-    ordered = union_in_order(left, right)
-    rebased = rebase(ordered)
+    rebased = rebase(union_in_order(left, right))
     contests = find_contests(left, right, rebased)
     if contests:
         rebased.append(contest_event(contests, rebased[-1].at))
@@ -114,23 +114,29 @@ def merge_case_data(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> Merge
     return MergeResult(Case(case.id, MappingProxyType(state), case.events), tuple(contests))
 
 
-def union_in_order(left: Sequence[Event], right: Sequence[Event]) -> list[Event]:
+def union_in_order(left: Sequence[Event],
+                   right: Sequence[Event]) -> list[tuple[Event, Any]]:  # fmt: skip
     """Every event of both sides once, each side's order kept, earliest first otherwise.
 
     Nodes are (identity, n-th occurrence); each side adds edges between its
     consecutive events; a topological walk always takes the ready node with the
     smallest (UTC time, content hash). Symmetric in ``left`` and ``right``.
+    Returns each event with the status its own side had before it.
     """
     nodes: dict[tuple[str, int], Event] = {}
+    prior_status: dict[tuple[str, int], Any] = {}
     edges: dict[tuple[str, int], set[tuple[str, int]]] = {}
     for side in (left, right):
         seen: Counter[str] = Counter()
         previous = None
+        status = None
         for event in side:
             key = event_key(event)
             node = (key, seen[key])
             seen[key] += 1
-            nodes.setdefault(node, event)
+            if node not in nodes or _prefer((event, status), (nodes[node], prior_status[node])):
+                nodes[node], prior_status[node] = event, status
+            status = event.changes.get("status", (None, status))[1]
             edges.setdefault(node, set())
             if previous is not None and previous != node:
                 edges[previous].add(node)
@@ -146,7 +152,7 @@ def union_in_order(left: Sequence[Event], right: Sequence[Event]) -> list[Event]
     ready = [(rank(node), node) for node in nodes if not incoming[node]]
     heapq.heapify(ready)
     done: set[tuple[str, int]] = set()
-    order: list[Event] = []
+    order: list[tuple[Event, Any]] = []
     while len(done) < len(nodes):
         if not ready:  # the sides disagree on the order of shared events: break the cycle
             node = min((n for n in nodes if n not in done), key=rank)
@@ -155,7 +161,7 @@ def union_in_order(left: Sequence[Event], right: Sequence[Event]) -> list[Event]
             if node in done:
                 continue
         done.add(node)
-        order.append(nodes[node])
+        order.append((nodes[node], prior_status[node]))
         for target in edges[node]:
             incoming[target] -= 1
             if incoming[target] == 0 and target not in done:
@@ -163,11 +169,22 @@ def union_in_order(left: Sequence[Event], right: Sequence[Event]) -> list[Event]
     return order
 
 
-def rebase(events: Sequence[Event]) -> list[Event]:
-    """Re-write each event's ``old`` values (and the rewritten fields) onto the timeline."""
+def _prefer(candidate: tuple[Event, Any], current: tuple[Event, Any]) -> bool:
+    """Of two versions of one event (a merge may have re-based one), pick one by
+    content, never by side, so the merge stays symmetric."""
+
+    def text(pair: tuple[Event, Any]) -> str:
+        return json.dumps([pair[0].to_dict(), pair[1]], sort_keys=True, default=str)
+
+    return text(candidate) < text(current)
+
+
+def rebase(events: Sequence[tuple[Event, Any]]) -> list[Event]:
+    """Re-write each event's ``old`` values (and the rewritten fields) onto the timeline;
+    ``events`` pairs each event with the status its own side had before it."""
     state: dict[str, Any] = {}
     out = []
-    for event in events:
+    for event, prior in events:
         changes: dict[str, tuple[Any, Any]] = {}
         for name, (old, new) in event.changes.items():
             current = state.get(name)
@@ -178,7 +195,7 @@ def rebase(events: Sequence[Event]) -> list[Event]:
             if name in COUNTERS and isinstance(new, int) and isinstance(old, (int, type(None))):
                 new = (current or 0) + (new - (old or 0))
             changes[name] = (current, new)
-        status = _status_change(event, state.get("status"))
+        status = _status_change(event, state.get("status"), prior)
         if status is not None:
             changes = {"status": status, **changes} if "status" in event.changes else {
                 **changes, "status": status}
@@ -196,17 +213,20 @@ def _field_order(event: Event, changes: Mapping[str, Any]) -> list[str]:
     return own + [name for name in changes if name not in own]
 
 
-def _status_change(event: Event, current: Any) -> tuple[Any, Any] | None:
-    """The status change of ``event`` on the merged timeline (None: no change)."""
+def _status_change(event: Event, current: Any, prior: Any) -> tuple[Any, Any] | None:
+    """The status change of ``event`` on the merged timeline (None: no change).
+
+    Where the event follows the status it followed on its own side, it keeps what
+    it recorded; elsewhere the transition table says what the action does now.
+    """
     recorded = event.changes.get("status")
-    if recorded is None:
-        return None
-    if current == recorded[0] or event.action not in TRANSITIONS or current is None:
-        return (current, recorded[1]) if current != recorded[1] else None
+    target = recorded[1] if recorded else current
+    if current == prior or current is None or event.action not in TRANSITIONS:
+        return (current, target) if target != current else None
     try:
         source = Status(current)
     except ValueError:
-        return (current, recorded[1])
+        return (current, target) if target != current else None
     allowed = TRANSITIONS[event.action]
     if source not in allowed:
         return None  # e.g. a `wait` on a case the other side resolved: status stays
