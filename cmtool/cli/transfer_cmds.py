@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from cmtool.cli.common import ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json
+from cmtool.cli.common import (
+    ActorOpt,
+    JsonOpt,
+    NowOpt,
+    WorkspaceOpt,
+    context,
+    echo,
+    print_json,
+    warn,
+)
 from cmtool.errors import EXIT_FINDINGS, UsageError
 
 SHOWN_REJECTS = 20
@@ -64,6 +73,8 @@ def register(app: typer.Typer) -> None:
         if report.rejected:
             raise typer.Exit(EXIT_FINDINGS)
 
+    register_export(app)
+
 
 def summary_lines(report, rejects_path: Path | None) -> list[str]:
     where = f"{report.file}" + (f" (sheet {report.sheet})" if report.sheet else "")
@@ -111,3 +122,33 @@ class _progress:
     def __exit__(self, *exc) -> None:
         if hasattr(self, "bar"):
             self.bar.stop()
+
+
+def register_export(app: typer.Typer) -> None:
+    @app.command("export", rich_help_panel="Transfer")
+    def export_cmd(
+        fmt: Annotated[str | None, typer.Option("--format", "-f", help="xlsx, csv or json "
+                                                "(default: from -o's extension, else csv).")] = None,  # fmt: skip
+        output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write "
+                                                    "(default: stdout; xlsx needs a file).")] = None,  # fmt: skip
+        status: Annotated[str | None, typer.Option(help="open, done, or statuses, "
+                                                   "comma-separated.")] = None,  # fmt: skip
+        assignee: Annotated[str | None, typer.Option()] = None,
+        priority: Annotated[str | None, typer.Option()] = None,
+        category: Annotated[str | None, typer.Option()] = None,
+        channel: Annotated[str | None, typer.Option()] = None,
+        workspace: WorkspaceOpt = None, now: NowOpt = None,
+    ) -> None:
+        """Export cases: one row per case with SLA state; xlsx adds an Events sheet."""
+        from cmtool.services import exporter, query
+        from cmtool.services.context import resolve_now
+        from cmtool.store.workspace import find_workspace
+
+        case_filter = query.CaseFilter(query.parse_statuses(status), assignee, priority,
+                                       category, channel)  # fmt: skip
+        result = exporter.export_cases(find_workspace(workspace), fmt, case_filter,
+                                       resolve_now(now), output)  # fmt: skip
+        if result.text is not None:
+            sys.stdout.write(result.text)
+            return
+        warn(f"exported {result.count} cases to {result.target}")

@@ -97,7 +97,8 @@ def walk_to(case: Case, record: Record, walk: list[str], actor: str,
         if action == "note":
             note = f"status in the source: {record.raw_status or wanted['status']}"
         elif action == "wait":
-            put("waiting_reason", record.raw_status or "waiting (imported)")
+            put("waiting_reason",
+                wanted.get("waiting_reason") or record.raw_status or "waiting (imported)")
         elif action == "resume":
             put("waiting_reason", None)
         elif action == "resolve":

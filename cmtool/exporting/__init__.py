@@ -1,0 +1,1 @@
+"""Cases out to spreadsheets: xlsx (real dates, frozen header, an events sheet), CSV, JSON."""
