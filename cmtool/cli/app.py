@@ -32,6 +32,8 @@ COMMAND_MODULES = (
     "cmtool.cli.audit_cmds",
     "cmtool.cli.team_cmds",
     "cmtool.cli.transfer_cmds",
+    "cmtool.cli.report_cmds",
+    "cmtool.cli.sla_cmds",
 )
 
 

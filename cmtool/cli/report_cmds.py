@@ -1,0 +1,239 @@
+"""Commands that summarise the workspace: stats (KPIs) and report (templates)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cmtool.cli.common import (
+    JsonOpt,
+    NowOpt,
+    WorkspaceOpt,
+    echo,
+    is_terminal,
+    print_json,
+    print_rows,
+    warn,
+)
+
+PeriodOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        help="2026-10 (month), 2026-Q3, 2026-H1, 2026 or 2026-10-01..2026-10-15.",
+        show_default=False,
+    ),
+]
+BY_HELP = "One row per category, channel, team, assignee, region or product."
+GROUP_COLUMNS = (
+    "key",
+    "received",
+    "closed",
+    "open_at_end",
+    "median_resolution_days",
+    "within_8_weeks",
+    "sla_compliance",
+    "csat_average",
+)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(rich_help_panel="Reports")
+    def stats(
+        period: PeriodOpt = None,
+        by: Annotated[str | None, typer.Option("--by", help=BY_HELP, show_default=False)] = None,
+        workspace: WorkspaceOpt = None,
+        now: NowOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """KPIs of a period (default: this month so far): volumes, response and resolution
+        times, SLA compliance, escalation/reopen rates, CSAT, NPS, alerts."""
+        from cmtool.services.context import resolve_now
+        from cmtool.services.reporting import stats as compute
+        from cmtool.store.workspace import find_workspace
+
+        result = compute(find_workspace(workspace), resolve_now(now), period, by)
+        if as_json or not is_terminal():
+            print_json(result)
+            return
+        print_rows(
+            kpi_rows(result),
+            ("measure", "value"),
+            False,
+            False,
+            title=f"KPIs {result['period']['label']} (as at {result['as_at']})",
+        )
+        if by:
+            print_rows(
+                [group_row(g) for g in result["groups"]],
+                GROUP_COLUMNS,
+                False,
+                False,
+                title=f"by {by}",
+            )
+        for alert in result["alerts"]:
+            warn(
+                f"alert: {alert['key']}: {alert['count']} complaints, usually "
+                f"{alert['baseline']} (z = {alert['z']})"
+            )
+
+    @app.command(rich_help_panel="Reports")
+    def report(
+        name: Annotated[
+            str | None, typer.Argument(help="Report name (see --list).", show_default=False)
+        ] = None,
+        list_: Annotated[
+            bool, typer.Option("--list", help="List the workspace's reports.")
+        ] = False,
+        period: PeriodOpt = None,
+        fmt: Annotated[str, typer.Option("--format", "-f", help="md, xlsx or csv.")] = "md",
+        output: Annotated[
+            Path | None,
+            typer.Option(
+                "--output",
+                "-o",
+                help="Output file (default: stdout for md and csv, NAME-PERIOD.xlsx for xlsx).",
+                show_default=False,
+            ),
+        ] = None,
+        show_pii: Annotated[
+            bool,
+            typer.Option(
+                "--show-pii", help="Show customer names and contact details (masked by default)."
+            ),
+        ] = False,
+        as_of: Annotated[
+            str | None,
+            typer.Option(
+                "--as-of",
+                help="Render from the data as it stood at a commit or date.",
+                show_default=False,
+            ),
+        ] = None,
+        workspace: WorkspaceOpt = None,
+        now: NowOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Render a report from its template: Markdown, Excel or CSV. Each report states
+        its data commit and the hashes of the rules and template it used."""
+        from cmtool.errors import UsageError
+        from cmtool.services import reporting
+        from cmtool.services.context import resolve_now
+        from cmtool.store.workspace import find_workspace
+
+        ws = find_workspace(workspace)
+        if list_:
+            rows = [
+                {
+                    "name": t.name,
+                    "title": t.title,
+                    "period": t.period,
+                    "formats": ", ".join(t.formats),
+                    "source": t.source,
+                }
+                for t in reporting.reports(ws)
+            ]
+            print_rows(rows, ("name", "title", "period", "formats", "source"), as_json, False)
+            return
+        if not name:
+            raise UsageError("name a report, or list them with: cmtool report --list")
+        if fmt == "xlsx" and output is not None and str(output) == "-":
+            raise UsageError("an Excel report goes to a file: -o report.xlsx")
+        target = None if output is not None and str(output) == "-" else output
+        with progress_bar() as progress:
+            done = reporting.render_report(
+                ws, name, resolve_now(now), period, fmt, target, show_pii, as_of, progress
+            )
+        if done.text is not None:
+            sys.stdout.write(done.text)
+        elif as_json:
+            print_json(
+                {"report": name, "period": done.period.label, "format": fmt, "path": str(done.path)}
+            )
+        else:
+            echo(f"wrote {done.path} ({name}, {done.period.label})")
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
+    """A rich progress bar on stderr when it is a terminal; nothing when piped."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+
+        def start(label: str, total: int) -> Callable[[int], None]:
+            task = bar.add_task(label, total=total)
+            return lambda n: bar.advance(task, n)
+
+        yield start
+
+
+def kpi_rows(k: dict[str, Any]) -> list[dict[str, Any]]:
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value * 100:.1f}%"
+
+    def hours(block: dict[str, Any]) -> str:
+        return f"{block['median']} / {block['mean']} / {block['p90']} (n={block['count']})"
+
+    rows = [
+        ("received", k["received"]),
+        ("open at start", k["open_at_start"]),
+        ("closed", k["closed"]),
+        ("open at end", k["open_at_end"]),
+        ("first response h, median/mean/p90", hours(k["first_response_hours"])),
+        ("  in business hours", hours(k["first_response_business_hours"])),
+        ("resolution h, median/mean/p90", hours(k["resolution_hours"])),
+        ("  in business hours", hours(k["resolution_business_hours"])),
+    ]
+    rows += [
+        (
+            f"SLA {c['clock']}",
+            f"{pct(c['compliance'])} ({c['met']} met, {c['missed']} missed, "
+            f"{c['breached_open']} running past due)",
+        )
+        for c in k["sla"]
+    ]
+    for key in (
+        "closed_within_3_business_days",
+        "closed_within_8_weeks",
+        "escalated",
+        "reopened",
+        "first_contact_resolution",
+        "upheld",
+        "repeat_complaints",
+    ):
+        rows.append((key.replace("_", " "), f"{pct(k[key]['rate'])} ({k[key]['count']})"))
+    s = k["surveys"]
+    rows += [
+        ("CSAT average", s["csat_average"]),
+        ("survey response rate", pct(s["response_rate"])),
+        ("NPS", s["nps"]),
+        ("top categories", ", ".join(f"{t['key']} {t['count']}" for t in k["top_categories"])),
+        ("top root causes", ", ".join(f"{t['key']} {t['count']}" for t in k["top_root_causes"])),
+    ]
+    return [{"measure": m, "value": "n/a" if v is None else v} for m, v in rows]
+
+
+def group_row(g: dict[str, Any]) -> dict[str, Any]:
+    met = sum(c["met"] for c in g["sla"])
+    missed = sum(c["missed"] for c in g["sla"])
+    median = g["resolution_hours"]["median"]
+    return {
+        "key": g["key"],
+        "received": g["received"],
+        "closed": g["closed"],
+        "open_at_end": g["open_at_end"],
+        "median_resolution_days": None if median is None else round(median / 24, 1),
+        "within_8_weeks": g["closed_within_8_weeks"]["rate"],
+        "sla_compliance": None if not met + missed else round(met / (met + missed), 3),
+        "csat_average": g["surveys"]["csat_average"],
+    }

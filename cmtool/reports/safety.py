@@ -1,0 +1,62 @@
+"""Making user text safe in outputs: spreadsheet formula injection, Markdown
+escaping, and masking of customer contact details."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# A spreadsheet treats text starting with these as a formula (or DDE command).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|~#!])")
+_MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_MD_LINE_START = re.compile(r"^(\s*)([-+=>]|\d+[.)])")
+_EMAIL = re.compile(r"^([^@\s]{1,64})@(.+)$")
+
+
+def is_formula_like(text: str) -> bool:
+    return text.startswith(FORMULA_STARTS)
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: risky text gets a leading apostrophe
+    (OWASP's advice); numbers are left alone, so -5 stays a number."""
+    if isinstance(value, str) and is_formula_like(value):
+        return "'" + value
+    return value
+
+
+def markdown_text(value: Any) -> str:
+    """Text that Markdown shows literally, on one line, safe in a table cell:
+    no emphasis, links, HTML, headings or table breaks from user data."""
+    text = " ".join(str(value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_UNDERSCORE.sub(r"\\_", text)
+    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+
+
+def mask_contact(value: str | None) -> str | None:
+    """``jane.doe@example.com`` -> ``j***@example.com``; ``+86 138 0013 8000`` ->
+    ``*********8000`` (the last 4 digits stay, enough to tell two apart)."""
+    if not value:
+        return value
+    text = value.strip()
+    match = _EMAIL.match(text)
+    if match:
+        return f"{match[1][0]}***@{match[2]}"
+    digits = [ch for ch in text if ch.isdigit()]
+    if len(digits) >= 6:
+        return "*" * (len(digits) - 4) + "".join(digits[-4:])
+    return "***"
+
+
+def mask_name(value: str | None) -> str | None:
+    """``Emma Brown`` -> ``E. B.``; ``王芳`` -> ``王*``."""
+    if not value:
+        return value
+    parts = value.split()
+    if len(parts) > 1:
+        return " ".join(part[0] + "." for part in parts)
+    word = parts[0]
+    return word[0] + "*" * max(1, min(len(word) - 1, 2))

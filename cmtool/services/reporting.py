@@ -1,0 +1,235 @@
+"""`cmtool stats` and `cmtool report`: gather cases, rules, SLA clocks and
+provenance, then hand them to the pure KPI and report builders."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cmtool.errors import DataError, UsageError
+from cmtool.model.case import Case
+from cmtool.reports.context import Provenance, build_context
+from cmtool.reports.facts import GROUP_FIELDS, case_facts, truncate
+from cmtool.reports.kpis import group_kpis, period_kpis
+from cmtool.reports.library import FORMATS, ReportTemplate, find_report, list_reports
+from cmtool.reports.periods import Period, current_period, last_complete_period, parse_period
+from cmtool.reports.timing import KpiCalendar
+from cmtool.rules.loader import check_rules
+from cmtool.rules.model import Rules
+from cmtool.store import git as gitops
+from cmtool.store.catalog import all_cases
+from cmtool.store.snapshot import cases_at, file_at, resolve_as_of
+from cmtool.store.workspace import Workspace
+
+BY_FIELDS = ("category", "channel", "team", "assignee", "region", "product")
+Progress = Callable[[str, int], Callable[[int], None]]  # (label, total) -> advance(n)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The data a report is computed from, and where it came from."""
+
+    cases: list[Case]
+    rules: Rules
+    rules_text: str
+    commit: str | None
+    commit_date: str | None
+    dirty: bool
+    as_of: str | None
+
+
+def snapshot(ws: Workspace, as_of: str | None = None) -> Snapshot:
+    """The work tree's cases and rules, or (``as_of``) those of a past commit."""
+    if as_of:
+        commit, date = resolve_as_of(ws, as_of)
+        raw = file_at(ws, commit, "rules.yaml")
+        text = raw.decode("utf-8") if raw is not None else ""
+        return Snapshot(
+            cases_at(ws, commit),
+            _rules_from_text(text, f"rules.yaml (at {commit[:12]})"),
+            text,
+            commit,
+            date,
+            False,
+            as_of,
+        )
+    text = ws.rules_path.read_text(encoding="utf-8") if ws.rules_path.exists() else ""
+    commit = gitops.head(ws.root)
+    date = gitops.git(ws.root, "show", "-s", "--format=%cI", commit).strip() if commit else None
+    dirty = bool(gitops.git(ws.root, "status", "--porcelain", "--", "cases", "rules.yaml").strip())
+    return Snapshot(
+        all_cases(ws), _rules_from_text(text, "rules.yaml"), text, commit, date, dirty, None
+    )
+
+
+def _rules_from_text(text: str, rel: str) -> Rules:
+    rules, _data, problems = check_rules(text, rel)
+    if problems or rules is None:
+        listed = "; ".join(str(p) for p in problems[:5])
+        raise DataError(
+            f"{rel} has {len(problems)} problem(s): {listed}",
+            hint="fix them, then run: cmtool validate",
+        )
+    return rules
+
+
+def kpi_calendar(rules: Rules, now: datetime) -> KpiCalendar:
+    """The calendar KPIs count business time on: the SLA default calendar
+    (``sla.calendar``), else the first calendar, else office hours in UTC."""
+    specs = rules.calendars.specs
+    default = (rules.raw.get("sla") or {}).get("calendar") if isinstance(rules.raw, dict) else None
+    name = default if default in specs else next(iter(specs), None)
+    if name is None:
+        return KpiCalendar.fallback(getattr(now.tzinfo, "key", None) or "UTC")
+    return KpiCalendar(rules.calendars.get(name))
+
+
+def choose_period(
+    text: str | None, kind: str, calendar: KpiCalendar, now: datetime, complete: bool
+) -> Period:
+    local_now = now.astimezone(calendar.zone)
+    if text:
+        return parse_period(text, calendar.zone)
+    return last_complete_period(kind, local_now) if complete else current_period(kind, local_now)
+
+
+def clock_states(cases: list[Case], rules: Rules, as_at: datetime) -> dict[str, list[Any]]:
+    """Each case's SLA clocks at ``as_at`` (empty when the SLA module is absent)."""
+    try:
+        from cmtool.sla.clocks import case_clocks
+    except ImportError:
+        return {}
+    return {case.id: list(case_clocks(case, rules, as_at)) for case in cases}
+
+
+def facts_at(cases: list[Case], as_at: datetime, progress: Progress | None = None):
+    advance = progress("reading cases", len(cases)) if progress else None
+    facts, kept = [], []
+    for case in cases:
+        past = truncate(case, as_at)
+        if past is not None:
+            kept.append(past)
+            facts.append(case_facts(past))
+        if advance:
+            advance(1)
+    return facts, kept
+
+
+def stats(
+    ws: Workspace, now: datetime, period_text: str | None = None, by: str | None = None
+) -> dict[str, Any]:
+    """The KPIs of a period (default: the current month so far), optionally per group."""
+    if by is not None and by not in BY_FIELDS:
+        raise UsageError(f"--by {by!r}: use one of {', '.join(BY_FIELDS)}")
+    data = snapshot(ws)
+    calendar = kpi_calendar(data.rules, now)
+    period = choose_period(period_text, "month", calendar, now, complete=False)
+    as_at = min(period.end, now)
+    facts, kept = facts_at(data.cases, as_at)
+    clocks = clock_states(kept, data.rules, as_at)
+    result = period_kpis(facts, period, as_at, calendar, clocks)
+    from cmtool.reports.anomaly import category_alerts
+
+    result["alerts"] = category_alerts(facts, period)
+    result["data_commit"] = data.commit
+    if by:
+        result["by"] = by
+        result["groups"] = group_kpis(facts, by, period, as_at, calendar, clocks)
+    return result
+
+
+def reports(ws: Workspace) -> list[ReportTemplate]:
+    return list_reports(ws.templates_dir)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    template: ReportTemplate
+    period: Period
+    fmt: str
+    path: Path | None  # where the file went; None when the text is returned
+    text: str | None
+
+
+def render_report(
+    ws: Workspace,
+    name: str,
+    now: datetime,
+    period_text: str | None = None,
+    fmt: str = "md",
+    output: Path | None = None,
+    show_pii: bool = False,
+    as_of: str | None = None,
+    progress: Progress | None = None,
+) -> Rendered:
+    """Render report ``name``; Excel always goes to a file (``output`` or
+    ``<name>-<period>.xlsx``), Markdown and CSV to ``output`` or returned as text."""
+    from cmtool.reports.render import render_text, render_workbook
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    template = find_report(ws.templates_dir, name)
+    if fmt not in template.formats:
+        raise UsageError(
+            f"report {name} has no {fmt} format (it has: {', '.join(template.formats)})"
+        )
+    data = snapshot(ws, as_of)
+    calendar = kpi_calendar(data.rules, now)
+    period = choose_period(period_text, template.period, calendar, now, complete=True)
+    as_at = min(period.end, now)
+    if data.as_of and data.commit_date:
+        as_at = min(as_at, datetime.fromisoformat(data.commit_date))
+    facts, kept = facts_at(data.cases, as_at, progress)
+    clocks = clock_states(kept, data.rules, as_at)
+    provenance = Provenance(
+        data_commit=data.commit,
+        data_commit_date=data.commit_date,
+        data_dirty=data.dirty,
+        rules_sha256=hashlib.sha256(data.rules_text.encode("utf-8")).hexdigest(),
+        template_sha256=template.sha256(),
+        template=template.shown_folder,
+        as_of=data.as_of,
+    )
+    labels = {c.key: c.label for c in data.rules.categories}
+    context = build_context(
+        name, template.title, facts, period, as_at, calendar, clocks, provenance, show_pii, labels
+    )
+    rows = len(context["cases"])
+    if fmt == "xlsx":
+        target = output or Path(f"{name}-{period.label}.xlsx")
+        advance = progress("writing workbook", rows) if progress else None
+        _atomic_binary(
+            target, lambda tmp: render_workbook(template, context, tmp, calendar.zone, advance)
+        )
+        return Rendered(template, period, fmt, target, None)
+    advance = progress("writing rows", rows) if progress and fmt == "csv" else None
+    text = render_text(template, fmt, context, advance)
+    if output is None:
+        return Rendered(template, period, fmt, None, text)
+    _atomic_binary(output, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
+    return Rendered(template, period, fmt, output, None)
+
+
+def _atomic_binary(target: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder: a failed render leaves no
+    half file (and never clobbers an older report with a broken one)."""
+    folder = target.resolve().parent
+    if not folder.is_dir():
+        raise UsageError(f"-o {target}: folder {folder} does not exist")
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    os.close(handle)
+    temp = Path(name)
+    try:
+        write(temp)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+__all__ = ["GROUP_FIELDS", "stats", "render_report", "reports", "snapshot"]
