@@ -51,6 +51,7 @@ FIELDS: tuple[Field, ...] = (
     Field("nps", "int"),
     Field("survey_comment", "text"),
     Field("surveyed_at", "time"),
+    Field("survey_invited_at", "time", help="when a survey invitation was sent"),
     Field("description", "text", editable=True),
     Field("source", "map", help="provenance of an imported case"),
     Field("extra", "map", help="columns of an imported sheet that map to no field"),

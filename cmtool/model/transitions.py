@@ -35,6 +35,7 @@ TRANSITIONS: dict[str, dict[Status, Status | None]] = {
     "close": {R: C},
     "reopen": {R: P, C: P},
     "survey": {R: None, C: None},
+    "survey_invite": {R: None, C: None},
     # Written by the case-file merge driver: records fields both clones changed.
     "merge_contest": {s: None for s in Status},
     # Written by rules.yaml at filing (the event names the rule) and by the SLA sweep.
