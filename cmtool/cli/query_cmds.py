@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cmtool.cli.common import CsvOpt, JsonOpt, WorkspaceOpt, echo, print_json, print_rows
+from cmtool.cli.common import CsvOpt, JsonOpt, NowOpt, WorkspaceOpt, echo, print_json, print_rows
 
 AsOfOpt = Annotated[str | None, typer.Option(
     "--as-of", help="As it stood then: a date (end of day), a time, or a commit/tag.",
@@ -26,6 +26,11 @@ def register(app: typer.Typer) -> None:
                                           "-field for descending.")] = "id",  # fmt: skip
         limit: Annotated[int | None, typer.Option(help="At most this many rows.")] = None,
         as_of: AsOfOpt = None,
+        overdue: Annotated[bool, typer.Option(
+            "--overdue", help="Only open cases with a breached SLA clock.")] = False,
+        due_within: Annotated[str | None, typer.Option(
+            help="Only open cases with a clock due within this time, e.g. 4h.")] = None,
+        now: NowOpt = None,
         workspace: WorkspaceOpt = None, as_json: JsonOpt = False, as_csv: CsvOpt = False,
     ) -> None:
         """List cases: a table on a terminal, JSON when piped or with --json, CSV with --csv."""
@@ -42,16 +47,27 @@ def register(app: typer.Typer) -> None:
             rows = [query.summary_row(c) for c in cases_as_of(ws, as_of, statuses or None)]
         else:
             rows = case_rows(ws, statuses or None)
+        columns = query.LIST_COLUMNS
+        if overdue or due_within:  # SLA filters: clocks computed as of --now
+            from cmtool.services.context import resolve_now
+            from cmtool.services.sla_query import parse_window, urgent_clocks
+
+            window = parse_window(due_within) if due_within else None
+            urgent = urgent_clocks(ws, resolve_now(now), overdue, window)
+            rows = [{**r, "clock": urgent[r["id"]].clock, "due_at": urgent[r["id"]].due_at}
+                    for r in rows if r["id"] in urgent]  # fmt: skip
+            columns = (*columns, "clock", "due_at")
         chosen = query.select(rows, case_filter, sort.split(","), limit)
-        print_rows(chosen, query.LIST_COLUMNS, as_json, as_csv)
+        print_rows(chosen, columns, as_json, as_csv)
 
     @app.command(rich_help_panel="Cases")
     def show(
         case_id: Annotated[str, typer.Argument(help="Case ID or an unambiguous prefix.")],
         as_of: AsOfOpt = None,
+        now: NowOpt = None,
         workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
     ) -> None:
-        """Show one case with its timeline."""
+        """Show one case with its SLA clocks (as of --now) and its timeline."""
         from cmtool.store.casefiles import load_case, resolve_id
         from cmtool.store.workspace import find_workspace
 
@@ -62,13 +78,16 @@ def register(app: typer.Typer) -> None:
             case = case_as_of(ws, case_id, as_of)
         else:
             case, _ = load_case(ws, resolve_id(ws, case_id))
+        from cmtool.cli.sla_cmds import case_clock_states
+
+        clocks = [] if as_of else case_clock_states(ws, case, now)
         if as_json:
-            print_json(case.to_dict())
+            print_json({**case.to_dict(), "clocks": [c.to_dict() for c in clocks]})
             return
-        echo(render_case(case))
+        echo(render_case(case, clocks))
 
 
-def render_case(case) -> str:
+def render_case(case, clocks=()) -> str:
     from cmtool.model.fields import FIELD_NAMES
 
     width = max(len(n) for n in FIELD_NAMES)
@@ -82,6 +101,10 @@ def render_case(case) -> str:
         lines.append(f"  {name:<{width}}  {value}")
     if case.get("description"):
         lines += ["", "  " + case.get("description").rstrip().replace("\n", "\n  ")]
+    if clocks:
+        from cmtool.cli.sla_cmds import render_clocks
+
+        lines += ["", "Clocks:", *render_clocks(clocks)]
     lines += ["", "Timeline:"]
     for event in case.events:
         changed = ", ".join(

@@ -32,6 +32,8 @@ class Target:
         amount = float(match.group(1))
         if amount <= 0:
             raise ValueError(f"{text!r}: a target must be more than zero")
+        if match.group(2) in ("bd", "d", "w") and amount != int(amount):
+            raise ValueError(f"{text!r}: days and weeks are whole numbers (use h for hours)")
         return cls(amount, match.group(2))
 
     def __str__(self) -> str:

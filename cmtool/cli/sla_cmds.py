@@ -1,0 +1,183 @@
+"""`cmtool sla check|extend|exclude`: SLA clocks for cron and for people."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cmtool.cli.common import (
+    ActorOpt,
+    JsonOpt,
+    NowOpt,
+    WorkspaceOpt,
+    context,
+    echo,
+    is_terminal,
+    print_json,
+    print_table,
+    warn,
+)
+from cmtool.errors import EXIT_FINDINGS
+
+CHECK_COLUMNS = ("case_id", "clock", "state", "due_at", "left", "assignee", "step", "notify")
+
+
+def human_seconds(seconds: float | None, days: bool = True) -> str:
+    """3d 4h, 2h 05m, 40m; negative = overdue (shown as "-2h 05m"). ``days=False``
+    for working time, where a "day" of 24 hours would mislead."""
+    if seconds is None:
+        return ""
+    sign, left = ("-" if seconds < 0 else ""), int(abs(seconds)) // 60
+    whole_days, rest = divmod(left, 24 * 60) if days else (0, left)
+    hours, minutes = divmod(rest, 60)
+    if whole_days:
+        return f"{sign}{whole_days}d {hours}h"
+    return f"{sign}{hours}h {minutes:02d}m" if hours else f"{sign}{minutes}m"
+
+
+def register(app: typer.Typer) -> None:
+    sla = typer.Typer(help="SLA clocks: check (for cron), extend, exclude.", no_args_is_help=True)
+    app.add_typer(sla, name="sla", rich_help_panel="SLA")
+
+    @sla.command("check")
+    def check(
+        apply: Annotated[
+            bool,
+            typer.Option(
+                "--apply",
+                help="Commit the escalation steps that are due (one commit for the sweep).",
+            ),
+        ] = False,
+        quiet: Annotated[
+            bool,
+            typer.Option(
+                "--quiet", "-q", help="Print nothing when nothing is in warning or breach."
+            ),
+        ] = False,
+        new_only: Annotated[
+            bool,
+            typer.Option("--new-only", help="Show and exit 1 only for breaches not escalated yet."),
+        ] = False,
+        lock_timeout: Annotated[
+            float,
+            typer.Option(
+                help="With --apply: seconds to wait for the workspace lock (then exit 5)."
+            ),
+        ] = 10.0,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Every clock of every open case as of --now. Exit 0: nothing breached; 1: breaches
+        (with --new-only: new ones); 2: usage or data error; 5: lock not obtained."""
+        from cmtool.services.sla_sweep import sla_check
+
+        ctx = context(workspace, actor, now)
+        result = sla_check(ctx, apply=apply, lock_timeout=lock_timeout)
+        findings = [f for f in result.findings if f.new] if new_only else result.findings
+        breaches = result.new_breaches if new_only else result.breaches
+        for case_id in result.skipped:
+            warn(f"warning: {case_id} skipped: its file has uncommitted changes")
+        if apply and result.commit:
+            warn(f"applied {len(result.applied)} escalation steps in commit {result.commit[:12]}")
+        if not (quiet and not findings):
+            rows = [f.to_dict() for f in findings]
+            if as_json or not is_terminal():
+                print_json(rows)
+            else:
+                for row in rows:
+                    row["left"] = human_seconds(row["wall_seconds_left"])
+                if rows:
+                    print_table(rows, CHECK_COLUMNS)
+                echo(
+                    f"{result.cases_checked} open cases, {result.clocks_checked} clocks: "
+                    f"{len(breaches)} breached, "
+                    f"{sum(f.clock.state == 'warning' for f in findings)} in warning"
+                )
+        if breaches:
+            raise typer.Exit(EXIT_FINDINGS)
+
+    @sla.command("extend")
+    def extend(
+        case_id: Annotated[str, typer.Argument(help="Case ID or an unambiguous prefix.")],
+        clock: Annotated[str, typer.Option(help="The clock, e.g. cn_banking.decision.")],
+        reason: Annotated[str, typer.Option(help="Why (kept in the event).")],
+        approved_by: Annotated[
+            str | None, typer.Option(help="Who approved (needed for the last extension).")
+        ] = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Extend a regime clock to its next allowed target (e.g. 15 -> 30 days)."""
+        from cmtool.services.sla_actions import extend_clock
+
+        case = extend_clock(context(workspace, actor, now), case_id, clock, reason, approved_by)
+        _done(case, as_json, f"{case.id}: {clock} extended to {case.events[-1].details['target']}")
+
+    @sla.command("exclude")
+    def exclude(
+        case_id: Annotated[str, typer.Argument(help="Case ID or an unambiguous prefix.")],
+        start: Annotated[str, typer.Option("--from", help="Start, ISO 8601 with offset.")],
+        end: Annotated[str, typer.Option("--to", help="End, ISO 8601 with offset.")],
+        reason: Annotated[str, typer.Option(help="e.g. 'external appraisal'.")],
+        clock: Annotated[
+            str | None,
+            typer.Option(help="Only this clock (default: every clock that allows exclusions)."),
+        ] = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Exclude a period from a regime's clocks (appraisal, testing, evaluation)."""
+        from cmtool.services.sla_actions import exclude_period
+
+        case = exclude_period(context(workspace, actor, now), case_id, start, end, reason, clock)
+        _done(case, as_json, f"{case.id}: excluded {start} to {end}")
+
+
+def _done(case, as_json: bool, message: str) -> None:
+    if as_json:
+        print_json(case.to_dict())
+    else:
+        echo(message)
+
+
+def case_clock_states(ws, case, now: str | None) -> list:
+    """Clocks of one case for `show`; a broken rules.yaml is a warning, not a failure."""
+    from cmtool.errors import DataError
+    from cmtool.services.context import resolve_now
+    from cmtool.services.sla_query import clocks_of
+
+    try:
+        return clocks_of(ws, case, resolve_now(now))
+    except DataError as exc:
+        warn(f"warning: SLA clocks not shown: {str(exc).splitlines()[0]}")
+        return []
+
+
+def render_clocks(clocks) -> list[str]:
+    """One line per clock: name, state, deadline, time left (or over), paused time."""
+    width = max(len(c.clock) for c in clocks)
+    lines = []
+    for c in clocks:
+        if c.stopped_at:
+            timing = f"stopped {c.stopped_at}"
+        else:
+            wall, work = c.wall_seconds_left or 0, c.business_seconds_left or 0
+            timing = (
+                f"{human_seconds(-wall)} overdue"
+                if wall < 0
+                else f"{human_seconds(wall)} left ({human_seconds(work, False)} working)"
+            )
+        paused = f", paused {human_seconds(c.paused_seconds)}" if c.paused_seconds else ""
+        note = " (advisory)" if c.advisory else ""
+        lines.append(
+            f"  {c.clock:<{width}}  {c.state:<8}  due {c.due_at}  {timing}{paused}  "
+            f"[{c.target} on {c.calendar}]{note}"
+        )
+    return lines

@@ -1,0 +1,1 @@
+"""SLA clocks: deadlines computed from a case's events and the rules (never stored)."""
