@@ -29,10 +29,12 @@ COMMAND_MODULES = (
     "cmtool.cli.workspace_cmds",
     "cmtool.cli.case_cmds",
     "cmtool.cli.query_cmds",
+    "cmtool.cli.index_cmds",
     "cmtool.cli.audit_cmds",
     "cmtool.cli.team_cmds",
     "cmtool.cli.transfer_cmds",
     "cmtool.cli.report_cmds",
+    "cmtool.cli.survey_cmds",
     "cmtool.cli.sla_cmds",
 )
 

@@ -1,0 +1,437 @@
+"""Satisfaction surveys: record an answer, find whom to ask, render invitations,
+record that they were sent, and import answers collected elsewhere.
+
+Settings come from the ``survey:`` section of rules.yaml:
+
+    survey:
+      delay_hours: 24      # ask this long after a case is closed
+      max_age_days: 30     # ...but not about cases closed longer ago than this
+      cooldown_days: 90    # ask one customer at most once in this many days
+      template: survey_invitation.txt.j2   # in templates/messages/
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from cmtool.errors import CmtoolError, DataError, UsageError
+from cmtool.model.case import Case
+from cmtool.model.enums import Status
+from cmtool.model.events import Event
+from cmtool.model.problems import Problem
+from cmtool.model.timefmt import format_time, parse_time
+from cmtool.model.transitions import next_status
+from cmtool.reports.facts import customer_key
+from cmtool.services.context import Context, commit_message
+from cmtool.services.lifecycle import act, changes_between
+from cmtool.store.casefiles import resolve_id
+from cmtool.store.catalog import all_cases
+from cmtool.store.transaction import transaction
+from cmtool.store.workspace import Workspace
+
+CSAT_RANGE = range(1, 6)
+NPS_RANGE = range(0, 11)
+DEFAULTS = {"delay_hours": 24, "max_age_days": 30, "cooldown_days": 90}
+DEFAULT_TEMPLATE = "survey_invitation.txt.j2"
+BUNDLED_MESSAGES = Path(__file__).resolve().parent.parent / "bundled" / "templates" / "messages"
+
+
+@dataclass(frozen=True)
+class SurveySettings:
+    delay: timedelta
+    max_age: timedelta
+    cooldown: timedelta
+    template: str
+
+
+def settings(raw_rules: Mapping[str, Any]) -> SurveySettings:
+    """The ``survey:`` section, every problem reported at once."""
+    section = raw_rules.get("survey") or {}
+    if not isinstance(section, Mapping):
+        raise DataError("rules.yaml: survey: must be a mapping (delay_hours, cooldown_days...)")
+    values, problems = {}, []
+    for key, default in DEFAULTS.items():
+        value = section.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            problems.append(f"survey.{key}: {value!r} is not a number of zero or more")
+        values[key] = value
+    template = section.get("template", DEFAULT_TEMPLATE)
+    if not isinstance(template, str) or "/" in template or template.startswith("."):
+        problems.append(f"survey.template: {template!r} must be a file name in templates/messages/")
+    if problems:
+        raise DataError("rules.yaml: " + "; ".join(problems), hint="fix the survey: section")
+    return SurveySettings(
+        timedelta(hours=values["delay_hours"]),
+        timedelta(days=values["max_age_days"]),
+        timedelta(days=values["cooldown_days"]),
+        template,
+    )
+
+
+def check_scores(csat: int | None, nps: int | None) -> None:
+    if csat is None and nps is None:
+        raise UsageError("give --csat (1-5), --nps (0-10) or both")
+    if csat is not None and csat not in CSAT_RANGE:
+        raise UsageError(f"--csat {csat} is out of range: CSAT is 1 (very unhappy) to 5")
+    if nps is not None and nps not in NPS_RANGE:
+        raise UsageError(f"--nps {nps} is out of range: NPS answers are 0 to 10")
+
+
+def answer_changes(
+    case: Case, csat: int | None, nps: int | None, comment: str | None, at: str
+) -> dict[str, tuple[Any, Any]]:
+    updates: dict[str, Any] = {"surveyed_at": at}
+    if csat is not None:
+        updates["csat"] = csat
+    if nps is not None:
+        updates["nps"] = nps
+    if comment and comment.strip():
+        updates["survey_comment"] = comment.strip()
+    return changes_between(case.state, updates)
+
+
+def record_survey(
+    ctx: Context, ref: str, csat: int | None, nps: int | None, comment: str | None = None
+) -> Case:
+    """One answer on a resolved or closed case: one event, one commit."""
+    check_scores(csat, nps)
+    return act(
+        ctx,
+        ref,
+        "survey",
+        lambda case: (answer_changes(case, csat, nps, comment, ctx.now_text), None),
+        _summary(csat, nps),
+    )
+
+
+def _summary(csat: int | None, nps: int | None) -> str:
+    parts = [f"CSAT {csat}" if csat is not None else "", f"NPS {nps}" if nps is not None else ""]
+    return ", ".join(p for p in parts if p)
+
+
+# -- who to ask ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueSurvey:
+    case_id: str
+    customer: str | None
+    contact: str
+    closed_at: str
+    category: str | None
+    product: str | None
+    title: str
+    subject: str = ""
+    body: str = ""
+    case: Case | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "customer": self.customer,
+            "contact": self.contact,
+            "closed_at": self.closed_at,
+            "category": self.category,
+            "product": self.product,
+            "title": self.title,
+            "subject": self.subject,
+            "body": self.body,
+        }
+
+
+def due_surveys(cases: Sequence[Case], now: datetime, config: SurveySettings) -> list[DueSurvey]:
+    """Closed cases to survey now: closed at least ``delay`` and at most ``max_age``
+    ago, never invited nor answered, with a contact, and whose customer was not
+    invited or surveyed within the cool-down (one invitation per customer per run)."""
+    last_asked: dict[str, datetime] = {}
+    for case in cases:
+        key = customer_key(case.state)
+        for name in ("survey_invited_at", "surveyed_at"):
+            if key and case.get(name):
+                moment = parse_time(case.get(name))
+                last_asked[key] = max(moment, last_asked.get(key, moment))
+    candidates = []
+    for case in cases:
+        if case.get("status") != Status.CLOSED.value or not case.get("closed_at"):
+            continue
+        if case.get("survey_invited_at") or case.get("surveyed_at") or not case.get("contact"):
+            continue
+        closed = parse_time(case.get("closed_at"))
+        if not (now - config.max_age <= closed <= now - config.delay):
+            continue
+        candidates.append((closed, case))
+    due = []
+    for _closed, case in sorted(candidates, key=lambda item: (item[0], item[1].id)):
+        key = customer_key(case.state)
+        previous = last_asked.get(key) if key else None
+        if previous is not None and now - previous < config.cooldown:
+            continue
+        if key:
+            last_asked[key] = now
+        due.append(
+            DueSurvey(
+                case.id,
+                case.get("customer"),
+                case.get("contact"),
+                case.get("closed_at"),
+                case.get("category"),
+                case.get("product"),
+                case.get("title"),
+                case=case,
+            )
+        )
+    return due
+
+
+def find_due(ws: Workspace, now: datetime, rules_raw: Mapping[str, Any]) -> list[DueSurvey]:
+    config = settings(rules_raw)
+    due = due_surveys(all_cases(ws, statuses=[Status.CLOSED.value]), now, config)
+    return render_invitations(ws, due, config, now)
+
+
+def render_invitations(
+    ws: Workspace, due: list[DueSurvey], config: SurveySettings, now: datetime
+) -> list[DueSurvey]:
+    """Each invitation rendered from the message template (sandboxed Jinja). A first
+    line ``Subject: ...`` becomes the subject; the rest is the body."""
+    from cmtool.reports.jinja_env import make_environment, render
+
+    folders = [f for f in (ws.templates_dir / "messages", BUNDLED_MESSAGES) if f.is_dir()]
+    env = make_environment(folders)
+    out = []
+    for item in due:
+        case = item.case
+        context = (
+            {
+                "case": {"id": item.case_id, **{k: v for k, v in case.state.items()}},
+                "now": format_time(now),
+            }
+            if case
+            else {}
+        )
+        text = render(env, config.template, context, f"templates/messages/{config.template}")
+        subject, body = "", text
+        first, _, rest = text.partition("\n")
+        if first.lower().startswith("subject:"):
+            subject, body = first.split(":", 1)[1].strip(), rest.lstrip("\n")
+        out.append(
+            DueSurvey(
+                item.case_id,
+                item.customer,
+                item.contact,
+                item.closed_at,
+                item.category,
+                item.product,
+                item.title,
+                subject,
+                body,
+                case,
+            )
+        )
+    return out
+
+
+def mark_invited(ctx: Context, due: Sequence[DueSurvey]) -> str | None:
+    """Record that the invitations went out: one commit naming every case."""
+    if not due:
+        return None
+    ids = [item.case_id for item in due]
+    with transaction(ctx.ws) as tx:
+        for case_id in ids:
+            case, text = tx.load(case_id)
+            next_status("survey_invite", case.status, case_id)
+            changes = changes_between(case.state, {"survey_invited_at": ctx.now_text})
+            event = Event(ctx.now_text, ctx.actor, "survey_invite", MappingProxyType(changes))
+            tx.put(case.with_event(event), text)
+        summary = f"survey invitations sent for {len(ids)} case(s)"
+        return tx.commit(
+            commit_message(summary, "survey_invite", ctx.actor, ids), ctx.identity, ctx.now_text
+        )
+
+
+# -- importing answers ---------------------------------------------------------------
+
+ID_HEADERS = ("case_id", "case", "id", "case id", "case no", "案件编号", "投诉编号", "编号")
+CSAT_HEADERS = ("csat", "satisfaction", "满意度")
+NPS_HEADERS = ("nps", "recommend", "推荐度")
+COMMENT_HEADERS = ("comment", "survey_comment", "feedback", "评价", "意见")
+TIME_HEADERS = ("answered_at", "surveyed_at", "date", "time", "回访时间")
+
+
+@dataclass
+class ImportResult:
+    recorded: list[str]
+    problems: list[Problem]
+    commit: str | None = None
+
+
+def read_answers(path: Path) -> tuple[list[dict[str, str]], dict[str, str | None]]:
+    """Rows of a CSV of answers (UTF-8 with or without BOM, or GBK) and the columns
+    found: ``{"id": header, "csat": header|None, ...}``."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    for encoding in ("utf-8-sig", "gbk"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise DataError(f"{path}: neither UTF-8 nor GBK text")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    headers = {(h or "").strip().lower(): h for h in reader.fieldnames or []}
+
+    def find(names: Sequence[str]) -> str | None:
+        return next((headers[n] for n in names if n in headers), None)
+
+    columns = {
+        "id": find(ID_HEADERS),
+        "csat": find(CSAT_HEADERS),
+        "nps": find(NPS_HEADERS),
+        "comment": find(COMMENT_HEADERS),
+        "at": find(TIME_HEADERS),
+    }
+    if columns["id"] is None or (columns["csat"] is None and columns["nps"] is None):
+        raise DataError(
+            f"{path}:1: needs a case ID column (case_id) and csat and/or nps columns",
+            hint="header example: case_id,csat,nps,comment,answered_at",
+        )
+    return list(reader), columns
+
+
+def import_answers(ctx: Context, path: Path, dry_run: bool = False) -> ImportResult:
+    """Record every valid row in one commit; every row it could not take is a
+    Problem naming the file and line (a duplicate, an unknown case, a bad score...)."""
+    rows, columns = read_answers(path)
+    rel = str(path)
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    accepted: list[tuple[int, str, int | None, int | None, str | None, str]] = []
+    for number, row in enumerate(rows, start=2):
+
+        def bad(code: str, message: str, case_id: str | None = None, line: int = number) -> None:
+            problems.append(Problem(code, f"row {line - 1}: {message}", rel, line, case_id))
+
+        if None in row:
+            bad("SURVEY_ROW", "has more cells than the header")
+            continue
+        typed = (row.get(columns["id"]) or "").strip()
+        if not typed:
+            bad("SURVEY_NO_ID", "no case ID")
+            continue
+        try:
+            case_id = resolve_id(ctx.ws, typed)
+        except CmtoolError as exc:
+            bad("SURVEY_UNKNOWN_CASE", str(exc))
+            continue
+        if case_id in seen:
+            bad("SURVEY_DUPLICATE", f"{case_id} already answered on line {seen[case_id]}", case_id)
+            continue
+        try:
+            csat = _score(row, columns["csat"], CSAT_RANGE, "csat")
+            nps = _score(row, columns["nps"], NPS_RANGE, "nps")
+            if csat is None and nps is None:
+                raise ValueError("neither csat nor nps is given")
+            at = _answered_at(row, columns["at"], ctx.now)
+        except ValueError as exc:
+            bad("SURVEY_BAD_VALUE", str(exc), case_id)
+            continue
+        seen[case_id] = number
+        comment = (row.get(columns["comment"]) or "").strip() if columns["comment"] else None
+        accepted.append((number, case_id, csat, nps, comment or None, at))
+
+    recorded: list[str] = []
+    with transaction(ctx.ws) as tx:
+        for number, case_id, csat, nps, comment, at in accepted:
+            try:
+                case, text = tx.load(case_id)
+                next_status("survey", case.status, case_id)
+            except CmtoolError as exc:
+                problems.append(
+                    Problem("SURVEY_REFUSED", f"row {number - 1}: {exc}", rel, number, case_id)
+                )
+                continue
+            if parse_time(at) < parse_time(case.updated_at):
+                problems.append(
+                    Problem(
+                        "SURVEY_BAD_VALUE",
+                        f"row {number - 1}: answered_at {at} "
+                        f"is before the case's last event ({case.updated_at})",
+                        rel,
+                        number,
+                        case_id,
+                    )
+                )
+                continue
+            changes = answer_changes(case, csat, nps, comment, at)
+            if set(changes) <= {"surveyed_at"}:
+                problems.append(
+                    Problem(
+                        "SURVEY_DUPLICATE",
+                        f"row {number - 1}: {case_id} already has this answer",
+                        rel,
+                        number,
+                        case_id,
+                    )
+                )
+                continue
+            event = Event(
+                at,
+                ctx.actor,
+                "survey",
+                MappingProxyType(changes),
+                details=MappingProxyType({"source": path.name}),
+            )
+            tx.put(case.with_event(event), text)
+            recorded.append(case_id)
+        commit = None
+        if recorded and not dry_run:
+            summary = f"import {len(recorded)} survey answer(s) from {path.name}"
+            commit = tx.commit(
+                commit_message(summary, "survey", ctx.actor, recorded), ctx.identity, ctx.now_text
+            )
+        else:
+            tx.pending.clear()
+    problems.sort(key=lambda p: p.line or 0)
+    return ImportResult(recorded, problems, commit)
+
+
+def _score(row: Mapping[str, str], column: str | None, allowed: range, name: str) -> int | None:
+    if column is None:
+        return None
+    text = (row.get(column) or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} {text!r} is not a number") from None
+    if value != int(value) or int(value) not in allowed:
+        raise ValueError(f"{name} {text} is out of range {allowed.start}-{allowed.stop - 1}")
+    return int(value)
+
+
+def _answered_at(row: Mapping[str, str], column: str | None, now: datetime) -> str:
+    text = (row.get(column) or "").strip() if column else ""
+    if not text:
+        return format_time(now)
+    try:
+        moment = parse_time(text) if "T" in text else parse_time(f"{text}T12:00:00{_offset(now)}")
+    except ValueError as exc:
+        raise ValueError(f"answered_at {text!r}: {exc}") from None
+    if moment > now:
+        raise ValueError(f"answered_at {text} is in the future")
+    return format_time(moment)
+
+
+def _offset(now: datetime) -> str:
+    return format_time(now)[19:]
