@@ -242,3 +242,30 @@ def summary_rows(ws: Workspace, statuses: Collection[str] | None = None) -> list
                         "ORDER BY id", params)  # fmt: skip
     names = ("id", *COLUMNS)
     return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def stale_paths(ws: Workspace) -> list[str]:
+    """Rows that disagree with git and the work tree: a full check, for `index status`.
+
+    ``git ls-tree -r HEAD`` gives every committed blob id in one call (~50 ms at
+    100k files); files changed in the work tree are compared by their own blob.
+    """
+    conn, _ = refresh(ws)
+    stored = dict(conn.execute("SELECT path, blob FROM cases"))
+    expected: dict[str, str] = {}
+    for record in git(ws.root, "ls-tree", "-r", "-z", "HEAD", "--", "cases").split("\0"):
+        if record.endswith(".yaml"):
+            meta, path = record.split("\t", 1)
+            expected[path] = meta.split()[2]
+    for path in _worktree_changes(ws):
+        blob = _blob_of(ws.root / path)
+        if blob is None:
+            expected.pop(path, None)
+        else:
+            expected[path] = blob
+    expected = {p: b for p, b in expected.items() if (ws.root / p).exists()}
+    return sorted(p for p in set(stored) | set(expected) if stored.get(p) != expected.get(p))
+
+
+def rebuild(ws: Workspace) -> IndexStatus:
+    return refresh(ws, force=True)[1]

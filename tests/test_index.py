@@ -1,0 +1,101 @@
+"""The disposable index: refreshed from git and the work tree, rebuilt when in doubt."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from conftest import git
+
+from cmtool.store import index
+from cmtool.store.workspace import Workspace
+
+
+def file_case(cli, ws, title="Charger overheats") -> str:
+    result = cli("file", "--title", title, "--channel", "email", cwd=ws)
+    assert result.code == 0, result.err
+    return result.out.strip()
+
+
+def titles(cli, ws) -> dict[str, str]:
+    result = cli("list", "--json", cwd=ws)
+    assert result.code == 0, result.err
+    return {row["id"]: row["title"] for row in json.loads(result.out)}
+
+
+def test_index_follows_commits_made_outside_cmtool(cli, ws):
+    case_id = file_case(cli, ws)
+    assert titles(cli, ws) == {case_id: "Charger overheats"}
+    path = ws / f"cases/2025/11/{case_id}.yaml"
+    path.write_text(path.read_text().replace("Charger overheats", "Charger melts"))
+    assert titles(cli, ws)[case_id] == "Charger melts"  # uncommitted hand edit is seen
+    git(ws, "commit", "-qam", "hand edit")
+    assert titles(cli, ws)[case_id] == "Charger melts"
+    git(ws, "revert", "--no-edit", "HEAD")
+    assert titles(cli, ws)[case_id] == "Charger overheats"
+    path.unlink()
+    assert titles(cli, ws) == {}  # a deleted file disappears from the listing
+
+
+def test_rewritten_history_triggers_a_rebuild(cli, ws):
+    first = file_case(cli, ws, "First")
+    titles(cli, ws)
+    second = file_case(cli, ws, "Second")
+    assert set(titles(cli, ws)) == {first, second}
+    git(ws, "reset", "-q", "--hard", "HEAD~1")  # the indexed commit is no longer in history
+    assert set(titles(cli, ws)) == {first}
+    _, status = index.refresh(Workspace(ws))
+    assert not status.rebuilt  # and the next refresh is incremental again
+
+
+def test_corrupt_or_old_index_is_rebuilt_without_a_wrong_answer(cli, ws):
+    case_id = file_case(cli, ws)
+    titles(cli, ws)
+    db = ws / ".git" / "cmtool" / "index.sqlite"
+    for suffix in ("-wal", "-shm"):
+        (db.parent / (db.name + suffix)).unlink(missing_ok=True)
+    db.write_bytes(b"this is not a database" * 100)
+    assert titles(cli, ws) == {case_id: "Charger overheats"}
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE meta SET value = '0' WHERE key = 'format'")
+    conn.execute("UPDATE cases SET title = 'WRONG'")
+    conn.commit()
+    conn.close()
+    assert titles(cli, ws) == {case_id: "Charger overheats"}
+
+
+def test_stale_rows_are_detected_by_blob_id(cli, ws):
+    case_id = file_case(cli, ws)
+    titles(cli, ws)
+    db = ws / ".git" / "cmtool" / "index.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE cases SET title = 'WRONG', blob = 'x'")
+    conn.commit()
+    conn.close()
+    # The indexed commit equals HEAD, so only the full check finds this row.
+    status = cli("index", "status", "--json", cwd=ws)
+    assert status.code == 1
+    assert json.loads(status.out)["stale"] == [f"cases/2025/11/{case_id}.yaml"]
+    assert cli("index", "rebuild", cwd=ws).code == 0
+    assert cli("index", "status", cwd=ws).code == 0
+    assert titles(cli, ws) == {case_id: "Charger overheats"}
+
+
+def test_broken_file_is_named_not_skipped(cli, ws):
+    case_id = file_case(cli, ws)
+    titles(cli, ws)
+    (ws / f"cases/2025/11/{case_id}.yaml").write_text("id: [broken\n")
+    result = cli("list", cwd=ws)
+    assert result.code == 2
+    assert f"cases/2025/11/{case_id}.yaml:" in result.err
+
+
+def test_two_processes_refreshing_at_once_agree(cli, ws):
+    import subprocess
+    import sys
+
+    ids = {file_case(cli, ws, f"Case {n}") for n in range(3)}
+    procs = [subprocess.Popen([sys.executable, "-m", "cmtool", "list", "--json"], cwd=ws,
+                              stdout=subprocess.PIPE, text=True) for _ in range(4)]  # fmt: skip
+    outputs = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+    assert all({row["id"] for row in out} == ids for out in outputs)
