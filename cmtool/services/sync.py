@@ -62,10 +62,14 @@ def sync(ctx: Context, remote: str | None = None) -> SyncReport:
         name = remote or remote_git.default_remote(root, branch)
         remote_git.check_remote(root, name)
         report = SyncReport(name, branch)
+        failed: tuple[str | None, str] | None = None  # (remote head, why) of a failed push
         for attempt in range(1, MAX_ATTEMPTS + 1):
             report.attempts = attempt
             remote_git.fetch(root, name)
             theirs = remote_git.tracking_ref(root, name, branch)
+            if failed and failed[0] == theirs:  # the remote did not move: a real failure
+                raise GitError(failed[1], hint="your commits are safe here; fix the cause "
+                               "and run cmtool sync again")  # fmt: skip
             if theirs:
                 incoming = remote_git.commits(root, "HEAD", theirs)
                 if incoming:
@@ -73,10 +77,12 @@ def sync(ctx: Context, remote: str | None = None) -> SyncReport:
                     known = {c.sha for c in report.incoming}
                     report.incoming += [c for c in incoming if c.sha not in known]
             outgoing = remote_git.commits(root, theirs, "HEAD")
-            if not outgoing or remote_git.push(root, name, branch):
+            why = remote_git.push(root, name, branch) if outgoing else None
+            if why is None:
                 report.outgoing = outgoing
                 return report
-            time.sleep(0.2 * attempt)  # someone pushed meanwhile: fetch and merge again
+            failed = (theirs, why)
+            time.sleep(0.2 * attempt)  # someone pushed meanwhile? fetch and merge again
         raise GitError(f"{name} kept moving while syncing; gave up after {MAX_ATTEMPTS} attempts",
                        hint="your commits are safe here; run cmtool sync again")  # fmt: skip
 

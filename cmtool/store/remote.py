@@ -170,16 +170,13 @@ def clear_interrupted_sync(root: Path) -> None:
     (root / ".git" / SYNC_MARKER).unlink(missing_ok=True)
 
 
-def push(root: Path, remote: str, branch: str) -> bool:
-    """Push HEAD to the remote branch, never forced. False when the remote moved."""
+def push(root: Path, remote: str, branch: str) -> str | None:
+    """Push HEAD to the remote branch, never forced. None when pushed, else why not
+    (the remote moved meanwhile, or a real failure: the caller fetches to tell)."""
     upstream = gitops.git(root, "config", f"branch.{branch}.remote", check=False).strip()
     args = ["push", "--porcelain"] + ([] if upstream else ["--set-upstream"])
     done = _run(root, *args, remote, f"HEAD:refs/heads/{branch}")
     if done.returncode == 0:
-        return True
-    flags = [line for line in done.stdout.splitlines() if line.startswith("!")]
-    if any("[rejected]" in line and ("fetch first" in line or "non-fast-forward" in line)
-           for line in flags):  # fmt: skip
-        return False
-    raise GitError(f"could not push to {remote}: {_last_line(done)}",
-                   hint="your commits are safe here; fix the cause and run cmtool sync again")
+        return None
+    rejected = [line.split("\t")[-1] for line in done.stdout.splitlines() if line.startswith("!")]
+    return f"could not push to {remote}: {rejected[0] if rejected else _last_line(done)}"
