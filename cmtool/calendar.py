@@ -17,6 +17,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cmtool.errors import DataError
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Span = tuple[int, int]  # minutes after local midnight, end exclusive (24:00 = 1440)
 MAX_EMPTY_YEARS = 20  # a calendar with no working time this far ahead is a data error
@@ -65,9 +67,14 @@ class BusinessCalendar:
             if self.spec.country:
                 import holidays
 
-                table = holidays.country_holidays(
-                    self.spec.country, subdiv=self.spec.subdiv, years=year
-                )
+                try:
+                    table = holidays.country_holidays(
+                        self.spec.country, subdiv=self.spec.subdiv, years=year
+                    )
+                except NotImplementedError as exc:
+                    raise DataError(
+                        f"rules.yaml: calendar {self.name}: {exc}", hint="run: cmtool validate"
+                    ) from None
                 off = frozenset(table)
                 # China (and a few others) move weekends: holidays lists them here.
                 makeup = frozenset(

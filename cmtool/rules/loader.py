@@ -51,11 +51,13 @@ def _walk(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
             _walk(item, f"{path}[{index}]", lines)
 
 
-def check_rules(text: str, rel: str = "rules.yaml") -> tuple[Rules | None, Any, list[Problem]]:
+def check_rules(
+    text: str, rel: str = "rules.yaml", check_holidays: bool = True
+) -> tuple[Rules | None, Any, list[Problem]]:
     data, lines, problems = parse_with_lines(text, rel)
     if problems:
         return None, None, problems
-    rules, problems = build_rules({} if data is None else data, lines, rel)
+    rules, problems = build_rules({} if data is None else data, lines, rel, check_holidays)
     return rules, data, problems
 
 
@@ -85,7 +87,8 @@ def load_rules(path: Path, rel: str = "rules.yaml") -> Rules:
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     if key in _CACHE:
         return _CACHE[key]
-    rules, _data, problems = check_rules(text, rel)
+    # Countries are checked when a calendar first needs its holidays (and by validate).
+    rules, _data, problems = check_rules(text, rel, check_holidays=False)
     if problems or rules is None:
         listed = "\n  ".join(str(p) for p in problems)
         raise DataError(
