@@ -1,0 +1,374 @@
+"""Reports through the real CLI on the hand-checked fixture: golden Markdown, Excel
+read back with openpyxl, CSV, formula injection, PII masking, custom templates,
+the sandbox, reproducibility and --as-of."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import git
+from openpyxl import load_workbook
+from report_fixture import write_workspace
+
+GOLDEN = Path(__file__).parent / "golden"
+NOW = "2026-04-10T12:00:00+00:00"
+
+
+@pytest.fixture
+def rws(ws: Path) -> Path:
+    write_workspace(ws)
+    return ws
+
+
+def normalise(text: str) -> str:
+    """Hashes and commits differ as the bundled files evolve; the golden file keeps
+    their places but not their values."""
+    text = re.sub(r"`[0-9a-f]{40}`", "`<commit>`", text)
+    return re.sub(r"`[0-9a-f]{16}`", "`<sha256>`", text)
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(normalise(text), encoding="utf-8")
+    assert normalise(text) == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["compliance", "fca", "cn"])
+def test_markdown_reports_match_golden_files(cli, rws, name):
+    period = "2026-H1" if name == "fca" else "2026-03"
+    done = cli("report", name, "--period", period, "-w", str(rws), "--now", NOW)
+    assert done.code == 0, done.err
+    check_golden(f"{name}-{period}.md", done.out)
+
+
+def test_compliance_report_escapes_markdown_and_masks_contacts(cli, rws):
+    out = cli("report", "compliance", "--period", "2026-03", "-w", str(rws), "--now", NOW).out
+    assert "\\*Great\\* &lt;b&gt;" in out  # a survey comment cannot format or inject HTML
+    assert "<b>" not in out
+    cases = cli(
+        "report", "compliance", "--period", "2026-03", "-f", "csv", "-w", str(rws), "--now", NOW
+    ).out
+    rows = list(csv.DictReader(io.StringIO(cases)))
+    assert {r["Contact"] for r in rows} == {"a***@example.com", "d***@example.org"}
+    assert {r["Customer"] for r in rows} == {"A. L.", "D. W."}
+    shown = cli(
+        "report",
+        "compliance",
+        "--period",
+        "2026-03",
+        "-f",
+        "csv",
+        "--show-pii",
+        "-w",
+        str(rws),
+        "--now",
+        NOW,
+    ).out
+    assert "ann@example.com" in shown and "Ann Lee" in shown
+
+
+def test_formula_injection_is_text_in_excel_and_csv(cli, rws, tmp_path):
+    target = tmp_path / "c.xlsx"
+    done = cli(
+        "report",
+        "compliance",
+        "--period",
+        "2026-03",
+        "-f",
+        "xlsx",
+        "-o",
+        str(target),
+        "-w",
+        str(rws),
+        "--now",
+        NOW,
+    )
+    assert done.code == 0, done.err
+    sheet = load_workbook(target)["Cases"]
+    titles = {row[11].value: row[11] for row in sheet.iter_rows(min_row=2)}
+    cell = titles['=HYPERLINK("http://x","y")']
+    assert cell.data_type == "s" and cell.quotePrefix
+    out = cli(
+        "report", "compliance", "--period", "2026-03", "-f", "csv", "-w", str(rws), "--now", NOW
+    ).out
+    assert "'=HYPERLINK" in out
+
+
+def test_excel_workbook_has_sheets_formats_totals_and_charts(cli, rws, tmp_path):
+    target = tmp_path / "c.xlsx"
+    assert (
+        cli(
+            "report",
+            "compliance",
+            "--period",
+            "2026-03",
+            "-f",
+            "xlsx",
+            "-o",
+            str(target),
+            "-w",
+            str(rws),
+            "--now",
+            NOW,
+        ).code
+        == 0
+    )
+    book = load_workbook(target)
+    assert {"Summary", "By category", "SLA", "Breaches", "Trend", "Cases", "About"} <= set(
+        book.sheetnames
+    )
+    summary = book["Summary"]
+    assert summary.freeze_panes == "A2"
+    values = {row[0].value: row[1] for row in summary.iter_rows(min_row=2)}
+    assert values["Complaints received"].value == 3
+    assert values["Closed within 3 business days"].value == pytest.approx(1 / 3, abs=1e-4)
+    assert values["Closed within 3 business days"].number_format == "0.0%"
+    assert values["Resolution (hours), median"].value == 253.0
+    by_category = book["By category"]
+    rows = [[c.value for c in row] for row in by_category.iter_rows()]
+    assert rows[0] == ["Category", "Received", "Share", "Closed", "Open at end"]
+    assert rows[1][:2] == ["Billing / price", 2] and rows[-1][0] == "Total"
+    assert rows[-1][1] == 3 and rows[-1][3] == 3  # totals row: received and closed
+    assert by_category["B2"].number_format == "#,##0"
+    assert by_category.column_dimensions["A"].width == 28
+    assert len(by_category._charts) == 1 and len(book["Trend"]._charts) == 1
+    cases = book["Cases"]
+    assert cases["B2"].is_date and cases["B2"].number_format == "yyyy-mm-dd hh:mm"
+    about = {row[0].value: row[1].value for row in book["About"].iter_rows(min_row=2)}
+    assert about["data_commit"] == git(rws, "rev-parse", "HEAD").strip()
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice is not installed")
+def test_libreoffice_opens_the_workbook(cli, rws, tmp_path):
+    import subprocess
+
+    target = tmp_path / "c.xlsx"
+    cli(
+        "report",
+        "compliance",
+        "--period",
+        "2026-03",
+        "-f",
+        "xlsx",
+        "-o",
+        str(target),
+        "-w",
+        str(rws),
+        "--now",
+        NOW,
+    )
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(target),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert (tmp_path / "c.pdf").stat().st_size > 1000
+
+
+def test_cfpb_csv_has_the_18_columns_and_vocabulary(cli, rws):
+    done = cli("report", "cfpb", "--period", "2026-03", "-f", "csv", "-w", str(rws), "--now", NOW)
+    assert done.code == 0, done.err
+    rows = list(csv.reader(io.StringIO(done.out)))
+    assert rows[0] == [
+        "Date received",
+        "Product",
+        "Sub-product",
+        "Issue",
+        "Sub-issue",
+        "Consumer complaint narrative",
+        "Company public response",
+        "Company",
+        "State",
+        "ZIP code",
+        "Tags",
+        "Consumer consent provided?",
+        "Submitted via",
+        "Date sent to company",
+        "Company response to consumer",
+        "Timely response?",
+        "Consumer disputed?",
+        "Complaint ID",
+    ]
+    by_id = {row[17]: row for row in rows[1:]}
+    assert set(by_id) == {"C-260302-A000001", "C-260305-C000003", "C-260325-D000004"}
+    assert by_id["C-260302-A000001"][0] == "03/02/2026"
+    assert by_id["C-260302-A000001"][14] == "Closed with explanation"
+    assert by_id["C-260325-D000004"][14] == "In progress"
+    assert by_id["C-260305-C000003"][16] == "Yes"  # reopened -> disputed
+    assert by_id["C-260302-A000001"][12] == "Email"
+
+
+def test_same_commit_gives_the_same_report_and_it_names_its_sources(cli, rws):
+    args = ("report", "compliance", "--period", "2026-03", "-w", str(rws), "--now", NOW)
+    first, second = cli(*args).out, cli(*args).out
+    assert first == second
+    head = git(rws, "rev-parse", "HEAD").strip()
+    assert head in first
+    import hashlib
+
+    rules_hash = hashlib.sha256((rws / "rules.yaml").read_bytes()).hexdigest()
+    assert rules_hash[:16] in first
+
+
+def test_as_of_renders_the_data_of_an_older_commit(cli, rws):
+    before = git(rws, "rev-parse", "HEAD").strip()
+    done = cli(
+        "resolve",
+        "C-260325-D000004",
+        "--resolution",
+        "Refunded",
+        "-w",
+        str(rws),
+        "--now",
+        "2026-04-20T10:00:00+00:00",
+    )
+    assert done.code == 0, done.err
+    now = "2026-05-02T00:00:00+00:00"
+    current = cli("stats", "--period", "2026-04", "--json", "-w", str(rws), "--now", now).out
+    assert '"closed": 1' in current
+    old = cli(
+        "report",
+        "compliance",
+        "--period",
+        "2026-04",
+        "--as-of",
+        before,
+        "-w",
+        str(rws),
+        "--now",
+        now,
+    )
+    assert old.code == 0, old.err
+    assert f"`{before}`" in old.out and "| Closed in period | 0 |" in old.out
+    by_date = cli(
+        "report",
+        "compliance",
+        "--period",
+        "2026-04",
+        "--as-of",
+        "2026-04-15",
+        "-w",
+        str(rws),
+        "--now",
+        now,
+    )
+    assert f"`{before}`" in by_date.out
+    missing = cli("report", "compliance", "--as-of", "2001-01-01", "-w", str(rws), "--now", now)
+    assert missing.code == 3 and "no commit that old" in missing.err
+
+
+def test_custom_template_without_python(cli, rws):
+    folder = rws / "templates" / "reports" / "weekly"
+    folder.mkdir(parents=True)
+    (folder / "report.yaml").write_text(
+        "title: Weekly one-liner\nperiod: month\nformats: {md: r.md.j2, xlsx: r.sheets.yaml.j2}\n"
+    )
+    (folder / "r.md.j2").write_text(
+        "{{ report.title }}: {{ kpis.received }} received, "
+        "{{ kpis.closed }} closed, top {{ kpis.top_categories[0].key }}\n"
+    )
+    (folder / "r.sheets.yaml.j2").write_text(
+        "sheets:\n  - name: Open cases\n    rows: oldest_open\n    columns:\n"
+        "      - {header: Case, value: row.id}\n"
+        "      - {header: Age in weeks, value: 'row.age_days / 7', format: '0.0'}\n"
+    )
+    listed = cli("report", "--list", "--json", "-w", str(rws)).out
+    assert '"weekly"' in listed and '"compliance"' in listed
+    done = cli("report", "weekly", "--period", "2026-03", "-w", str(rws), "--now", NOW)
+    assert done.out == "Weekly one-liner: 3 received, 3 closed, top billing\n"
+    target = rws / "w.xlsx"
+    assert (
+        cli(
+            "report",
+            "weekly",
+            "--period",
+            "2026-03",
+            "-f",
+            "xlsx",
+            "-o",
+            str(target),
+            "-w",
+            str(rws),
+            "--now",
+            NOW,
+        ).code
+        == 0
+    )
+    sheet = load_workbook(target)["Open cases"]
+    assert sheet["A2"].value == "C-260325-D000004" and sheet["B2"].number_format == "0.0"
+    bad = cli("report", "weekly", "-f", "csv", "-w", str(rws), "--now", NOW)
+    assert bad.code == 2 and "has no csv format" in bad.err
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("{{ ''.__class__.__mro__ }}", "not allowed in a template"),
+        ("{{ cycler.__init__.__globals__ }}", "not allowed in a template"),
+        ("{% include '../../../rules.yaml' %}", "not found"),
+        ("{% include '/etc/passwd' %}", "not found"),
+        ("{{ kpis.nonexistent.deeper }}", "r.md.j2:1"),
+        ("{% for x in %}", "r.md.j2:1"),
+    ],
+)
+def test_templates_are_sandboxed_and_errors_name_the_line(cli, rws, source, message):
+    folder = rws / "templates" / "reports" / "evil"
+    folder.mkdir(parents=True)
+    (folder / "report.yaml").write_text("formats: {md: r.md.j2}\n")
+    (folder / "r.md.j2").write_text(source + "\n")
+    done = cli("report", "evil", "--period", "2026-03", "-w", str(rws), "--now", NOW)
+    assert done.code == 2, (done.out, done.err)
+    assert message in done.err and "Traceback" not in done.err
+    assert "root:" not in done.out
+
+
+def test_bad_input_is_one_clear_line(cli, rws):
+    unknown = cli("report", "nosuch", "-w", str(rws))
+    assert unknown.code == 3 and "no report named 'nosuch'" in unknown.err
+    period = cli("stats", "--period", "2026-13", "-w", str(rws))
+    assert period.code == 2 and "--period" in period.err
+    fmt = cli("report", "compliance", "-f", "pdf", "-w", str(rws))
+    assert fmt.code == 2 and "--format" in fmt.err
+    by = cli("stats", "--by", "colour", "-w", str(rws))
+    assert by.code == 2 and "--by" in by.err
+    folder = rws / "templates" / "reports" / "broken"
+    folder.mkdir(parents=True)
+    (folder / "report.yaml").write_text("formats: {xlsx: s.yaml.j2}\n")
+    (folder / "s.yaml.j2").write_text("sheets:\n  - name: 'a/b'\n    rows: cases\n")
+    broken = cli("report", "broken", "-f", "xlsx", "-o", str(rws / "x.xlsx"), "-w", str(rws))
+    assert (
+        broken.code == 2
+        and "sheet name" in broken.err
+        and "needs at least one column" in broken.err
+    )
+    assert not (rws / "x.xlsx").exists()
+
+
+def test_stats_json_and_by(cli, rws):
+    import json
+
+    done = cli(
+        "stats", "--period", "2026-03", "--by", "category", "--json", "-w", str(rws), "--now", NOW
+    )
+    assert done.code == 0, done.err
+    data = json.loads(done.out)
+    assert data["received"] == 3 and data["closed"] == 3
+    assert [g["key"] for g in data["groups"]] == ["billing", "logistics"]
+    assert {c["clock"] for c in data["sla"]} == {"first_response", "resolution"}
