@@ -49,6 +49,7 @@ CATEGORIES = {
     "privacy": ["Marketing calls after opt-out", "个人信息泄露"],
     "safety": ["Plug sparked and burned", "存在安全隐患"],
 }
+PRIORITIES = ["low", "normal", "normal", "high"]
 REGIONS = ["Shanghai", "Beijing", "Guangzhou", "Shenzhen", "London", "Manchester", "New York"]
 PRODUCTS = ["X1 charger", "X2 power bank", "Phone Z", "Earbuds P", "Smart plug S"]
 NAMES = ["Li Wei", "Wang Fang", "Zhang Min", "Emma Brown", "Oliver Smith", "Liu Yang", "Ana Gomez"]
@@ -105,7 +106,7 @@ def build_cases(count: int, end: datetime, seed: int, open_share: float) -> dict
         title = rng.choice(CATEGORIES[category])
         state = {
             "title": title, "status": "new",
-            "priority": "critical" if category == "safety" else rng.choice(["low", "normal", "normal", "high"]),
+            "priority": "critical" if category == "safety" else rng.choice(PRIORITIES),
             "category": category, "channel": rng.choice(CHANNELS), "customer": rng.choice(NAMES),
             "contact": f"+86 138 {rng.randint(0, 9999):04d} {rng.randint(0, 9999):04d}",
             "customer_tier": "vip" if rng.random() < 0.05 else "standard",
@@ -155,8 +156,11 @@ def write_history(root: Path, cases: dict[str, list[Event]], history: str) -> in
                             stdin=subprocess.PIPE)  # fmt: skip
     out = proc.stdin
     assert out is not None
-    base = {str(p.relative_to(BUNDLED)): p.read_text(encoding="utf-8")
-            for p in BUNDLED.rglob("*") if p.is_file() and "cases" not in p.relative_to(BUNDLED).parts}  # fmt: skip
+    base = {
+        str(p.relative_to(BUNDLED)): p.read_text(encoding="utf-8")
+        for p in BUNDLED.rglob("*")
+        if p.is_file() and "cases" not in p.relative_to(BUNDLED).parts
+    }
     base[".gitignore"] = "# cmtool's disposable index and outputs\n.cmtool/\n"
     first = min(events[0].at for events in cases.values()) if cases else "2023-01-01T00:00:00+08:00"
     _commit(out, datetime.fromisoformat(first) - timedelta(days=1), "cmtool", "init workspace\n\n"
@@ -219,7 +223,8 @@ def generate(root: Path, count: int, history: str | None = None, seed: int = 1,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directory", type=Path)
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--history", choices=["actions", "daily"])

@@ -1,0 +1,218 @@
+"""Benchmark cmtool against raw git on workspaces of 1k, 10k and 100k cases.
+
+    python benchmarks/bench.py                       # 1k and 10k, 5 runs each
+    python benchmarks/bench.py --sizes 1000,10000,100000 --runs 5
+    python benchmarks/bench.py --sizes 1000 --runs 1 --smoke   # CI: no timings judged
+
+Workspaces are built once by ``benchmarks/generate.py`` under ``--dir`` and
+reused (``--fresh`` rebuilds). Each row runs the real ``cmtool`` command in a
+subprocess and reports the median, min and max wall time and the peak memory
+of the process (its max RSS, from ``wait4``). The reference rows time raw git
+on the same repository, so ratios can be read off within one run: absolute
+seconds on a shared 2-core machine move with the neighbours' load.
+
+A row is one line in ``ROWS``: label, command template, and optionally a
+setup step (not timed) and the exit codes that count as success. Templates
+may use {open_id}, {resolved_id}, {any_id} (a different case on every run),
+{month} (the last month of the data), {sheet} (a CSV of --sheet-rows rows) and {tmp}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+NOW = "2025-11-21T10:00:00+08:00"  # just after the generated data ends
+
+
+@dataclass
+class Row:
+    label: str
+    command: list[str]
+    setup: Callable[[Path, dict], None] | None = None
+    ok: tuple[int, ...] = (0,)
+    target: str = ""
+    git: bool = False  # a raw-git reference row, run through the shell
+
+
+def drop_index(ws: Path, _: dict) -> None:
+    shutil.rmtree(ws / ".git" / "cmtool", ignore_errors=True)
+
+
+def fresh_import_target(ws: Path, values: dict) -> None:
+    target = Path(values["tmp"]) / "import-ws"
+    shutil.rmtree(target, ignore_errors=True)
+    subprocess.run(["cmtool", "init", str(target)], check=True, capture_output=True)
+
+
+def touch_note(ws: Path, _: dict) -> None:
+    (ws / "bench-note.txt").write_text(f"{time.time()}\n")
+
+
+ROWS: list[Row] = [
+    Row("cmtool --help", ["--help"], target="<= 0.2 s"),
+    Row("file", ["file", "--title", "Bench: charger overheats", "--channel", "phone"], target="<= 0.25 s"),
+    Row("assign", ["assign", "{open_id}", "--to", "bench.agent"], target="<= 0.25 s"),
+    Row("close", ["close", "{resolved_id}"], target="<= 0.25 s"),
+    Row("list --status open --json", ["list", "--status", "open", "--json"], target="<= 1 s"),
+    Row("sla check (cold index)", ["sla", "check", "--json"], setup=drop_index, ok=(0, 1), target="<= 60 s"),
+    Row("sla check (warm index)", ["sla", "check", "--json"], ok=(0, 1), target="<= 1.5 s"),
+    Row("stats --period month", ["stats", "--period", "{month}", "--json"], target="<= 2 s"),
+    Row("report compliance md", ["report", "compliance", "--period", "{month}", "-o", "{tmp}/r.md"]),
+    Row("report compliance xlsx", ["report", "compliance", "--period", "{month}", "--format", "xlsx",
+                                   "-o", "{tmp}/r.xlsx"], target="<= 10 s, <= 500 MB"),  # fmt: skip
+    Row("export xlsx (open cases)", ["export", "--format", "xlsx", "--status", "open", "-o", "{tmp}/e.xlsx"]),
+    Row("import sheet (fresh ws)", ["import", "{sheet}", "-w", "{tmp}/import-ws"],
+        setup=fresh_import_target),  # fmt: skip
+    Row("history (one case)", ["history", "{any_id}", "--json"], target="<= 0.3 s"),
+    Row("audit verify --since HEAD~100", ["audit", "verify", "--since", "HEAD~100"], ok=(0, 1)),
+    Row("git ls-tree -r HEAD cases/", ["git ls-tree -r HEAD cases/ > /dev/null"], git=True),
+    Row("git add FILE && git commit", ["git add bench-note.txt && git commit -qm bench"], git=True,
+        setup=touch_note),  # fmt: skip
+]
+
+
+@dataclass
+class Pools:
+    ids: dict[str, list[str]] = field(default_factory=dict)
+
+    def take(self, name: str) -> str:
+        return self.ids[name].pop()
+
+
+def run_once(args: list[str], cwd: Path, shell: bool) -> tuple[float, int, float]:
+    """(wall seconds, exit code, peak RSS in MB) of one child process."""
+    env = dict(os.environ, CMTOOL_NOW=NOW, CMTOOL_ACTOR="bench", NO_COLOR="1")
+    started = time.perf_counter()
+    argv = ["bash", "-c", args[0]] if shell else ["cmtool", *args]
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.stderr:
+        proc.stderr.close()
+    return wall, proc.returncode, usage.ru_maxrss / 1024
+
+
+def case_pools(ws: Path, runs: int) -> Pools:
+    """Case IDs to act on, a different one per run, prepared (untimed) up front."""
+    env = dict(os.environ, CMTOOL_NOW=NOW, CMTOOL_ACTOR="bench")
+    rows = json.loads(subprocess.run(["cmtool", "list", "--json"], cwd=ws, env=env,
+                                     capture_output=True, text=True, check=True).stdout)  # fmt: skip
+    open_ids = [r["id"] for r in rows if r["status"] in ("assigned", "in_progress")]
+    resolved = [r["id"] for r in rows if r["status"] == "resolved"]
+    for case_id in open_ids[runs + 1 : 2 * runs + 2]:  # resolve a few if the data has too few
+        if len(resolved) > runs:
+            break
+        subprocess.run(["cmtool", "resolve", case_id, "--resolution", "bench"], cwd=ws, env=env,
+                       capture_output=True, check=True)  # fmt: skip
+        resolved.append(case_id)
+    return Pools({"open_id": open_ids[: runs + 1], "resolved_id": resolved[: runs + 1],
+                  "any_id": [r["id"] for r in rows[:: max(1, len(rows) // (runs + 1))]]})  # fmt: skip
+
+
+def fill(template: list[str], pools: Pools, values: dict) -> list[str]:
+    out = []
+    for part in template:
+        for name in ("open_id", "resolved_id", "any_id"):
+            if "{" + name + "}" in part:
+                part = part.replace("{" + name + "}", pools.take(name))
+        out.append(part.format(**values))
+    return out
+
+
+def measure(ws: Path, rows: list[Row], runs: int, values: dict, available: set[str]) -> list[dict]:
+    pools = case_pools(ws, runs * 2)
+    results = []
+    for row in rows:
+        if not row.git and row.command[0] not in available and row.command[0] != "--help":
+            results.append({"label": row.label, "skipped": "command not present"})
+            continue
+        walls, peaks, failures = [], [], []
+        for _ in range(runs):
+            if row.setup:
+                row.setup(ws, values)
+            wall, code, peak = run_once(fill(row.command, pools, values), ws, row.git)
+            walls.append(wall)
+            peaks.append(peak)
+            if code not in row.ok:
+                failures.append(code)
+        results.append({"label": row.label, "median_s": round(statistics.median(walls), 3),
+                        "min_s": round(min(walls), 3), "max_s": round(max(walls), 3),
+                        "peak_mb": round(max(peaks), 1), "target": row.target,
+                        "failed_exit_codes": failures})  # fmt: skip
+    return results
+
+
+def print_table(size: int, results: list[dict]) -> None:
+    print(f"\n## {size:,} cases\n")
+    print(f"| {'operation':<34} | median s | min s | max s | peak MB | target |")
+    print(f"|{'-' * 36}|---------:|------:|------:|--------:|--------|")
+    for r in results:
+        if "skipped" in r:
+            print(f"| {r['label']:<34} | {'skipped: ' + r['skipped']} |")
+            continue
+        flag = f" (exit {r['failed_exit_codes']})" if r["failed_exit_codes"] else ""
+        print(f"| {r['label']:<34} | {r['median_s']:>8} | {r['min_s']:>5} | {r['max_s']:>5} "
+              f"| {r['peak_mb']:>7} | {r['target']}{flag} |")  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--dir", type=Path, default=Path("bench-work"))
+    parser.add_argument("--fresh", action="store_true", help="rebuild the workspaces")
+    parser.add_argument("--only", help="run only rows whose label contains this text")
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI: exit 1 if any command fails; timings are printed, not judged")  # fmt: skip
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--sheet-rows", type=int, default=10000, help="rows of the import sheet")
+    args = parser.parse_args()
+
+    from generate import generate
+
+    help_text = subprocess.run(["cmtool", "--help"], capture_output=True, text=True).stdout
+    available = {line.split()[0] for line in help_text.splitlines() if line.startswith("  ") and line.split()}
+    rows = [r for r in ROWS if not args.only or args.only in r.label]
+    report = {}
+    with tempfile.TemporaryDirectory(prefix="cmtool-bench-") as tmp:
+        sheet = Path(tmp) / "sheet.csv"
+        subprocess.run([sys.executable, str(HERE / "make_sheet.py"), str(args.sheet_rows), str(sheet)],
+                       check=True, capture_output=True)  # fmt: skip
+        for size in (int(s) for s in args.sizes.split(",")):
+            ws = args.dir.resolve() / f"ws-{size}"
+            if args.fresh or not (ws / ".git").exists():
+                print(f"building {size:,} cases ...", file=sys.stderr)
+                built = generate(ws, size, open_share=0.1 if size >= 100000 else 0.0)
+                print(f"  {built}", file=sys.stderr)
+            values = {"tmp": tmp, "sheet": str(sheet), "month": "2025-10"}
+            results = measure(ws, rows, args.runs, values, available)
+            print_table(size, results)
+            report[size] = results
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    failed = [r["label"] for rs in report.values() for r in rs if r.get("failed_exit_codes")]
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed and args.smoke else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
