@@ -141,20 +141,19 @@ def check_file_change(
         if event is None:
             continue
         events.append((index, event))
-        line = new.lines().get(f"events[{index}]")
         try:
             late = parse_time(event.at) > bound
         except (TypeError, ValueError):
             late = False  # a bad time is a schema finding already
         if late:
             found.append(Finding("EVENT_AFTER_COMMIT", f"event {index + 1} is dated {event.at}, "
-                                 f"after its commit ({commit.committer_date})", sha, path, line,
-                                 case_id))  # fmt: skip
+                                 f"after its commit ({commit.committer_date})", sha, path,
+                                 new.lines().get(f"events[{index}]"), case_id))  # fmt: skip
         if not commit.is_merge:
             denial = policy.denial(event, _redress_after(new_events, index))
             if denial:
                 found.append(Finding("ROLE_DENIED", f"event {index + 1}: {denial}", sha, path,
-                                     line, case_id))  # fmt: skip
+                                     new.lines().get(f"events[{index}]"), case_id))  # fmt: skip
     return found, events
 
 
