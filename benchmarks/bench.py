@@ -80,6 +80,9 @@ ROWS: list[Row] = [
         setup=fresh_import_target),  # fmt: skip
     Row("history (one case)", ["history", "{any_id}", "--json"], target="<= 0.3 s"),
     Row("audit verify --since HEAD~100", ["audit", "verify", "--since", "HEAD~100"], ok=(0, 1)),
+    Row("audit verify (full history)", ["audit", "verify"], ok=(0, 1)),
+    Row("list --as-of {month} end", ["list", "--as-of", "{month}-28", "--json"]),
+    Row("show --as-of HEAD~100", ["show", "{any_id}", "--as-of", "HEAD~100", "--json"], ok=(0, 3)),
     Row("git ls-tree -r HEAD cases/", ["git ls-tree -r HEAD cases/ > /dev/null"], git=True),
     Row("git add FILE && git commit", ["git add bench-note.txt && git commit -qm bench"], git=True,
         setup=touch_note),  # fmt: skip
