@@ -26,3 +26,45 @@ def run_demo(directory: Path, now: str | None) -> Iterator[str]:
     yield f"validate: {checked} case files, {len(problems)} problems"
     for problem in problems:
         yield f"  {problem}"
+    yield from demo_reports(ws, now)
+
+
+def demo_reports(ws, now: str | None) -> Iterator[str]:
+    """The four bundled reports for the sample's latest month (its half-year for the
+    FCA return), into reports/ (listed in .git/info/exclude, so git stays clean)."""
+    from cmtool.services.context import resolve_now
+    from cmtool.services.reporting import render_report
+    from cmtool.store.catalog import all_cases
+
+    filed = [c.get("filed_at") for c in all_cases(ws) if c.get("filed_at")]
+    if not filed:
+        return
+    latest = max(filed)[:7]  # YYYY-MM of the latest filing
+    half = f"{latest[:4]}-H{1 if int(latest[5:7]) <= 6 else 2}"
+    folder = ws.root / "reports"
+    folder.mkdir(exist_ok=True)
+    with open(ws.git_dir / "info" / "exclude", "a", encoding="utf-8") as exclude:
+        exclude.write("/reports/\n")
+    moment = resolve_now(now)
+    for name, fmt, period in (("compliance", "md", latest), ("compliance", "xlsx", latest),
+                              ("fca", "md", half), ("cfpb", "csv", latest),
+                              ("cn", "md", latest)):  # fmt: skip
+        target = folder / f"{name}-{period}.{fmt}"
+        render_report(ws, name, moment, period, fmt, target)
+        yield f"report: {target.relative_to(ws.root)}"
+    yield from _sla_sweep(ws, now)
+
+
+def _sla_sweep(ws, now: str | None) -> Iterator[str]:
+    """The cron job's view: every clock of every open case, then the escalation sweep."""
+    from cmtool.services.context import make_context
+    from cmtool.services.sla_sweep import sla_check
+
+    ctx = make_context(ws.root, "sla-bot", now)
+    result = sla_check(ctx, apply=True)
+    yield (f"sla check --apply: {result.cases_checked} open cases, {result.clocks_checked} "
+           f"clocks, {len(result.breaches)} breached, "
+           f"{sum(f.clock.state == 'warning' for f in result.findings)} in warning; "
+           f"{len(result.applied)} escalation steps committed")  # fmt: skip
+    for step in result.applied[:10]:
+        yield f"  {step.case_id} {step.clock}: {step.step.name} -> {', '.join(step.notify) or '-'}"
