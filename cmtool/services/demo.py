@@ -27,6 +27,7 @@ def run_demo(directory: Path, now: str | None) -> Iterator[str]:
     for problem in problems:
         yield f"  {problem}"
     yield from demo_reports(ws, now)
+    yield from _sla_sweep(ws, now)
 
 
 def demo_reports(ws, now: str | None) -> Iterator[str]:
@@ -52,7 +53,6 @@ def demo_reports(ws, now: str | None) -> Iterator[str]:
         target = folder / f"{name}-{period}.{fmt}"
         render_report(ws, name, moment, period, fmt, target)
         yield f"report: {target.relative_to(ws.root)}"
-    yield from _sla_sweep(ws, now)
 
 
 def _sla_sweep(ws, now: str | None) -> Iterator[str]:

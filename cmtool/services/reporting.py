@@ -225,8 +225,11 @@ def _atomic_binary(target: Path, write: Callable[[Path], None]) -> None:
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
     os.close(handle)
     temp = Path(name)
+    mask = os.umask(0)
+    os.umask(mask)
     try:
         write(temp)
+        os.chmod(temp, 0o666 & ~mask)  # mkstemp made it private; a report is a normal file
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
