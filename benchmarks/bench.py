@@ -75,6 +75,13 @@ ROWS: list[Row] = [
     Row("report compliance md", ["report", "compliance", "--period", "{month}", "-o", "{tmp}/r.md"]),
     Row("report compliance xlsx", ["report", "compliance", "--period", "{month}", "--format", "xlsx",
                                    "-o", "{tmp}/r.xlsx"], target="<= 10 s, <= 500 MB"),  # fmt: skip
+    Row("stats --by category", ["stats", "--period", "{month}", "--by", "category", "--json"]),
+    Row("report fca md (half-year)", ["report", "fca", "--period", "{month}", "-o", "{tmp}/f.md"]),
+    Row("report cfpb csv", ["report", "cfpb", "--period", "{month}", "-f", "csv", "-o", "{tmp}/c.csv"]),
+    Row("report cn md", ["report", "cn", "--period", "{month}", "-o", "{tmp}/cn.md"]),
+    Row("report compliance --as-of HEAD~100", ["report", "compliance", "--period", "{month}",
+                                              "--as-of", "HEAD~100", "-o", "{tmp}/a.md"]),  # fmt: skip
+    Row("survey due --json", ["survey", "due", "--json"]),
     Row("export xlsx (open cases)", ["export", "--format", "xlsx", "--status", "open", "-o", "{tmp}/e.xlsx"]),
     Row("import sheet (fresh ws)", ["import", "{sheet}", "-w", "{tmp}/import-ws"],
         setup=fresh_import_target),  # fmt: skip
