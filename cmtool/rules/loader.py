@@ -10,45 +10,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cmtool.errors import DataError
 from cmtool.model.problems import Problem
 from cmtool.rules.build import build_rules
 from cmtool.rules.model import Rules
+from cmtool.store.yamlio import load_with_lines
 
 _CACHE: dict[tuple[str, int, int], Rules] = {}
 
 
 def parse_with_lines(text: str, rel: str) -> tuple[Any, dict[str, int], list[Problem]]:
     """Parse YAML; map key paths (``sla.policies[1].resolution``) to 1-based lines."""
-    loader = yaml.CSafeLoader(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        line = mark.line + 1 if mark is not None else None
-        return None, {}, [Problem("RULES_YAML", f"invalid YAML: {problem}", rel, line)]
-    finally:
-        loader.dispose()
-    lines: dict[str, int] = {"": 1}
-    if node is not None:
-        _walk(node, "", lines)
+        data, lines = load_with_lines(text, rel)
+    except DataError as exc:
+        where, _, message = str(exc).partition(": ")
+        line = where.rsplit(":", 1)[-1]
+        return None, {}, [Problem("RULES_YAML", message, rel, int(line) if line.isdigit() else None)]
     return data, lines, []
-
-
-def _walk(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            child = f"{path}.{key_node.value}" if path else str(key_node.value)
-            _walk(value_node, child, lines)
-            lines[child] = key_node.start_mark.line + 1  # the key's line reads best
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, f"{path}[{index}]", lines)
 
 
 def check_rules(

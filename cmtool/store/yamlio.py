@@ -29,7 +29,8 @@ def load(text: str, path: str) -> Any:
 
 
 def load_with_lines(text: str, path: str) -> tuple[Any, dict[str, int]]:
-    """Parse and also map key paths (``status``, ``events[2]``) to 1-based lines."""
+    """Parse and also map key paths (``status``, ``events[2]``, ``sla.policies[1].name``)
+    to 1-based line numbers, so problems can say where they are."""
     loader = yaml.CSafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -39,14 +40,21 @@ def load_with_lines(text: str, path: str) -> tuple[Any, dict[str, int]]:
     finally:
         loader.dispose()
     lines: dict[str, int] = {"": 1}
+    if node is not None:
+        _walk(node, "", lines)
+    return data, lines
+
+
+def _walk(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
+    lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = str(key_node.value)
-            lines[key] = key_node.start_mark.line + 1
-            if key == "events" and isinstance(value_node, yaml.SequenceNode):
-                for index, item in enumerate(value_node.value):
-                    lines[f"events[{index}]"] = item.start_mark.line + 1
-    return data, lines
+            child = f"{path}.{key_node.value}" if path else str(key_node.value)
+            _walk(value_node, child, lines)
+            lines[child] = key_node.start_mark.line + 1  # the key's line reads best
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, f"{path}[{index}]", lines)
 
 
 def _describe(exc: yaml.YAMLError, path: str) -> str:
