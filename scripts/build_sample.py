@@ -33,7 +33,7 @@ import yaml
 
 from cmtool.model.case import Case
 from cmtool.model.timefmt import parse_time
-from cmtool.services import lifecycle
+from cmtool.services import lifecycle, survey
 from cmtool.services.context import Context
 from cmtool.services.validation import validate_workspace
 from cmtool.services.workspace_ops import create_workspace
@@ -76,6 +76,9 @@ RESOLVE = {"critical": (DAY, 3 * DAY), "high": (2 * DAY, 6 * DAY), "normal": (3 
 REPLY = (DAY, 6 * DAY)  # the customer answers a question
 CLOSE = (3 * DAY, 10 * DAY)  # the customer accepted the resolution
 REOPEN = (10 * DAY, 30 * DAY)  # the customer comes back
+INVITE = (DAY, 2 * DAY)  # survey invitations go out a day after closing (rules.yaml survey:)
+ANSWER = (2 * HOUR, 4 * DAY)  # the customer fills in the survey
+SYSTEM = "cmtool"  # the tool's own actor (rules.yaml audit.system_actors)
 DEFAULT_CONTACT = {
     "zh": "已致电客户，确认问题详情并告知处理进度。",
     "en": "Called the customer to confirm the details and explain the next steps.",
@@ -174,6 +177,8 @@ class Story:
         self._do(CLOSE, None, lifecycle.close, spec.get("close"))
         if "reopen" in spec:
             self._reopen(spec["reopen"], final, prio)
+        if "survey" in spec:
+            self._survey(spec["survey"])
         return self.case
 
     def _resolve(self, chapter: dict[str, Any], gap: tuple[int, int]) -> None:
@@ -182,6 +187,18 @@ class Story:
             gap = (10, 2 * HOUR)
         self._do(gap, None, lifecycle.resolve, chapter["resolution"], chapter.get("remedy"),
                  chapter.get("redress"), chapter.get("upheld"))  # fmt: skip
+
+    def _survey(self, answer: dict[str, Any]) -> None:
+        # The invitation is sent and the answer imported by the tool itself, as
+        # `cmtool survey due --mark-sent` and `cmtool survey import` would.
+        assert self.case is not None
+        self.clock.advance(INVITE)
+        due = survey.DueSurvey(self.case.id, self.case.get("customer"), self.case.get("contact"),
+                               self.case.get("closed_at"), self.case.get("category"),
+                               self.case.get("product"), self.case.get("title"))  # fmt: skip
+        survey.mark_invited(self._ctx(SYSTEM), [due])
+        self._do(ANSWER, SYSTEM, survey.record_survey, answer.get("csat"), answer.get("nps"),
+                 answer.get("comment"))  # fmt: skip
 
     def _reopen(self, chapter: dict[str, Any], final: str, prio: str) -> None:
         # The customer (or a regulator) comes back to the case's owner.

@@ -70,6 +70,11 @@ def test_sample_outcomes_are_realistic(sample):
     assert all(case.get("resolution") for case in done)
     assert sum(bool(case.get("root_cause")) for case in done) >= 10
     assert any(case.get("escalation_level") for case in sample)
+    surveyed = [case for case in sample if case.get("surveyed_at")]
+    assert len(surveyed) >= 5
+    assert {case["status"] for case in surveyed} == {"closed"}
+    assert all(case["csat"] in range(1, 6) and case["nps"] in range(11) for case in surveyed)
+    assert any(CJK.search(case.get("survey_comment") or "") for case in surveyed)
     waiting = [case for case in sample if case["status"] == "waiting"]
     assert waiting and all(case.get("waiting_reason") for case in waiting)
     # Open cases that were contacted carry the first-response time; new ones have no owner.
@@ -100,6 +105,7 @@ def test_sample_agrees_with_bundled_rules(sample):
     if not rules.get("teams") or not rules.get("people"):
         pytest.skip("rules.yaml defines no teams/people yet")
     teams, people = set(rules["teams"]), set(rules["people"])
+    system = set((rules.get("audit") or {}).get("system_actors") or ["cmtool"])
     for case in sample:
         where = f"{case['id']} ({case['title']})"
         assert case["category"] in rules["categories"], where
@@ -109,7 +115,7 @@ def test_sample_agrees_with_bundled_rules(sample):
             for event in case["events"]
         ), where
         assert case.get("assignee") in people | {None}, where
-        assert {event["actor"] for event in case["events"]} <= people, where
+        assert {event["actor"] for event in case["events"]} <= people | system, where
         assert set(case.get("regimes") or ()) <= set(rules.get("regimes") or {}), where
 
 
@@ -145,9 +151,10 @@ def test_demo_builds_from_the_sample(cli, tmp_path):
 
 
 def test_build_script_plays_stories_through_the_services(tmp_path):
-    """A few real stories (one reopened, one waiting, one new) rebuilt from scratch."""
+    """A few real stories (reopened, surveyed, waiting, new) rebuilt from scratch."""
     stories = yaml.safe_load((REPO / "scripts" / "sample_stories.yaml").read_text("utf-8"))
     picked = [next(s for s in stories if "reopen" in s and s["status"] == "closed"),
+              next(s for s in stories if "survey" in s),
               next(s for s in stories if s["status"] == "waiting"),
               next(s for s in stories if s["status"] == "new")]  # fmt: skip
     subset = tmp_path / "stories.yaml"
@@ -159,17 +166,21 @@ def test_build_script_plays_stories_through_the_services(tmp_path):
                            "--stories", str(subset), "--out", str(out)],
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "3 sample cases written" in done.stdout
+    assert "4 sample cases written" in done.stdout
     assert not (out / ".gitkeep").exists()
     built = {}
     for path in out.glob("*/*/C-*.yaml"):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         built[data["title"]] = data
-    assert [built[s["title"]]["status"] for s in picked] == ["closed", "waiting", "new"]
+    assert [built[s["title"]]["status"] for s in picked] == ["closed", "closed", "waiting", "new"]
     reopened = built[picked[0]["title"]]
     actions = [event["action"] for event in reopened["events"]]
     assert actions.count("resolve") == 2 and actions.count("close") == 2
     assert reopened["redress"] == picked[0]["reopen"]["redress"]
+    surveyed = built[picked[1]["title"]]
+    assert [e["action"] for e in surveyed["events"]][-2:] == ["survey_invite", "survey"]
+    assert (surveyed["csat"], surveyed["nps"]) == (picked[1]["survey"]["csat"],
+                                                   picked[1]["survey"]["nps"])  # fmt: skip
 
 
 def test_sample_works_from_an_installed_wheel(tmp_path):
