@@ -9,11 +9,30 @@ from pathlib import Path
 from cmtool.errors import UsageError
 from cmtool.services.validation import validate_workspace
 from cmtool.services.workspace_ops import create_workspace
+from cmtool.store.workspace import BUNDLED
 
-MARKER = ".cmtool-demo"
+MARKER = ".git/cmtool-demo"  # inside .git, so git status stays clean
+
+
+def sample_clock() -> str:
+    """An hour after the bundled sample's last event: the demo's default "now", so the
+    sample shows a live team's mix of on-time, warning and breached clocks rather
+    than everything a year overdue."""
+    from datetime import timedelta
+
+    from cmtool.model.timefmt import format_time, parse_time
+    from cmtool.store.yamlio import load
+
+    latest = max(
+        parse_time(event["at"])
+        for path in (BUNDLED / "cases").rglob("C-*.yaml")
+        for event in load(path.read_text(encoding="utf-8"), str(path))["events"]
+    )
+    return format_time(latest + timedelta(hours=1))
 
 
 def run_demo(directory: Path, now: str | None) -> Iterator[str]:
+    now = now or sample_clock()
     target = directory.expanduser().resolve()
     if target.exists() and any(target.iterdir()):
         if not (target / MARKER).exists():
@@ -21,7 +40,7 @@ def run_demo(directory: Path, now: str | None) -> Iterator[str]:
         shutil.rmtree(target)  # a previous demo: safe to rebuild
     ws = create_workspace(target, "demo", now, with_sample=True)
     (ws.root / MARKER).write_text("built by cmtool demo; safe to delete\n")
-    yield f"demo workspace: {ws.root}"
+    yield f"demo workspace: {ws.root} (clock: {now}; pass --now to change it)"
     checked, problems = validate_workspace(ws)
     yield f"validate: {checked} case files, {len(problems)} problems"
     for problem in problems:
