@@ -271,7 +271,7 @@ def test_as_of_renders_the_data_of_an_older_commit(cli, rws):
     )
     assert f"`{before}`" in by_date.out
     missing = cli("report", "compliance", "--as-of", "2001-01-01", "-w", str(rws), "--now", now)
-    assert missing.code == 3 and "no commit that old" in missing.err
+    assert missing.code == 3 and "no commit at or before" in missing.err
 
 
 def test_custom_template_without_python(cli, rws):

@@ -24,7 +24,6 @@ from cmtool.rules.loader import check_rules
 from cmtool.rules.model import Rules
 from cmtool.store import git as gitops
 from cmtool.store.catalog import all_cases
-from cmtool.store.snapshot import cases_at, file_at, resolve_as_of
 from cmtool.store.workspace import Workspace
 
 BY_FIELDS = ("category", "channel", "team", "assignee", "region", "product")
@@ -47,18 +46,16 @@ class Snapshot:
 def snapshot(ws: Workspace, as_of: str | None = None) -> Snapshot:
     """The work tree's cases and rules, or (``as_of``) those of a past commit."""
     if as_of:
-        commit, date = resolve_as_of(ws, as_of)
-        raw = file_at(ws, commit, "rules.yaml")
+        from cmtool.services.asof import cases_as_of, resolve_as_of
+        from cmtool.store import gitread
+
+        commit = resolve_as_of(ws, as_of)
+        with gitread.BlobReader(ws.root) as reader:
+            raw = reader.read(f"{commit}:rules.yaml")
         text = raw.decode("utf-8") if raw is not None else ""
-        return Snapshot(
-            cases_at(ws, commit),
-            _rules_from_text(text, f"rules.yaml (at {commit[:12]})"),
-            text,
-            commit,
-            date,
-            False,
-            as_of,
-        )
+        date = gitread.run_git(ws.root, "show", "-s", "--format=%cI", commit).strip()
+        rules = _rules_from_text(text, f"rules.yaml (at {commit[:12]})")
+        return Snapshot(cases_as_of(ws, commit), rules, text, commit, date, False, as_of)
     text = ws.rules_path.read_text(encoding="utf-8") if ws.rules_path.exists() else ""
     commit = gitops.head(ws.root)
     date = gitops.git(ws.root, "show", "-s", "--format=%cI", commit).strip() if commit else None
