@@ -24,3 +24,9 @@ def all_cases(ws: Workspace, statuses: Collection[str] | None = None) -> list[Ca
 def case_rows(ws: Workspace, statuses: Collection[str] | None = None) -> list[dict[str, Any]]:
     """The summary columns of every case, cheaper than whole cases (for ``list``)."""
     return index.summary_rows(ws, statuses)
+
+
+def team_workload(ws: Workspace, team: str, members: Collection[str],
+                  open_statuses: Collection[str]) -> dict[str, index.Workload]:  # fmt: skip
+    """Open load and latest assignment per team member (for routing), from the index."""
+    return index.team_workload(ws, team, members, open_statuses)
