@@ -50,6 +50,11 @@ CATEGORIES = {
     "safety": ["Plug sparked and burned", "存在安全隐患"],
 }
 PRIORITIES = ["low", "normal", "normal", "high"]
+TEAMS = {"product_quality": "quality", "service_attitude": "service", "logistics": "logistics",
+         "billing": "billing", "false_advertising": "compliance", "privacy": "compliance",
+         "safety": "quality"}  # fmt: skip
+MEMBERS = {"quality": ["alice", "chen.jie"], "service": ["bob", "li.na"], "logistics": ["li.na", "bob"],
+           "billing": ["alice", "bob"], "compliance": ["chen.jie", "wang.fang"]}  # fmt: skip
 REGIONS = ["Shanghai", "Beijing", "Guangzhou", "Shenzhen", "London", "Manchester", "New York"]
 PRODUCTS = ["X1 charger", "X2 power bank", "Phone Z", "Earbuds P", "Smart plug S"]
 NAMES = ["Li Wei", "Wang Fang", "Zhang Min", "Emma Brown", "Oliver Smith", "Liu Yang", "Ana Gomez"]
@@ -62,12 +67,13 @@ class Action:
     index: int  # position of the event in the case's timeline
 
 
-def timeline(rng: random.Random, filed: datetime, end: datetime, force_open: bool) -> list[tuple]:
+def timeline(rng: random.Random, filed: datetime, end: datetime, force_open: bool,
+             team: str) -> list[tuple]:  # fmt: skip
     """(at, action, updates, note) steps of one case, in order, all before ``end``."""
     steps = []
     at = filed + timedelta(minutes=rng.randint(5, 240))
-    owner = rng.choice(PEOPLE)
-    steps.append((at, "assign", {"assignee": owner, "status": "assigned"}, None))
+    owner = rng.choice(MEMBERS[team])
+    steps.append((at, "assign", {"team": team, "assignee": owner, "status": "assigned"}, None))
     at += timedelta(hours=rng.uniform(0.2, 30))
     steps.append((at, "note", {"first_response_at": format_time(at), "status": "in_progress"},
                   "Called the customer back"))  # fmt: skip
@@ -120,7 +126,8 @@ def build_cases(count: int, end: datetime, seed: int, open_share: float) -> dict
         events = [Event(format_time(filed), rng.choice(PEOPLE), "file",
                         MappingProxyType({k: (None, v) for k, v in state.items()}))]  # fmt: skip
         current = dict(state)
-        for at, action, updates, note in timeline(rng, filed, end, rng.random() < open_share):
+        force_open = rng.random() < open_share
+        for at, action, updates, note in timeline(rng, filed, end, force_open, TEAMS[category]):
             changes = {k: (current.get(k), v) for k, v in updates.items() if current.get(k) != v}
             current.update(updates)
             actor = updates.get("assignee") if action == "assign" else current.get("assignee")
