@@ -55,6 +55,13 @@ def is_literal(text: str) -> bool:
 
 
 def double_quoted(text: str) -> str:
+    # Fast path (bulk imports): nothing to escape. Within the BMP, str.isprintable()
+    # is False exactly where _printable() is False or an escape is needed, except
+    # for the quote and the backslash; astral characters are always escaped.
+    if text.isprintable() and '"' not in text and "\\" not in text and (
+        not text or max(text) < "\U00010000"
+    ):
+        return f'"{text}"'
     out = ['"']
     for ch in text:
         if ch in _ESCAPES:
