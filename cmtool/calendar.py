@@ -10,7 +10,7 @@ per year (working spans of every day as epoch seconds, and a running total), so
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -42,6 +42,7 @@ class CalendarSpec:
 class _Year:
     spans: list[tuple[tuple[float, float], ...]]  # per day of the year: working spans as epochs
     cum: list[float]  # cum[i] = working seconds before day i; len(days) + 1
+    midnights: list[float]  # local midnight of each day as an epoch; len(days) + 1
 
     @property
     def total(self) -> float:
@@ -56,6 +57,8 @@ class BusinessCalendar:
         self.name = spec.name
         self.zone = ZoneInfo(spec.timezone)
         self._years: dict[int, _Year] = {}
+        self._last: tuple[int, _Year | None] = (0, None)  # the year asked about last
+        self._nth: dict[tuple[date, int], date] = {}
         self._holidays: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
 
     # -- days --------------------------------------------------------------
@@ -68,18 +71,14 @@ class BusinessCalendar:
                 import holidays
 
                 try:
-                    table = holidays.country_holidays(
-                        self.spec.country, subdiv=self.spec.subdiv, years=year
-                    )
+                    table = holidays.country_holidays(self.spec.country, subdiv=self.spec.subdiv, years=year)
                 except NotImplementedError as exc:
                     raise DataError(
                         f"rules.yaml: calendar {self.name}: {exc}", hint="run: cmtool validate"
                     ) from None
                 off = frozenset(table)
                 # China (and a few others) move weekends: holidays lists them here.
-                makeup = frozenset(
-                    d for d in getattr(table, "weekend_workdays", ()) if d.year == year
-                )
+                makeup = frozenset(d for d in getattr(table, "weekend_workdays", ()) if d.year == year)
             self._holidays[year] = (off, makeup)
         return self._holidays[year]
 
@@ -108,10 +107,11 @@ class BusinessCalendar:
     def _year(self, year: int) -> _Year:
         table = self._years.get(year)
         if table is None:
-            spans, cum = [], [0.0]
+            spans, cum, midnights = [], [0.0], []
             day = date(year, 1, 1)
             while day.year == year:
                 midnight = datetime.combine(day, time(0), self.zone)
+                midnights.append(midnight.timestamp())
                 epochs = tuple(
                     (
                         (midnight + timedelta(minutes=start)).timestamp(),
@@ -122,7 +122,8 @@ class BusinessCalendar:
                 spans.append(epochs)
                 cum.append(cum[-1] + sum(end - start for start, end in epochs))
                 day += timedelta(days=1)
-            table = self._years[year] = _Year(spans, cum)
+            midnights.append(datetime.combine(day, time(0), self.zone).timestamp())
+            table = self._years[year] = _Year(spans, cum, midnights)
         return table
 
     # -- instants ----------------------------------------------------------
@@ -131,11 +132,17 @@ class BusinessCalendar:
 
     def _position(self, epoch: float) -> tuple[int, float]:
         """(year, working seconds from that year's start up to ``epoch``)."""
-        day = datetime.fromtimestamp(epoch, self.zone).date()
-        table = self._year(day.year)
-        index = day.timetuple().tm_yday - 1
-        inside = sum(min(max(epoch, start), end) - start for start, end in table.spans[index])
-        return day.year, table.cum[index] + inside
+        year, table = self._last
+        if table is None or not table.midnights[0] <= epoch < table.midnights[-1]:
+            year = datetime.fromtimestamp(epoch, self.zone).year
+            table = self._year(year)
+            self._last = (year, table)
+        index = bisect_right(table.midnights, epoch) - 1
+        inside = 0.0
+        for start, end in table.spans[index]:
+            if epoch > start:
+                inside += (end if epoch > end else epoch) - start
+        return year, table.cum[index] + inside
 
     def seconds_between(self, start: datetime, end: datetime) -> float:
         """Working seconds from ``start`` to ``end`` (negative when end is earlier)."""
@@ -196,6 +203,17 @@ class BusinessCalendar:
         if spans and moment.timestamp() < spans[-1][1]:
             return day
         return self.next_working_day(day)
+
+    def nth_working_day_after(self, day: date, n: int) -> date:
+        """The ``n``-th working day after ``day`` (cached: many cases share a day)."""
+        key = (day, n)
+        found = self._nth.get(key)
+        if found is None:
+            found = day
+            for _ in range(n):
+                found = self.next_working_day(found)
+            self._nth[key] = found
+        return found
 
     def next_working_day(self, day: date) -> date:
         for _ in range(366 * MAX_EMPTY_YEARS):

@@ -163,9 +163,7 @@ def _target_seconds(target: Target, calendar: BusinessCalendar, start: datetime)
     if target.unit in ("m", "h"):
         return target.amount * (60 if target.unit == "m" else 3600)
     if target.unit == "bd":
-        day = calendar.business_day_of(start)
-        for _ in range(int(target.amount)):
-            day = calendar.next_working_day(day)
+        day = calendar.nth_working_day_after(calendar.business_day_of(start), int(target.amount))
         return max(calendar.seconds_between(start, calendar.end_of_day(day)), 0.0)
     days = int(target.amount) * (7 if target.unit == "w" else 1)
     local_day = start.astimezone(calendar.zone).date()
