@@ -64,7 +64,9 @@ def doctor(ctx: Context, repair: bool = False) -> DoctorReport:
         elif remote_git.merge_in_progress(root):
             add(Finding("MERGE_IN_PROGRESS", "a git merge started by hand is not finished", False,
                         "finish it (fix the files, git commit) or undo it (git merge --abort)"))
-        if (ws.git_dir / JOURNAL).exists():
+        journal = ws.git_dir / JOURNAL
+        pending = health.journal_paths(journal)  # its files are part of that finding
+        if journal.exists():
             paths = recover(ws) if repair else []
             add(Finding("INTERRUPTED_ACTION",
                         "an action was killed before its commit completed", repair,
@@ -86,6 +88,8 @@ def doctor(ctx: Context, repair: bool = False) -> DoctorReport:
                         f"git's index disagrees with the last commit for {', '.join(stale[:5])}",
                         repair, "index updated" if repair else "doctor --repair updates it"))
         for rel in health.uncommitted_cases(root):
+            if rel in pending and not repair:
+                continue
             kept = health.move_aside(ws, rel, stamp) if repair else None
             where = f"kept a copy at {kept.relative_to(root)}; " if kept else ""
             add(Finding("UNCOMMITTED_CASE_FILE",

@@ -7,6 +7,7 @@ what is found here is a leftover, not work in flight.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -17,6 +18,14 @@ from cmtool.store.workspace import GIT_SETTINGS, MERGE_ATTRIBUTE, Workspace, con
 GIT_LOCK_NAMES = ("index.lock", "HEAD.lock", "packed-refs.lock", "config.lock", "MERGE_HEAD.lock")
 STALE_AFTER = 2.0  # seconds; a live git holds these locks for milliseconds
 ASIDE_DIR = ".cmtool/doctor"  # .cmtool/ is ignored by git
+
+
+def journal_paths(journal: Path) -> list[str]:
+    """The paths an interrupted action was writing (see store.transaction)."""
+    try:
+        return list(json.loads(journal.read_text(encoding="utf-8"))["paths"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def git_lock_files(root: Path) -> list[Path]:
