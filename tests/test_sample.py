@@ -125,6 +125,17 @@ def test_no_placeholder_and_bundled_link_points_at_the_sample():
     assert bundled.resolve() == SAMPLE.resolve()
 
 
+def test_tour_names_real_sample_cases():
+    """docs/tour.md pastes output from the demo: its IDs must be the sample's (rebuilding
+    the sample changes every ID, and the tour must then be re-run)."""
+    tour = (REPO / "docs" / "tour.md").read_text(encoding="utf-8")
+    tour = re.sub(r"IDs look like C-\S+", "", tour)  # the error message's example ID
+    named = set(re.findall(r"C-\d{6}-[0-9A-HJKMNP-TV-Z]{7}", tour))
+    unknown = named - {path.stem for path in sample_files()}
+    assert len(named) >= 5
+    assert len(unknown) <= 1, f"not in the sample (only the case the tour files may be): {unknown}"
+
+
 def test_init_sample_validates_clean_and_commits_every_case(cli, tmp_path):
     root = tmp_path / "team"
     result = cli("init", "--sample", str(root))
