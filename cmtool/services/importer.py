@@ -71,22 +71,27 @@ def prepare(path: Path, options: Options, now: datetime) -> Prepared:
     else:
         header_index = headers.find_header_row(cells, set(mapping.columns))
     columns = headers.plan_columns(cells[header_index], dict(mapping.columns))
-    targets = {c.target for c in columns}
-    if "filed_at" not in targets:
-        raise UsageError(f"{path.name}: no column holds the date received "
-                         f"(headers on row {header_index + 1}: {_headers(columns)})",
-                         hint="name it in a mapping file, e.g. columns: {Opened: filed_at}; "
-                         "start one with --show-mapping")  # fmt: skip
-    if not targets & {"title", "description"}:
-        raise UsageError(f"{path.name}: no column holds a title or description "
-                         f"(headers on row {header_index + 1}: {_headers(columns)})",
-                         hint="name one in a mapping file; start one with --show-mapping")  # fmt: skip
     body = cells[header_index + 1 :]
     orders, decisions = _date_orders(columns, body, mapping.date_order)
     strict = table.sheet is None
     converter = RowConverter(columns, mapping, orders, now.tzinfo, now, len(cells[header_index]), strict)
     decisions = [*table.notes, f"header on row {header_index + 1}", *decisions]
     return Prepared(table, header_index, columns, converter, decisions)
+
+
+def check_required(prepared: Prepared) -> None:
+    """The received date and a title (or a description to take one from) need a column."""
+    table, columns, header_index = prepared.table, prepared.columns, prepared.header_index
+    targets = {c.target for c in columns}
+    if "filed_at" not in targets:
+        raise UsageError(f"{table.name}: no column holds the date received "
+                         f"(headers on row {header_index + 1}: {_headers(columns)})",
+                         hint="name it in a mapping file, e.g. columns: {Opened: filed_at}; "
+                         "start one with --show-mapping")  # fmt: skip
+    if not targets & {"title", "description"}:
+        raise UsageError(f"{table.name}: no column holds a title or description "
+                         f"(headers on row {header_index + 1}: {_headers(columns)})",
+                         hint="name one in a mapping file; start one with --show-mapping")  # fmt: skip
 
 
 def show_mapping(path: Path, options: Options, now: datetime) -> str:
@@ -101,6 +106,10 @@ def show_mapping(path: Path, options: Options, now: datetime) -> str:
                 if not is_empty(value) and len(words) < 100:
                     words.setdefault(text_of(value), mapping.lookup(column.target, text_of(value)))
     notes = [d for d in prepared.decisions if d.startswith("dates")]
+    try:
+        check_required(prepared)
+    except UsageError as missing:
+        notes.append(f"TO DO: {str(missing).split(': ', 1)[1]}")
     return render_mapping(prepared.table.name, prepared.header_index + 1, prepared.columns, found,
                           notes, mapping.date_order)  # fmt: skip
 
@@ -109,6 +118,7 @@ def import_file(ctx: Context, path: Path, options: Options,
                 progress: Progress | None = None) -> ImportReport:  # fmt: skip
     """Import ``path``; with ``dry_run`` decide everything and write nothing."""
     prepared = prepare(path, options, ctx.now)
+    check_required(prepared)
     table = prepared.table
     report = ImportReport(table.name, table.sha256, table.sheet, prepared.header_index + 1,
                           decisions=prepared.decisions, dry_run=options.dry_run)  # fmt: skip
