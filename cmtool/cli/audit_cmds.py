@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cmtool.cli.common import (ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, context, echo,
-                               print_json, warn)  # fmt: skip
+from cmtool.cli.common import ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json, warn
 
 audit_app = typer.Typer(help="Check the history: verify, seal, export for auditors.",
                         no_args_is_help=True)  # fmt: skip
