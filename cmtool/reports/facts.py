@@ -38,6 +38,7 @@ class CaseFacts:
     notes_before_closure: int  # customer-facing notes before the first closure
     first_response: datetime | None
     customer_key: str | None
+    last_event: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def get(self, name: str, default: Any = None) -> Any:
@@ -56,6 +57,14 @@ class CaseFacts:
         """The last closure in ``[start, end)``: a reopened-and-reclosed case counts once."""
         inside = [moment for moment in self.closures if start <= moment < end]
         return inside[-1] if inside else None
+
+    def active_during(self, start: datetime, end: datetime) -> bool:
+        """Could this case count in ``[start, end)``? Filed before the end and either
+        something happened from the start on, or it was open at the start. (Cases
+        closed and quiet before the start are skipped: most of a long history.)"""
+        if self.filed >= end:
+            return False
+        return (self.last_event is not None and self.last_event >= start) or self.open_before(start)
 
     @property
     def escalated(self) -> bool:
@@ -116,6 +125,7 @@ def case_facts(case: Case) -> CaseFacts:
         notes_before_closure=notes,
         first_response=first_response,
         customer_key=customer_key(state),
+        last_event=parse_time(case.events[-1].at),
     )
 
 

@@ -59,6 +59,8 @@ def period_kpis(
 ) -> dict[str, Any]:
     """Every KPI of ``period`` over ``facts``; ``history`` (all cases) feeds repeats."""
     start, end = period.start, min(period.end, as_at)
+    history = facts if history is None else history
+    facts = [f for f in facts if f.active_during(start, end)]
     received = [f for f in facts if start <= f.filed < end]
     closed: list[tuple[CaseFacts, datetime]] = []
     for fact in facts:
@@ -83,7 +85,7 @@ def period_kpis(
     )
     csat = [f.get("csat") for f in answered if f.get("csat") is not None]
     nps_scores = [f.get("nps") for f in answered if f.get("nps") is not None]
-    repeats = repeat_cases(received, history if history is not None else facts)
+    repeats = repeat_cases(received, history)
     n_closed = len(closed)
     return {
         "period": period.to_dict(),

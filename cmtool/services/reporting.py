@@ -14,7 +14,7 @@ from typing import Any
 
 from cmtool.errors import DataError, UsageError
 from cmtool.model.case import Case
-from cmtool.reports.context import Provenance, build_context
+from cmtool.reports.context import TREND_PERIODS, Provenance, build_context
 from cmtool.reports.facts import GROUP_FIELDS, case_facts, truncate
 from cmtool.reports.kpis import group_kpis, period_kpis
 from cmtool.reports.library import FORMATS, ReportTemplate, find_report, list_reports
@@ -96,13 +96,15 @@ def choose_period(
     return last_complete_period(kind, local_now) if complete else current_period(kind, local_now)
 
 
-def clock_states(cases: list[Case], rules: Rules, as_at: datetime) -> dict[str, list[Any]]:
-    """Each case's SLA clocks at ``as_at`` (empty when the SLA module is absent)."""
-    try:
-        from cmtool.sla.clocks import case_clocks
-    except ImportError:
-        return {}
-    return {case.id: list(case_clocks(case, rules, as_at)) for case in cases}
+def clock_states(cases: list[Case], facts: list[Any], rules: Rules, as_at: datetime,
+                 since: datetime) -> dict[str, list[Any]]:  # fmt: skip
+    """The SLA clocks at ``as_at`` of every case that can count from ``since`` on
+    (cases closed and quiet before it cannot: skipping them is most of the time)."""
+    from cmtool.sla.clocks import case_clocks
+
+    return {case.id: list(case_clocks(case, rules, as_at))
+            for case, fact in zip(cases, facts, strict=True)
+            if fact.active_during(since, as_at)}  # fmt: skip
 
 
 def facts_at(cases: list[Case], as_at: datetime, progress: Progress | None = None):
@@ -129,7 +131,7 @@ def stats(
     period = choose_period(period_text, "month", calendar, now, complete=False)
     as_at = min(period.end, now)
     facts, kept = facts_at(data.cases, as_at)
-    clocks = clock_states(kept, data.rules, as_at)
+    clocks = clock_states(kept, facts, data.rules, as_at, period.start)
     result = period_kpis(facts, period, as_at, calendar, clocks)
     from cmtool.reports.anomaly import category_alerts
 
@@ -183,7 +185,8 @@ def render_report(
     if data.as_of and data.commit_date:
         as_at = min(as_at, datetime.fromisoformat(data.commit_date))
     facts, kept = facts_at(data.cases, as_at, progress)
-    clocks = clock_states(kept, data.rules, as_at)
+    trend_start = period.shifted(-TREND_PERIODS).start
+    clocks = clock_states(kept, facts, data.rules, as_at, trend_start)
     provenance = Provenance(
         data_commit=data.commit,
         data_commit_date=data.commit_date,
