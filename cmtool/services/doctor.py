@@ -88,8 +88,8 @@ def doctor(ctx: Context, repair: bool = False) -> DoctorReport:
                         f"git's index disagrees with the last commit for {', '.join(stale[:5])}",
                         repair, "index updated" if repair else "doctor --repair updates it"))
         for rel in health.uncommitted_cases(root):
-            if rel in pending and not repair:
-                continue
+            if not repair and (rel in pending or rel in stale):
+                continue  # already explained above
             kept = health.move_aside(ws, rel, stamp) if repair else None
             where = f"kept a copy at {kept.relative_to(root)}; " if kept else ""
             add(Finding("UNCOMMITTED_CASE_FILE",

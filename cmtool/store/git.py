@@ -36,6 +36,9 @@ def git(root: Path, *args: str, input: str | None = None, env: Mapping[str, str]
         raise GitError("git is not installed or not on PATH") from exc
     if check and done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
+        if ".lock': File exists" in done.stderr:  # a git process was killed mid-write
+            raise GitError(f"git {args[0]} failed: {detail[0].removeprefix('fatal: ')}",
+                           hint="if no git command is running, run: cmtool doctor --repair")
         raise GitError(f"git {args[0]} failed: {detail[-1] if detail else done.returncode}")
     return done.stdout
 
