@@ -59,6 +59,15 @@ def fresh_import_target(ws: Path, values: dict) -> None:
     subprocess.run(["cmtool", "init", str(target)], check=True, capture_output=True)
 
 
+def shared_remote(ws: Path, values: dict) -> None:
+    """A bare remote beside the workspace (so the first sync pushes everything)."""
+    remote = Path(values["tmp"]) / "remote.git"
+    if not remote.exists():
+        subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    subprocess.run(["git", "remote", "remove", "origin"], cwd=ws, capture_output=True)
+    subprocess.run(["git", "remote", "add", "origin", str(remote)], cwd=ws, check=True)
+
+
 def touch_note(ws: Path, _: dict) -> None:
     (ws / "bench-note.txt").write_text(f"{time.time()}\n")
 
@@ -95,6 +104,8 @@ ROWS: list[Row] = [
     Row("audit verify (full history)", ["audit", "verify"], ok=(0, 1)),
     Row("list --as-of {month} end", ["list", "--as-of", "{month}-28", "--json"]),
     Row("show --as-of HEAD~100", ["show", "{any_id}", "--as-of", "HEAD~100", "--json"], ok=(0, 3)),
+    Row("doctor", ["doctor", "--json"], ok=(0, 1)),
+    Row("sync (first push, then up to date)", ["sync", "--json"], setup=shared_remote),
     Row("git ls-tree -r HEAD cases/", ["git ls-tree -r HEAD cases/ > /dev/null"], git=True),
     Row("git add FILE && git commit", ["git add bench-note.txt && git commit -qm bench"], git=True,
         setup=touch_note),  # fmt: skip
