@@ -124,10 +124,8 @@ def test_merge_is_a_deterministic_symmetric_union(base, left, right):
 def test_a_field_both_sides_changed_differently_is_recorded(left, right):
     common = filed()
     fork = parse_time(common.updated_at)
-    ours = play(common, [*left, (2, 1, "ana")], fork, "L")  # ends with some action...
-    theirs = play(common, right, fork, "R")
-    ours = _edit(ours, "critical", "L-last")
-    theirs = _edit(theirs, "low", "R-last")
+    ours = _edit(play(common, left, fork, "L"), "critical", "L-last")
+    theirs = _edit(play(common, right, fork, "R"), "low", "R-last")
     merged = merge_case_data(as_file(ours), as_file(theirs))
     contests = [c for c in merged.contests if c.field == "priority"]
     assert len(contests) == 1
