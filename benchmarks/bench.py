@@ -99,6 +99,9 @@ ROWS: list[Row] = [
     Row("export xlsx (open cases)", ["export", "--format", "xlsx", "--status", "open", "-o", "{tmp}/e.xlsx"]),
     Row("import sheet (fresh ws)", ["import", "{sheet}", "-w", "{tmp}/import-ws"],
         setup=fresh_import_target),  # fmt: skip
+    Row("import sheet again (all present)", ["import", "{sheet}", "-w", "{tmp}/import-ws"]),
+    Row("import --dry-run (sheet)", ["import", "{sheet}", "--dry-run", "--json"]),
+    Row("export csv (all cases)", ["export", "--format", "csv", "-o", "{tmp}/e.csv"]),
     Row("history (one case)", ["history", "{any_id}", "--json"], target="<= 0.3 s"),
     Row("audit verify --since HEAD~100", ["audit", "verify", "--since", "HEAD~100"], ok=(0, 1)),
     Row("audit verify (full history)", ["audit", "verify"], ok=(0, 1)),
