@@ -70,9 +70,12 @@ def test_bom_crlf_embedded_newlines_title_row_and_cfpb_header(cli, ws, tmp_path)
 
 
 def test_gbk_chinese_header_and_values(cli, ws, tmp_path):
-    rows = [["投诉编号", "投诉日期", "客户姓名", "联系电话", "投诉内容", "处理状态", "投诉渠道", "结案日期", "备注"],
-            ["TS-01", "2024/3/5", "张三", "13800138000", "空调不制冷", "已解决", "电话", "2024/3/9", "回访满意"],
-            ["TS-02", "2024年3月6日", "李四", "", "发票开错", "处理中", "微信", "", ""]]  # fmt: skip
+    rows = [
+        ["投诉编号", "投诉日期", "客户姓名", "联系电话", "投诉内容",
+         "处理状态", "投诉渠道", "结案日期", "备注"],
+        ["TS-01", "2024/3/5", "张三", "13800138000", "空调不制冷", "已解决", "电话", "2024/3/9", "回访满意"],
+        ["TS-02", "2024年3月6日", "李四", "", "发票开错", "处理中", "微信", "", ""],
+    ]
     file = tmp_path / "台账.csv"
     file.write_bytes("\r\n".join(",".join(r) for r in rows).encode("gbk"))
     code, report, _ = run_import(cli, ws, file)

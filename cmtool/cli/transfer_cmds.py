@@ -127,10 +127,10 @@ class _progress:
 def register_export(app: typer.Typer) -> None:
     @app.command("export", rich_help_panel="Transfer")
     def export_cmd(
-        fmt: Annotated[str | None, typer.Option("--format", "-f", help="xlsx, csv or json "
-                                                "(default: from -o's extension, else csv).")] = None,  # fmt: skip
-        output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write "
-                                                    "(default: stdout; xlsx needs a file).")] = None,  # fmt: skip
+        fmt: Annotated[str | None, typer.Option(
+            "--format", "-f", help="xlsx, csv or json (default: from -o's extension, else csv).")] = None,
+        output: Annotated[Path | None, typer.Option(
+            "--output", "-o", help="File to write (default: stdout; xlsx needs a file).")] = None,
         status: Annotated[str | None, typer.Option(help="open, done, or statuses, "
                                                    "comma-separated.")] = None,  # fmt: skip
         assignee: Annotated[str | None, typer.Option()] = None,

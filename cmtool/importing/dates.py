@@ -19,9 +19,13 @@ EXCEL_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (after its 1900 leap-year 
 SERIAL_RANGE = (20000, 80000)  # 1954 .. 2119: numbers outside are not dates
 
 _TIME = r"(?:[ T,]+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
-_YEAR_FIRST = re.compile(r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<a>\d{1,2})\s*[-/.月]\s*(?P<b>\d{1,2})\s*日?" + _TIME + "$")
+_YEAR_FIRST = re.compile(
+    r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<a>\d{1,2})\s*[-/.月]\s*(?P<b>\d{1,2})\s*日?" + _TIME + "$"
+)
 _NUMERIC = re.compile(r"^(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})" + _TIME + "$")
-_DAY_MONTH_NAME = re.compile(r"^(?P<d>\d{1,2})[-/ ](?P<m>[A-Za-z]{3,9})\.?[-/ ,]+(?P<y>\d{4}|\d{2})" + _TIME + "$")
+_DAY_MONTH_NAME = re.compile(
+    r"^(?P<d>\d{1,2})[-/ ](?P<m>[A-Za-z]{3,9})\.?[-/ ,]+(?P<y>\d{4}|\d{2})" + _TIME + "$"
+)
 _MONTH_NAME_DAY = re.compile(r"^(?P<m>[A-Za-z]{3,9})\.? (?P<d>\d{1,2}),? (?P<y>\d{4})" + _TIME + "$")
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 _MONTHS = {name: number for number, names in enumerate(
@@ -73,8 +77,9 @@ def decide_order(values: Iterable[object], default_hint: str | None = None) -> O
         return OrderDecision(default_hint, "every date is ambiguous; decided by the other date columns")
     sep = max(separators, key=separators.__getitem__)
     order = MONTHFIRST if sep == "/" else DAYFIRST
-    return OrderDecision(order, f"every date is ambiguous (day and month both 12 or less); "
-                                f"{sep!r}-separated dates read {'month/day' if order == MONTHFIRST else 'day/month'}")  # fmt: skip
+    shape = "month/day" if order == MONTHFIRST else "day/month"
+    return OrderDecision(order, "every date is ambiguous (day and month both 12 or less); "
+                                f"{sep!r}-separated dates read {shape}")  # fmt: skip
 
 
 def parse_date(value: object, order: str | None, zone: tzinfo) -> datetime:

@@ -129,7 +129,8 @@ def render_mapping(source: str, header_row: int, columns: list[Column],
         lines.append(f"  {name}:")
         for word, target in words.items():
             if target is None:
-                fallback = "rows with it are rejected" if name == "status" else f"kept in extra, {name} set to the default"
+                fallback = ("rows with it are rejected" if name == "status"
+                            else f"kept in extra, {name} set to the default")  # fmt: skip
                 lines.append(f"    {scalar(word)}: null  # unknown: {fallback}")
             else:
                 lines.append(f"    {scalar(word)}: {scalar(target)}")

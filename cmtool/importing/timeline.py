@@ -86,7 +86,7 @@ def walk_to(case: Case, record: Record, walk: list[str], actor: str,
         at = _when(case, dated, fallback)
         changes: dict[str, tuple[Any, Any]] = {}
 
-        def put(name: str, value: Any, changes: dict = changes) -> None:
+        def put(name: str, value: Any, changes: dict = changes, case: Case = case) -> None:
             if case.state.get(name) != value:
                 changes[name] = (case.state.get(name), value)
 
