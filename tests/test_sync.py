@@ -217,3 +217,27 @@ def test_install_in_an_existing_clone_commits_the_attribute_once(ws, cli):
     again = cli("install", cwd=ws)
     assert again.out.strip() == "already registered"
     assert cli("doctor", cwd=ws).code == 0
+
+
+def test_a_case_edited_by_hand_on_one_side_needs_a_person(team, cli):
+    a, _remote, b = team
+    case_id = file_case(cli, a)
+    assert cli("sync", cwd=a).code == 0
+    assert cli("sync", cwd=b).code == 0
+    assert cli("note", case_id, "from a", "--now", LATER.format(1), cwd=a).code == 0
+    assert cli("sync", cwd=a).code == 0
+    path = next((b / "cases").rglob(f"{case_id}.yaml"))  # b edits the state, bypassing events
+    path.write_text(path.read_text().replace("title: Kettle leaks", "title: Kettle"))
+    git(b, "commit", "-qam", "hand edit")
+    head = git(b, "rev-parse", "HEAD")
+    result = cli("sync", cwd=b)
+    assert result.code == 6, result.err
+    assert f"{case_id}.yaml" in result.err and "Traceback" not in result.err
+    assert git(b, "rev-parse", "HEAD") == head and git(b, "status", "--porcelain") == ""
+    import subprocess
+
+    pulled = subprocess.run(["git", "-c", f"merge.cmtool.driver={sys.executable} -m cmtool "
+                             "merge-driver %O %A %B %P", "pull", "--no-rebase", "--no-edit"],
+                            cwd=b, capture_output=True, text=True)  # fmt: skip
+    assert pulled.returncode != 0 and "CASE_STATE_MISMATCH" in pulled.stderr
+    assert "<<<<<<<" in path.read_text()  # git's markers, for the person who fixes it
