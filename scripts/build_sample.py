@@ -37,6 +37,7 @@ from cmtool.services import lifecycle, survey
 from cmtool.services.context import Context
 from cmtool.services.validation import validate_workspace
 from cmtool.services.workspace_ops import create_workspace
+from cmtool.store.workspace import Workspace
 
 HERE = Path(__file__).resolve().parent
 STORIES = HERE / "sample_stories.yaml"
@@ -45,6 +46,9 @@ DEFAULT_OUT = HERE.parent / "cases"
 CUTOFF = parse_time("2025-11-21T17:00:00+08:00")
 FILED_FIELDS = ("title", "description", "channel", "category", "priority", "customer", "contact",
                 "customer_tier", "product", "region", "regimes", "tags")  # fmt: skip
+STORY_KEYS = {*FILED_FIELDS, "filed", "owner", "status", "contact_note", "escalate", "internal",
+              "wait", "edit", "root_cause", "resolution", "remedy", "redress", "upheld", "close",
+              "reopen", "survey"}  # fmt: skip
 
 
 # Mirrors rules.yaml (categories -> team, teams -> lead) so reports, routing and
@@ -114,7 +118,10 @@ class Clock:
 class Story:
     """Plays one story through the lifecycle services; ``self.case`` is the result."""
 
-    def __init__(self, ws: Any, spec: dict[str, Any]) -> None:
+    def __init__(self, ws: Workspace, spec: dict[str, Any]) -> None:
+        unknown = set(spec) - STORY_KEYS
+        if unknown:  # a typo would silently drop a chapter of the story
+            raise SystemExit(f"story {spec.get('title')!r}: unknown keys {sorted(unknown)}")
         self.ws, self.spec = ws, spec
         self.team = TEAM_OF_CATEGORY[spec["category"]]
         zone = ZONE_OF_REGION[spec["region"]]
@@ -209,7 +216,6 @@ class Story:
         self._resolve(chapter, RESOLVE[prio])
         if final == "closed":
             self._do(CLOSE, None, lifecycle.close, None)
-
 
 
 def build(out: Path, stories_path: Path = STORIES) -> list[Case]:
