@@ -3,11 +3,10 @@ assignee. Pure functions over a case's state (and, for routing, other cases)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cmtool.model.case import Case
 from cmtool.model.enums import Priority
 from cmtool.rules.model import Rules, Team, keyword_pattern
 
@@ -81,31 +80,14 @@ def team_for(state: Mapping[str, Any], rules: Rules) -> str | None:
     return state.get("team") or rules.default_team
 
 
-def pick_assignee(team: Team, cases: Iterable[Case], exclude_case: str | None = None) -> str:
+def pick_assignee(team: Team, workload: Mapping[str, tuple[int, str | None]]) -> str:
     """round_robin: the member whose latest case in this team is oldest (never = first);
-    least_load: the member with the fewest open cases (ties: team order)."""
+    least_load: the member with the fewest open cases (ties: team order).
+
+    ``workload`` maps a member to (open cases, UTC time they last got a case of this
+    team); the store answers it from the index without loading any case.
+    """
+    position = {member: index for index, member in enumerate(team.members)}
     if team.strategy == "least_load":
-        load = dict.fromkeys(team.members, 0)
-        for case in cases:
-            if case.id != exclude_case and case.is_open and case.get("assignee") in load:
-                load[case.get("assignee")] += 1
-        return min(team.members, key=lambda m: (load[m], team.members.index(m)))
-    last: dict[str, str] = {}
-    for case in cases:
-        who = case.get("assignee")
-        if case.id == exclude_case or case.get("team") != team.name or who not in team.members:
-            continue
-        when = _assigned_at(case)
-        if when > last.get(who, ""):
-            last[who] = when
-    return min(team.members, key=lambda m: (last.get(m, ""), team.members.index(m)))
-
-
-def _assigned_at(case: Case) -> str:
-    """When the current owner got the case (UTC text sorts; falls back to filing)."""
-    from cmtool.model.timefmt import to_utc
-
-    for event in reversed(case.events):
-        if "assignee" in event.changes:
-            return to_utc(event.at).isoformat()
-    return to_utc(case.get("filed_at") or case.events[0].at).isoformat()
+        return min(team.members, key=lambda m: (workload.get(m, (0, None))[0], position[m]))
+    return min(team.members, key=lambda m: (workload.get(m, (0, None))[1] or "", position[m]))

@@ -25,7 +25,7 @@ from cmtool.rules.model import Rules
 from cmtool.services import lifecycle
 from cmtool.services.context import Context, commit_message
 from cmtool.store.casefiles import resolve_id
-from cmtool.store.catalog import all_cases
+from cmtool.store.catalog import team_workload
 from cmtool.store.transaction import Transaction, transaction
 from cmtool.store.workspace import Workspace
 
@@ -87,8 +87,16 @@ def _routing_event(
     team = rules.teams.get(team_name or "")
     if team is None:
         return None
-    statuses = {s.value for s in OPEN_STATUSES} if team.strategy == "least_load" else None
-    assignee = engine.pick_assignee(team, all_cases(ws, statuses=statuses), exclude_case=case.id)
+    open_statuses = [s.value for s in OPEN_STATUSES]
+    workload = {
+        member: (load.open_cases, load.last_assigned_at)
+        for member, load in team_workload(ws, team.name, team.members, open_statuses).items()
+    }
+    current = case.get("assignee")
+    if case.is_open and current in workload:  # re-routing: the case itself is no extra load
+        count, last = workload[current]
+        workload[current] = (max(0, count - 1), last)
+    assignee = engine.pick_assignee(team, workload)
     changes: dict[str, tuple[Any, Any]] = {}
     for name, value in (("team", team.name), ("assignee", assignee)):
         if case.state.get(name) != value:
