@@ -69,9 +69,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         as_json: JsonOpt = False,
     ) -> None:
         """Give a case an owner (or re-route it with --auto)."""
-        from cmtool.services.filing import assign_case
+        if to and not auto:  # the common path skips loading rules.yaml
+            from cmtool.services import lifecycle
 
-        case = assign_case(context(workspace, actor, now), case_id, to, auto, reason)
+            case = lifecycle.assign(context(workspace, actor, now), case_id, to, reason)
+        else:
+            from cmtool.services.filing import assign_case
+
+            case = assign_case(context(workspace, actor, now), case_id, to, auto, reason)
         _done(case, as_json, f"{case.id} assigned to {case.get('assignee')}")
 
     @app.command(rich_help_panel="Cases")
