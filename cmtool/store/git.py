@@ -85,6 +85,11 @@ def _ls_tree(root: Path, treeish: str) -> dict[str, tuple[str, str, str]]:
     return entries
 
 
+def tree_blobs(root: Path, treeish: str) -> dict[str, str]:
+    """name -> blob id of the files directly in a tree ({} if it does not exist)."""
+    return {name: sha for name, (_, kind, sha) in _ls_tree(root, treeish).items() if kind == "blob"}
+
+
 def build_tree(root: Path, base_tree: str | None, changes: Mapping[str, str | None]) -> str:
     """A tree equal to ``base_tree`` with files set to blobs (or removed, for None)."""
     by_dir: dict[str, dict[str, str | None]] = {}

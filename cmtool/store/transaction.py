@@ -34,13 +34,18 @@ class Transaction:
     ws: Workspace
     pending: dict[str, str] = field(default_factory=dict)  # relpath -> new text
     recovered: list[str] = field(default_factory=list)
+    # HEAD's blob ids, one `ls-tree` per month folder: a sweep loading thousands of
+    # cases asks git a few dozen times, not once per case.
+    committed: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def load(self, case_id: str) -> tuple[Case, str]:
         """A case to change; refuses one with uncommitted hand edits."""
         case, text = load_case(self.ws, case_id)
         rel = self.ws.case_relpath(case_id)
-        committed = gitops.blob_at(self.ws.root, "HEAD", rel)
-        if committed != gitops.blob_id(text.encode("utf-8")):
+        folder, name = rel.rsplit("/", 1)
+        if folder not in self.committed:
+            self.committed[folder] = gitops.tree_blobs(self.ws.root, f"HEAD:{folder}")
+        if self.committed[folder].get(name) != gitops.blob_id(text.encode("utf-8")):
             raise DirtyWorkspace(
                 f"{rel} has changes that are not committed",
                 hint="commit or discard them (git diff / git checkout), or run cmtool doctor",
