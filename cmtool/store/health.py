@@ -54,8 +54,9 @@ def remove_stale_locks(paths: list[Path]) -> list[Path]:
 
 
 def temp_files(ws: Workspace) -> list[Path]:
-    """Half-written files of atomic writes (``.NAME.tmp-PID``) and of the merge driver."""
-    found = sorted(ws.git_dir.glob(".cmtool-*.tmp-*"))
+    """Half-written files of atomic writes (``.NAME.tmp-PID``) and of merges: git hands
+    a merge driver ``.merge_file_*`` copies in the top folder and deletes them after."""
+    found = sorted(ws.git_dir.glob(".cmtool-*.tmp-*")) + sorted(ws.root.glob(".merge_file_*"))
     if ws.cases_dir.is_dir():
         found += sorted(ws.cases_dir.rglob(".*.tmp-*"))
         found += sorted(ws.cases_dir.rglob("*.cmtool-merge"))
