@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
         """Import survey answers collected elsewhere: one commit for all valid rows, and
         a line for each row it could not take (exit 1 if any)."""
         from cmtool.cli.common import context
-        from cmtool.services.survey import import_answers
+        from cmtool.services.survey_import import import_answers
 
         result = import_answers(context(workspace, actor, now), file, dry_run)
         if as_json:
