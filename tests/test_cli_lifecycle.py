@@ -79,6 +79,9 @@ def test_list_filters_and_formats(cli, ws):
     assert [r["id"] for r in assigned] == [first]
     top = json.loads(cli("list", "--sort", "-priority", "--json", cwd=ws).out)
     assert top[0]["id"] == second
+    both = json.loads(cli("list", "--priority", "critical,normal", "--json", cwd=ws).out)
+    assert {r["id"] for r in both} == {first, second}
+    assert cli("list", "--priority", "urgent", cwd=ws).code == 2
     csv_out = cli("list", "--status", "open", "--csv", cwd=ws).out.splitlines()
     assert csv_out[0].startswith("id,status,priority") and len(csv_out) == 3
     assert json.loads(cli("list", "--status", "closed", "--json", cwd=ws).out) == []

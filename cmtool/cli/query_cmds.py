@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cmtool.cli.common import CsvOpt, JsonOpt, NowOpt, WorkspaceOpt, echo, print_json, print_rows
+from cmtool.cli.common import CsvOpt, JsonOpt, NowOpt, WorkspaceOpt, echo, print_json, print_rows, warn
 
 AsOfOpt = Annotated[str | None, typer.Option(
     "--as-of", help="As it stood then: a date (end of day), a time, or a commit/tag.",
@@ -16,8 +16,8 @@ AsOfOpt = Annotated[str | None, typer.Option(
 def register(app: typer.Typer) -> None:
     @app.command("list", rich_help_panel="Cases")
     def list_cmd(
-        status: Annotated[str | None, typer.Option(help="open (every status before resolved), "
-                                                   "done, or statuses, comma-separated.")] = None,  # fmt: skip
+        status: Annotated[str | None, typer.Option(
+            help="open (every status before resolved), done, or statuses.")] = None,
         assignee: Annotated[str | None, typer.Option()] = None,
         priority: Annotated[str | None, typer.Option()] = None,
         category: Annotated[str | None, typer.Option()] = None,
@@ -33,32 +33,17 @@ def register(app: typer.Typer) -> None:
         now: NowOpt = None,
         workspace: WorkspaceOpt = None, as_json: JsonOpt = False, as_csv: CsvOpt = False,
     ) -> None:
-        """List cases: a table on a terminal, JSON when piped or with --json, CSV with --csv."""
+        """List cases: a table on a terminal, JSON when piped or with --json, CSV with --csv.
+
+        Filters take comma-separated values, e.g. --priority critical,high."""
         from cmtool.services import query
-        from cmtool.store.catalog import case_rows
+        from cmtool.services.context import resolve_now
         from cmtool.store.workspace import find_workspace
 
-        ws = find_workspace(workspace)
-        statuses = query.parse_statuses(status)
-        case_filter = query.CaseFilter(statuses, assignee, priority, category, channel)
-        if as_of:  # the cases as they stood then, rebuilt from git history
-            from cmtool.services.asof import cases_as_of
-
-            rows = [query.summary_row(c) for c in cases_as_of(ws, as_of, statuses or None)]
-        else:
-            rows = case_rows(ws, statuses or None)
-        columns = query.LIST_COLUMNS
-        if overdue or due_within:  # SLA filters: clocks computed as of --now
-            from cmtool.services.context import resolve_now
-            from cmtool.services.sla_query import parse_window, urgent_clocks
-
-            window = parse_window(due_within) if due_within else None
-            urgent = urgent_clocks(ws, resolve_now(now), overdue, window)
-            rows = [{**r, "clock": urgent[r["id"]].clock, "due_at": urgent[r["id"]].due_at}
-                    for r in rows if r["id"] in urgent]  # fmt: skip
-            columns = (*columns, "clock", "due_at")
-        chosen = query.select(rows, case_filter, sort.split(","), limit)
-        print_rows(chosen, columns, as_json, as_csv)
+        request = query.ListQuery(query.case_filter(status, assignee, priority, category, channel),
+                                  tuple(sort.split(",")), limit, as_of, overdue, due_within)  # fmt: skip
+        rows, columns = query.list_cases(find_workspace(workspace), request, resolve_now(now))
+        print_rows(rows, columns, as_json, as_csv)
 
     @app.command(rich_help_panel="Cases")
     def show(
@@ -68,19 +53,13 @@ def register(app: typer.Typer) -> None:
         workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
     ) -> None:
         """Show one case with its SLA clocks (as of --now) and its timeline."""
-        from cmtool.store.casefiles import load_case, resolve_id
+        from cmtool.services.context import resolve_now
+        from cmtool.services.query import show_case
         from cmtool.store.workspace import find_workspace
 
-        ws = find_workspace(workspace)
-        if as_of:
-            from cmtool.services.asof import case_as_of
-
-            case = case_as_of(ws, case_id, as_of)
-        else:
-            case, _ = load_case(ws, resolve_id(ws, case_id))
-        from cmtool.cli.sla_cmds import case_clock_states
-
-        clocks = [] if as_of else case_clock_states(ws, case, now)
+        case, clocks, warning = show_case(find_workspace(workspace), case_id, as_of, resolve_now(now))
+        if warning:
+            warn(f"warning: {warning}")
         if as_json:
             print_json({**case.to_dict(), "clocks": [c.to_dict() for c in clocks]})
             return
@@ -96,9 +75,7 @@ def render_case(case, clocks=()) -> str:
         value = case.state.get(name)
         if value in (None, [], {}) or name in ("title", "description"):
             continue
-        if isinstance(value, list):
-            value = ", ".join(map(str, value))
-        lines.append(f"  {name:<{width}}  {value}")
+        lines.append(f"  {name:<{width}}  {_display(value)}")
     if case.get("description"):
         lines += ["", "  " + case.get("description").rstrip().replace("\n", "\n  ")]
     if clocks:
@@ -116,6 +93,17 @@ def render_case(case, clocks=()) -> str:
         if event.note:
             lines.append(f"{'':<38}\u201c{event.note.strip()}\u201d")
     return "\n".join(lines)
+
+
+def _display(value) -> str:
+    """A state value as a person reads it: yes/no, 200.00, comma lists."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
 
 
 def _short(value) -> str:

@@ -147,19 +147,6 @@ def _done(case, as_json: bool, message: str) -> None:
         echo(message)
 
 
-def case_clock_states(ws, case, now: str | None) -> list:
-    """Clocks of one case for `show`; a broken rules.yaml is a warning, not a failure."""
-    from cmtool.errors import DataError
-    from cmtool.services.context import resolve_now
-    from cmtool.services.sla_query import clocks_of
-
-    try:
-        return clocks_of(ws, case, resolve_now(now))
-    except DataError as exc:
-        warn(f"warning: SLA clocks not shown: {str(exc).splitlines()[0]}")
-        return []
-
-
 def render_clocks(clocks) -> list[str]:
     """One line per clock: name, state, deadline, time left (or over), paused time."""
     width = max(len(c.clock) for c in clocks)

@@ -144,8 +144,7 @@ def register_export(app: typer.Typer) -> None:
         from cmtool.services.context import resolve_now
         from cmtool.store.workspace import find_workspace
 
-        case_filter = query.CaseFilter(query.parse_statuses(status), assignee, priority,
-                                       category, channel)  # fmt: skip
+        case_filter = query.case_filter(status, assignee, priority, category, channel)
         result = exporter.export_cases(find_workspace(workspace), fmt, case_filter,
                                        resolve_now(now), output)  # fmt: skip
         if result.text is not None:

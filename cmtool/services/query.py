@@ -1,14 +1,19 @@
-"""Finding cases: filters for `list`, the summary row of a case, `show`."""
+"""Finding cases: filters for `list` and `export`, the summary row of a case, `show`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from cmtool.errors import UsageError
+from cmtool.errors import DataError, UsageError
 from cmtool.model.case import Case
 from cmtool.model.enums import OPEN_STATUSES, Priority, Status, values
+from cmtool.model.fields import FIELDS_BY_NAME
+from cmtool.store.casefiles import load_case, resolve_id
+from cmtool.store.catalog import case_rows
+from cmtool.store.workspace import Workspace
 
 LIST_COLUMNS = ("id", "status", "priority", "category", "channel", "assignee", "customer",
                 "filed_at", "title")  # fmt: skip
@@ -16,21 +21,40 @@ LIST_COLUMNS = ("id", "status", "priority", "category", "channel", "assignee", "
 
 @dataclass(frozen=True)
 class CaseFilter:
+    """Each field: the values a case may have (empty = any). Built from the CLI's
+    comma-separated options by :func:`case_filter`."""
+
     statuses: frozenset[str] = frozenset()
-    assignee: str | None = None
-    priority: str | None = None
-    category: str | None = None
-    channel: str | None = None
+    assignees: frozenset[str] = frozenset()
+    priorities: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()
 
     def matches(self, state: Mapping[str, Any]) -> bool:
         """``state``: a case's state, or a summary row of it."""
-        return (
-            (not self.statuses or state.get("status") in self.statuses)
-            and (self.assignee is None or state.get("assignee") == self.assignee)
-            and (self.priority is None or state.get("priority") == self.priority)
-            and (self.category is None or state.get("category") == self.category)
-            and (self.channel is None or state.get("channel") == self.channel)
-        )
+        return all(
+            not wanted or state.get(name) in wanted
+            for name, wanted in (("status", self.statuses), ("assignee", self.assignees),
+                                 ("priority", self.priorities), ("category", self.categories),
+                                 ("channel", self.channels))
+        )  # fmt: skip
+
+
+def case_filter(status: str | None = None, assignee: str | None = None,
+                priority: str | None = None, category: str | None = None,
+                channel: str | None = None) -> CaseFilter:  # fmt: skip
+    """A filter from comma-separated option values, checked against the enums."""
+    return CaseFilter(parse_statuses(status), _choices(assignee), _choices(priority, "priority"),
+                      _choices(category), _choices(channel, "channel"))  # fmt: skip
+
+
+def _choices(text: str | None, field: str | None = None) -> frozenset[str]:
+    chosen = frozenset(part.strip() for part in (text or "").split(",") if part.strip())
+    allowed = FIELDS_BY_NAME[field].choices if field else ()
+    unknown = sorted(chosen - set(allowed)) if allowed else []
+    if unknown:
+        raise UsageError(f"--{field} {unknown[0]!r}: use one of {', '.join(allowed)}")
+    return chosen
 
 
 def parse_statuses(text: str | None) -> frozenset[str]:
@@ -77,3 +101,53 @@ def _sort_key(name: str, value: Any) -> tuple[int, Any]:
     if name == "priority" and value in values(Priority):
         return (0, f"{Priority(value).rank:03d}")
     return (0, str(value))
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    where: CaseFilter = CaseFilter()
+    sort: tuple[str, ...] = ("id",)
+    limit: int | None = None
+    as_of: str | None = None  # a date, time or commit: the cases as they stood then
+    overdue: bool = False  # only open cases with a breached SLA clock
+    due_within: str | None = None  # only open cases with a clock due within e.g. "4h"
+
+
+def list_cases(ws: Workspace, query: ListQuery, now: datetime) -> tuple[list[Mapping[str, Any]],
+                                                                        tuple[str, ...]]:  # fmt: skip
+    """The rows and columns `cmtool list` prints. Summary rows come straight from
+    the index; ``as_of`` rebuilds them from history; SLA filters add the clock."""
+    statuses = query.where.statuses or None
+    if query.as_of:
+        from cmtool.services.asof import cases_as_of
+
+        rows: list[Mapping[str, Any]] = [summary_row(c) for c in cases_as_of(ws, query.as_of, statuses)]
+    else:
+        rows = case_rows(ws, statuses)
+    columns = LIST_COLUMNS
+    if query.overdue or query.due_within:
+        from cmtool.services.sla_query import parse_window, urgent_clocks
+
+        window = parse_window(query.due_within) if query.due_within else None
+        urgent = urgent_clocks(ws, now, query.overdue, window)
+        rows = [{**r, "clock": urgent[r["id"]].clock, "due_at": urgent[r["id"]].due_at}
+                for r in rows if r["id"] in urgent]  # fmt: skip
+        columns = (*columns, "clock", "due_at")
+    return select(rows, query.where, query.sort, query.limit), columns
+
+
+def show_case(ws: Workspace, ref: str, as_of: str | None,
+              now: datetime) -> tuple[Case, list, str | None]:  # fmt: skip
+    """A case, its SLA clocks as of ``now`` (none for a past view), and a warning
+    when the clocks cannot be computed: a broken rules.yaml must not hide the case."""
+    if as_of:
+        from cmtool.services.asof import case_as_of
+
+        return case_as_of(ws, ref, as_of), [], None
+    from cmtool.services.sla_query import clocks_of
+
+    case, _ = load_case(ws, resolve_id(ws, ref))
+    try:
+        return case, clocks_of(ws, case, now), None
+    except DataError as exc:
+        return case, [], f"SLA clocks not shown: {str(exc).splitlines()[0]}"
