@@ -49,17 +49,21 @@ def _cn(name: str) -> tuple[ClockSpec, ...]:
     )
 
 
+# FCA DISP 1.5: summary resolution by close of the 3rd business day after receipt
+# (an optional route: missing it is no breach, so the clock is advisory).
+FCA_SUMMARY = ClockSpec(
+    "summary_resolution",
+    "resolved",
+    Target(3, "bd"),
+    advisory=True,
+    help="FCA DISP 1.5: resolved by close of the 3rd business day",
+)
+
 PRESETS: dict[str, tuple[ClockSpec, ...]] = {
     # FCA DISP 1.5/1.6: summary resolution by the end of the 3rd business day after
     # receipt (optional route: missing it is no breach); final response in 8 weeks.
     "fca_disp": (
-        ClockSpec(
-            "summary_resolution",
-            "resolved",
-            Target(3, "bd"),
-            advisory=True,
-            help="FCA DISP 1.5: resolved by close of the 3rd business day",
-        ),
+        FCA_SUMMARY,
         ClockSpec(
             "final_response",
             "resolved",
@@ -69,13 +73,7 @@ PRESETS: dict[str, tuple[ClockSpec, ...]] = {
     ),
     # DISP 1.6.2A: payment services and e-money: 15 business days, 35 in exceptional cases.
     "fca_disp_payments": (
-        ClockSpec(
-            "summary_resolution",
-            "resolved",
-            Target(3, "bd"),
-            advisory=True,
-            help="FCA DISP 1.5: resolved by close of the 3rd business day",
-        ),
+        FCA_SUMMARY,
         ClockSpec(
             "final_response",
             "resolved",
