@@ -26,7 +26,6 @@ from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import render
 
 JOURNAL = "cmtool-journal.json"
-BULK_FILES = 32  # above this many files, one os.sync() replaces a fsync per file
 
 
 @dataclass
@@ -65,15 +64,8 @@ class Transaction:
         journal = self.ws.git_dir / JOURNAL
         _write_atomic(journal, json.dumps({"paths": sorted(self.pending)}))
         try:
-            # One fsync per file costs ~5 ms: for a bulk action (an import) write
-            # them all, then flush the file systems once. Either way every file is
-            # on disk before update-ref, and a crash before it is rolled back
-            # from the journal.
-            bulk = len(self.pending) > BULK_FILES
             for rel, text in self.pending.items():
-                _write_atomic(root / rel, text, durable=not bulk)
-            if bulk:
-                os.sync()
+                _write_atomic(root / rel, text)
             blobs = gitops.hash_files(root, self.pending)
             committer = gitops.config_identity(root) or author
             commit = gitops.commit_changes(root, blobs, message, author, committer, date)
@@ -120,16 +112,16 @@ def recover(ws: Workspace) -> list[str]:
     return paths
 
 
-def _write_atomic(path: Path, text: str, durable: bool = True) -> None:
+def _write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file and rename: readers see old or new, never half.
 
-    ``durable=False`` skips the fsync; the caller then syncs once for many files.
+    No fsync: a killed process cannot tear a rename, and the journal rolls back
+    whatever was written before ``update-ref``. Durability across a power cut is
+    git's own setting (``core.fsync``), which covers the objects a commit points
+    to; syncing the work-tree files alone would not make a commit durable.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(temp, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
-        handle.flush()
-        if durable:
-            os.fsync(handle.fileno())
     os.replace(temp, path)
