@@ -107,6 +107,8 @@ ROWS: list[Row] = [
     Row("audit verify (full history)", ["audit", "verify"], ok=(0, 1)),
     Row("list --as-of {month} end", ["list", "--as-of", "{month}-28", "--json"]),
     Row("show --as-of HEAD~100", ["show", "{any_id}", "--as-of", "HEAD~100", "--json"], ok=(0, 3)),
+    Row("stats --as-of HEAD~100", ["stats", "--as-of", "HEAD~100", "--json"]),
+    Row("sla check --as-of HEAD~100", ["sla", "check", "--as-of", "HEAD~100", "--json"], ok=(0, 1)),
     Row("doctor", ["doctor", "--json"], ok=(0, 1)),
     Row("sync (first push, then up to date)", ["sync", "--json"], setup=shared_remote),
     Row("git ls-tree -r HEAD cases/", ["git ls-tree -r HEAD cases/ > /dev/null"], git=True),

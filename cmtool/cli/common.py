@@ -28,6 +28,11 @@ NowOpt = Annotated[
     typer.Option("--now", help="Pretend it is this ISO 8601 time (default: $CMTOOL_NOW, else now).",
                  show_default=False),
 ]  # fmt: skip
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="As it stood then, rebuilt from git: a date (end of day), "
+                 "a time, or a commit/tag.", show_default=False),
+]  # fmt: skip
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from cmtool.cli.common import (
+    AsOfOpt,
     JsonOpt,
     NowOpt,
     WorkspaceOpt,
@@ -38,17 +39,20 @@ def register(app: typer.Typer) -> None:
     def stats(
         period: PeriodOpt = None,
         by: Annotated[str | None, typer.Option("--by", help=BY_HELP, show_default=False)] = None,
+        as_of: AsOfOpt = None,
         workspace: WorkspaceOpt = None,
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """KPIs of a period (default: this month so far): volumes, response and resolution
-        times, SLA compliance, escalation/reopen rates, CSAT, NPS, alerts."""
+        times, SLA compliance, escalation/reopen rates, CSAT, NPS, alerts. With --as-of,
+        counted from the data as it stood then (and "now" is that moment)."""
         from cmtool.services.context import resolve_now
         from cmtool.services.reporting import stats as compute
         from cmtool.store.workspace import find_workspace
 
-        result = compute(find_workspace(workspace), resolve_now(now), period, by)
+        at = resolve_now(now) if now or not as_of else None  # None: the as-of moment
+        result = compute(find_workspace(workspace), at, period, by, as_of)
         if as_json or not is_terminal():
             print_json(result)
             return
@@ -57,7 +61,8 @@ def register(app: typer.Typer) -> None:
             ("measure", "value"),
             False,
             False,
-            title=f"KPIs {result['period']['label']} (as at {result['as_at']})",
+            title=f"KPIs {result['period']['label']} (as at {result['as_at']}"
+            + (f", data of {result['data_commit'][:12]})" if as_of else ")"),
         )
         if by:
             print_rows(
@@ -94,14 +99,7 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--show-pii", help="Show customer names and contact details (masked by default)."),
         ] = False,
-        as_of: Annotated[
-            str | None,
-            typer.Option(
-                "--as-of",
-                help="Render from the data as it stood at a commit or date.",
-                show_default=False,
-            ),
-        ] = None,
+        as_of: AsOfOpt = None,
         workspace: WorkspaceOpt = None,
         now: NowOpt = None,
         as_json: JsonOpt = False,

@@ -8,6 +8,7 @@ import typer
 
 from cmtool.cli.common import (
     ActorOpt,
+    AsOfOpt,
     JsonOpt,
     NowOpt,
     WorkspaceOpt,
@@ -18,7 +19,7 @@ from cmtool.cli.common import (
     print_table,
     warn,
 )
-from cmtool.errors import EXIT_FINDINGS
+from cmtool.errors import EXIT_FINDINGS, UsageError
 
 CHECK_COLUMNS = ("case_id", "clock", "state", "due_at", "left", "assignee", "step", "notify")
 
@@ -65,17 +66,28 @@ def register(app: typer.Typer) -> None:
                 help="With --apply: seconds to wait for the workspace lock (then exit 5)."
             ),
         ] = 10.0,
+        as_of: AsOfOpt = None,
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Every clock of every open case as of --now. Exit 0: nothing breached; 1: breaches
-        (with --new-only: new ones); 2: usage or data error; 5: lock not obtained."""
-        from cmtool.services.sla_sweep import sla_check
+        (with --new-only: new ones); 2: usage or data error; 5: lock not obtained.
+        With --as-of: the cases and rules of then, and --now defaults to that moment."""
+        from cmtool.services.sla_sweep import sla_check, sla_check_as_of
 
-        ctx = context(workspace, actor, now)
-        result = sla_check(ctx, apply=apply, lock_timeout=lock_timeout)
+        if as_of:
+            if apply:
+                raise UsageError("--apply cannot be combined with --as-of: the past is read only",
+                                 hint="drop --as-of to apply the steps due now")  # fmt: skip
+            from cmtool.services.context import resolve_now
+            from cmtool.store.workspace import find_workspace
+
+            at = resolve_now(now) if now else None  # None: the as-of moment
+            result = sla_check_as_of(find_workspace(workspace), as_of, at)
+        else:
+            result = sla_check(context(workspace, actor, now), apply=apply, lock_timeout=lock_timeout)
         findings = [f for f in result.findings if f.new] if new_only else result.findings
         breaches = result.new_breaches if new_only else result.breaches
         for case_id in result.skipped:
@@ -91,10 +103,13 @@ def register(app: typer.Typer) -> None:
                     row["left"] = human_seconds(row["wall_seconds_left"])
                 if rows:
                     print_table(rows, CHECK_COLUMNS)
+                past = result.as_of
                 echo(
                     f"{result.cases_checked} open cases, {result.clocks_checked} clocks: "
                     f"{len(breaches)} breached, "
                     f"{sum(f.clock.state == 'warning' for f in findings)} in warning"
+                    + (f" (as of {result.now.isoformat()}, commit {past.commit[:12]})"
+                       if past and result.now else "")  # fmt: skip
                 )
         if breaches:
             raise typer.Exit(EXIT_FINDINGS)

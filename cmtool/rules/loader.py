@@ -40,6 +40,19 @@ def check_rules(
     return rules, data, problems
 
 
+def rules_from_text(text: str, rel: str = "rules.yaml") -> Rules:
+    """Rules from a rules.yaml text (the work tree's or a past commit's); DataError
+    naming the first problems if it is broken."""
+    rules, _data, problems = check_rules(text, rel)
+    if problems or rules is None:
+        listed = "; ".join(str(p) for p in problems[:5])
+        raise DataError(
+            f"{rel} has {len(problems)} problem(s): {listed}",
+            hint="fix them, then run: cmtool validate",
+        )
+    return rules
+
+
 def check_rules_file(
     path: Path, rel: str = "rules.yaml"
 ) -> tuple[dict[str, Any] | None, list[Problem]]:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, time
 
 from cmtool.errors import DataError, NotFound, UsageError
 from cmtool.model.case import Case
 from cmtool.model.ids import is_valid_id, normalize_prefix
-from cmtool.model.timefmt import format_time
+from cmtool.model.timefmt import format_time, parse_time
+from cmtool.rules.loader import rules_from_text
+from cmtool.rules.model import Rules
 from cmtool.services.context import resolve_now
 from cmtool.store import gitread
 from cmtool.store.workspace import Workspace
@@ -40,6 +43,50 @@ def resolve_as_of(ws: Workspace, when: str) -> str:
         raise UsageError(f"--as-of {when!r} is neither a date (2025-11-18, "
                          "2025-11-18T17:00+08:00) nor a commit, tag or branch")  # fmt: skip
     return commit
+
+
+@dataclass(frozen=True)
+class PastView:
+    """Where ``--as-of`` looks: the commit, the moment it stands for, and the
+    rules.yaml of that commit (a past view is judged by the rules of its day)."""
+
+    commit: str
+    commit_date: str  # the commit's committer date, ISO 8601
+    moment: datetime  # the time asked for (a date: its end), or the commit's date
+    rules: Rules
+    rules_text: str
+
+
+def past_view(ws: Workspace, when: str) -> PastView:
+    """The commit, moment and rules ``when`` (a date, a time or a commit-ish) stands for.
+
+    A bare date means the end of that day, or now if that day is not over yet
+    (but never before the commit it shows); a time is taken as given; a commit
+    stands for its own date.
+    """
+    commit = resolve_as_of(ws, when)
+    date = commit_date(ws, commit)
+    text = when.strip()
+    if not DATE_RE.match(text):
+        moment = parse_time(date)
+    elif len(text) == 10:
+        moment = max(min(_moment(text), resolve_now(None)), parse_time(date))
+    else:
+        moment = _moment(text)
+    rules, rules_text = rules_as_of(ws, commit)
+    return PastView(commit, date, moment, rules, rules_text)
+
+
+def commit_date(ws: Workspace, commit: str) -> str:
+    return gitread.run_git(ws.root, "show", "-s", "--format=%cI", commit).strip()
+
+
+def rules_as_of(ws: Workspace, commit: str) -> tuple[Rules, str]:
+    """The rules of ``commit`` (no rules.yaml there: the empty rules) and their text."""
+    with gitread.BlobReader(ws.root) as reader:
+        raw = reader.read(f"{commit}:rules.yaml")
+    text = raw.decode("utf-8", "replace") if raw is not None else ""
+    return rules_from_text(text, f"rules.yaml (at {commit[:12]})"), text
 
 
 def _moment(text: str) -> datetime:

@@ -12,15 +12,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cmtool.errors import DataError, UsageError
+from cmtool.errors import UsageError
 from cmtool.model.case import Case
+from cmtool.model.timefmt import format_time
 from cmtool.reports.context import TREND_PERIODS, Provenance, build_context
 from cmtool.reports.facts import GROUP_FIELDS, case_facts, truncate
 from cmtool.reports.kpis import group_kpis, period_kpis
 from cmtool.reports.library import FORMATS, ReportTemplate, find_report, list_reports
 from cmtool.reports.periods import Period, current_period, last_complete_period, parse_period
 from cmtool.reports.timing import KpiCalendar
-from cmtool.rules.loader import check_rules
+from cmtool.rules.loader import rules_from_text
 from cmtool.rules.model import Rules
 from cmtool.store import git as gitops
 from cmtool.store.catalog import all_cases
@@ -41,39 +42,25 @@ class Snapshot:
     commit_date: str | None
     dirty: bool
     as_of: str | None
+    moment: datetime | None = None  # with as_of: the moment it stands for
 
 
 def snapshot(ws: Workspace, as_of: str | None = None) -> Snapshot:
     """The work tree's cases and rules, or (``as_of``) those of a past commit."""
     if as_of:
-        from cmtool.services.asof import cases_as_of, resolve_as_of
-        from cmtool.store import gitread
+        from cmtool.services.asof import cases_as_of, past_view
 
-        commit = resolve_as_of(ws, as_of)
-        with gitread.BlobReader(ws.root) as reader:
-            raw = reader.read(f"{commit}:rules.yaml")
-        text = raw.decode("utf-8") if raw is not None else ""
-        date = gitread.run_git(ws.root, "show", "-s", "--format=%cI", commit).strip()
-        rules = _rules_from_text(text, f"rules.yaml (at {commit[:12]})")
-        return Snapshot(cases_as_of(ws, commit), rules, text, commit, date, False, as_of)
+        view = past_view(ws, as_of)
+        cases = cases_as_of(ws, view.commit)
+        return Snapshot(cases, view.rules, view.rules_text, view.commit, view.commit_date,
+                        False, as_of, view.moment)  # fmt: skip
     text = ws.rules_path.read_text(encoding="utf-8") if ws.rules_path.exists() else ""
     commit = gitops.head(ws.root)
     date = gitops.git(ws.root, "show", "-s", "--format=%cI", commit).strip() if commit else None
     dirty = bool(gitops.git(ws.root, "status", "--porcelain", "--", "cases", "rules.yaml").strip())
     return Snapshot(
-        all_cases(ws), _rules_from_text(text, "rules.yaml"), text, commit, date, dirty, None
+        all_cases(ws), rules_from_text(text, "rules.yaml"), text, commit, date, dirty, None
     )
-
-
-def _rules_from_text(text: str, rel: str) -> Rules:
-    rules, _data, problems = check_rules(text, rel)
-    if problems or rules is None:
-        listed = "; ".join(str(p) for p in problems[:5])
-        raise DataError(
-            f"{rel} has {len(problems)} problem(s): {listed}",
-            hint="fix them, then run: cmtool validate",
-        )
-    return rules
 
 
 def kpi_calendar(rules: Rules, now: datetime) -> KpiCalendar:
@@ -121,15 +108,27 @@ def facts_at(cases: list[Case], as_at: datetime, progress: Progress | None = Non
 
 
 def stats(
-    ws: Workspace, now: datetime, period_text: str | None = None, by: str | None = None
+    ws: Workspace,
+    now: datetime | None,
+    period_text: str | None = None,
+    by: str | None = None,
+    as_of: str | None = None,
 ) -> dict[str, Any]:
-    """The KPIs of a period (default: the current month so far), optionally per group."""
+    """The KPIs of a period (default: the current month so far), optionally per group.
+
+    With ``as_of`` the cases and rules are those of that past commit, counted as
+    they stood at its moment; ``now`` (None: that moment) picks the default period.
+    """
     if by is not None and by not in BY_FIELDS:
         raise UsageError(f"--by {by!r}: use one of {', '.join(BY_FIELDS)}")
-    data = snapshot(ws)
+    data = snapshot(ws, as_of)
+    if now is None:
+        from cmtool.services.context import resolve_now
+
+        now = data.moment or resolve_now(None)
     calendar = kpi_calendar(data.rules, now)
     period = choose_period(period_text, "month", calendar, now, complete=False)
-    as_at = min(period.end, now)
+    as_at = min(period.end, now, data.moment or now)
     facts, kept = facts_at(data.cases, as_at)
     clocks = clock_states(kept, facts, data.rules, as_at, period.start)
     result = period_kpis(facts, period, as_at, calendar, clocks)
@@ -137,6 +136,7 @@ def stats(
 
     result["alerts"] = category_alerts(facts, period)
     result["data_commit"] = data.commit
+    result["as_of"] = format_time(data.moment) if data.moment else None
     if by:
         result["by"] = by
         result["groups"] = group_kpis(facts, by, period, as_at, calendar, clocks)

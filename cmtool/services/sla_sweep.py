@@ -10,8 +10,10 @@ nothing to do and makes no commit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from cmtool.errors import DirtyWorkspace
 from cmtool.model.case import Case
@@ -23,9 +25,14 @@ from cmtool.sla.clocks import ClockState, evaluate
 from cmtool.sla.ladder import DueStep, due_step, fired_steps, step_event
 from cmtool.store.catalog import all_cases
 from cmtool.store.transaction import transaction
+from cmtool.store.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cmtool.services.asof import PastView
 
 FINDING_STATES = ("warning", "breached")
 DEFAULT_LOCK_TIMEOUT = 10.0
+OPEN = frozenset(s.value for s in OPEN_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,8 @@ class SweepResult:
     applied: list[DueStep] = field(default_factory=list)
     commit: str | None = None
     skipped: list[str] = field(default_factory=list)  # cases with uncommitted hand edits
+    now: datetime | None = None  # the moment the clocks were measured at
+    as_of: PastView | None = None  # a past view (sla check --as-of): where it looked
 
     @property
     def breaches(self) -> list[Finding]:
@@ -87,28 +96,50 @@ def sla_check(
     ctx: Context, apply: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
 ) -> SweepResult:
     rules = load_rules(ctx.ws.rules_path)
-    result = SweepResult()
-    due_by_case: dict[str, list[DueStep]] = {}
-    for case in all_cases(ctx.ws, statuses={s.value for s in OPEN_STATUSES}):
-        result.cases_checked += 1
-        findings, due, clocks = _check_case(case, rules, ctx)
-        result.clocks_checked += clocks
-        result.findings += findings
-        if due:
-            due_by_case[case.id] = due
+    result, due_by_case = _sweep(all_cases(ctx.ws, statuses=OPEN), rules, ctx.now)
     if apply and due_by_case:
         _apply(ctx, rules, sorted(due_by_case), result, lock_timeout)
     return result
 
 
-def _check_case(case: Case, rules: Rules, ctx: Context) -> tuple[list[Finding], list[DueStep], int]:
+def sla_check_as_of(ws: Workspace, when: str, now: datetime | None = None) -> SweepResult:
+    """What ``sla check`` showed at a past moment: the open cases and rules.yaml of
+    the commit ``when`` stands for, clocks as of ``now`` (None: that moment).
+    Read only: there is no ``--apply`` on the past."""
+    from cmtool.services.asof import cases_as_of, past_view
+
+    view = past_view(ws, when)
+    result, _due = _sweep(cases_as_of(ws, view.commit, OPEN), view.rules, now or view.moment)
+    result.as_of = view
+    return result
+
+
+def _sweep(
+    cases: Iterable[Case], rules: Rules, now: datetime
+) -> tuple[SweepResult, dict[str, list[DueStep]]]:
+    """Findings of every case, and the rungs due per case ID."""
+    result = SweepResult(now=now)
+    due_by_case: dict[str, list[DueStep]] = {}
+    for case in cases:
+        result.cases_checked += 1
+        findings, due, clocks = _check_case(case, rules, now)
+        result.clocks_checked += clocks
+        result.findings += findings
+        if due:
+            due_by_case[case.id] = due
+    return result, due_by_case
+
+
+def _check_case(
+    case: Case, rules: Rules, now: datetime
+) -> tuple[list[Finding], list[DueStep], int]:
     """(findings, due rungs, number of clocks) for one case."""
-    clocks = evaluate(case, rules, ctx.now)
+    clocks = evaluate(case, rules, now)
     fired = fired_steps(case)
     findings: list[Finding] = []
     due_steps = []
     for clock in clocks:
-        due = due_step(case, clock, rules, ctx.now, fired)
+        due = due_step(case, clock, rules, now, fired)
         if due is not None:
             due_steps.append(due)
         state = clock.state
