@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cmtool.audit.findings import Finding
-from cmtool.audit.policy import Policy
 from cmtool.audit.trailers import Trailers, trailer_mismatches
 from cmtool.model.events import Event
 from cmtool.model.schema import check_case_data
 from cmtool.model.timefmt import parse_time
+from cmtool.rules.access import AccessPolicy
 
 CASE_PATH_RE = re.compile(r"^cases/(\d{4})/(\d{2})/(C-\d{6}-[0-9A-Z]{7})\.yaml$")
 IGNORED_NAMES = (".gitkeep",)
@@ -69,7 +69,7 @@ def is_case_area(path: str) -> bool:
 
 
 def check_commit_meta(commit: CommitLike, trailers: Trailers, case_paths: Sequence[str],
-                      policy: Policy) -> list[Finding]:  # fmt: skip
+                      policy: AccessPolicy) -> list[Finding]:  # fmt: skip
     """Trailers and signature of one commit; ``case_paths`` are the cases/ files it changed."""
     found: list[Finding] = []
     sha = commit.sha
@@ -104,7 +104,7 @@ def check_commit_meta(commit: CommitLike, trailers: Trailers, case_paths: Sequen
 
 
 def check_file_change(
-    commit: CommitLike, change: FileChange, policy: Policy,
+    commit: CommitLike, change: FileChange, policy: AccessPolicy,
     check_appended: bool = True,
 ) -> tuple[list[Finding], list[tuple[int, Event]]]:
     """Findings for one changed case file, and the events this commit appended

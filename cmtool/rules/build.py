@@ -6,16 +6,18 @@ stopping at the first, so one ``cmtool validate`` shows them all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cmtool.calendar import Calendars, CalendarSpec, always_open, hours_by_weekday, parse_spans
 from cmtool.model.enums import Priority, values
 from cmtool.model.fields import FIELDS_BY_NAME
 from cmtool.model.problems import Problem
+from cmtool.rules.access import build_access
+from cmtool.rules.checker import Checker
 from cmtool.rules.model import (
     Category,
     Condition,
@@ -45,62 +47,7 @@ KNOWN_SECTIONS = {
     "audit",
 }
 STRATEGIES = ("round_robin", "least_load")
-ROLES = ("agent", "lead", "manager")
 NOTIFY_WORDS = ("assignee", "team_lead", "manager")
-T = TypeVar("T")
-
-
-class _Checker:
-    def __init__(self, lines: Mapping[str, int], rel: str) -> None:
-        self.lines, self.rel, self.problems = lines, rel, []
-
-    def line(self, path: str) -> int | None:
-        while path not in self.lines and path:
-            path = path.rsplit(".", 1)[0] if "." in path else path.split("[")[0]
-            if path.endswith("]") and path not in self.lines:
-                path = path.rsplit("[", 1)[0]
-        return self.lines.get(path)
-
-    def bad(self, path: str, message: str, code: str = "RULES_INVALID") -> None:
-        self.problems.append(Problem(code, f"{path}: {message}", self.rel, self.line(path)))
-
-    def mapping(self, value: Any, path: str) -> Mapping[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            self.bad(path, "must be a mapping (key: value lines)")
-            return {}
-        return value
-
-    def seq(self, value: Any, path: str) -> list[Any]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.bad(path, "must be a list")
-            return []
-        return value
-
-    def words(self, value: Any, path: str) -> tuple[str, ...]:
-        items = [value] if isinstance(value, str) else self.seq(value, path)
-        out = []
-        for index, item in enumerate(items):
-            if (
-                not isinstance(item, (str, int))
-                or isinstance(item, bool)
-                or str(item).strip() == ""
-            ):
-                self.bad(f"{path}[{index}]", f"{item!r} must be non-empty text")
-            else:
-                out.append(str(item).strip())
-        return tuple(out)
-
-    def convert(self, path: str, fn: Callable[[Any], T], value: Any) -> T | None:
-        """``fn(value)``, or None with a problem at ``path`` when it raises ValueError."""
-        try:
-            return fn(value)
-        except (ValueError, TypeError) as exc:
-            self.bad(path, str(exc))
-            return None
 
 
 def build_rules(
@@ -108,7 +55,7 @@ def build_rules(
 ) -> tuple[Rules | None, list[Problem]]:
     """``check_holidays=False`` skips asking the holidays package about countries
     (importing it costs ~0.5 s; commands that never count business time skip it)."""
-    c = _Checker(lines, rel)
+    c = Checker(lines, rel)
     if not isinstance(data, Mapping):
         c.bad("", "rules.yaml must be a mapping of sections", "RULES_NOT_MAPPING")
         return None, c.problems
@@ -117,7 +64,8 @@ def build_rules(
             c.problems.append(
                 Problem("RULES_UNKNOWN_SECTION", f"unknown section {key!r}", rel, c.line(str(key)))
             )
-    people, roles = _people(c, data)
+    access = build_access(c, data)
+    people = _people(c, data)
     teams = _teams(c, data, people)
     categories = _categories(c, data, teams)
     routing = c.mapping(data.get("routing"), "routing")
@@ -133,7 +81,8 @@ def build_rules(
         priority_rules=_priority_rules(c, data),
         teams=MappingProxyType(teams),
         people=MappingProxyType(people),
-        roles=MappingProxyType(roles),
+        roles=access.roles,
+        access=access,
         default_team=default_team,
         assign_on_file=assign_on_file is True,
         policies=_policies(c, data, calendars),
@@ -145,7 +94,7 @@ def build_rules(
     return (None if c.problems else rules), c.problems
 
 
-def _condition(c: _Checker, value: Any, path: str, allow_keywords: bool = True) -> Condition:
+def _condition(c: Checker, value: Any, path: str, allow_keywords: bool = True) -> Condition:
     table = c.mapping(value, path)
     fields: dict[str, frozenset[str]] = {}
     keywords: tuple[str, ...] = ()
@@ -166,23 +115,21 @@ def _condition(c: _Checker, value: Any, path: str, allow_keywords: bool = True) 
     return Condition(MappingProxyType(fields), keywords)
 
 
-def _people(c: _Checker, data: Mapping[str, Any]) -> tuple[dict[str, Person], dict[str, Any]]:
-    roles = dict(c.mapping(data.get("roles"), "roles")) or {r: {} for r in ROLES}
+def _people(c: Checker, data: Mapping[str, Any]) -> dict[str, Person]:
+    """Names, e-mails and teams (their roles are checked with roles: in ``access``)."""
     people = {}
     for name, spec in c.mapping(data.get("people"), "people").items():
         path = f"people.{name}"
         spec = c.mapping(spec, path)
         role = spec.get("role", "agent")
-        if role not in roles:
-            c.bad(f"{path}.role", f"unknown role {role!r} (roles: {', '.join(roles)})")
         email = spec.get("email")
         if email is not None and (not isinstance(email, str) or "@" not in email):
             c.bad(f"{path}.email", f"{email!r} is not an e-mail address")
         people[str(name)] = Person(str(name), email, str(role), spec.get("team"))
-    return people, roles
+    return people
 
 
-def _teams(c: _Checker, data: Mapping[str, Any], people: Mapping[str, Person]) -> dict[str, Team]:
+def _teams(c: Checker, data: Mapping[str, Any], people: Mapping[str, Person]) -> dict[str, Team]:
     teams = {}
     default_strategy = c.mapping(data.get("routing"), "routing").get("strategy", "round_robin")
     if default_strategy not in STRATEGIES:
@@ -212,7 +159,7 @@ def _teams(c: _Checker, data: Mapping[str, Any], people: Mapping[str, Person]) -
 
 
 def _categories(
-    c: _Checker, data: Mapping[str, Any], teams: Mapping[str, Team]
+    c: Checker, data: Mapping[str, Any], teams: Mapping[str, Team]
 ) -> tuple[Category, ...]:
     out = []
     for key, spec in c.mapping(data.get("categories"), "categories").items():
@@ -226,7 +173,7 @@ def _categories(
     return tuple(out)
 
 
-def _priority_rules(c: _Checker, data: Mapping[str, Any]) -> tuple[PriorityRule, ...]:
+def _priority_rules(c: Checker, data: Mapping[str, Any]) -> tuple[PriorityRule, ...]:
     out, seen = [], set()
     for index, spec in enumerate(c.seq(data.get("priority_rules"), "priority_rules")):
         path = f"priority_rules[{index}]"
@@ -257,7 +204,7 @@ def _priority_rules(c: _Checker, data: Mapping[str, Any]) -> tuple[PriorityRule,
 
 
 def _calendars(
-    c: _Checker, data: Mapping[str, Any], check_holidays: bool
+    c: Checker, data: Mapping[str, Any], check_holidays: bool
 ) -> dict[str, CalendarSpec]:
     out = {}
     for name, spec in c.mapping(data.get("calendars"), "calendars").items():
@@ -320,7 +267,7 @@ def _holiday_problem(country: Any, subdiv: Any) -> tuple[str, str] | None:
     return None
 
 
-def _dates(c: _Checker, value: Any, path: str) -> frozenset[date]:
+def _dates(c: Checker, value: Any, path: str) -> frozenset[date]:
     out = set()
     for index, item in enumerate(c.seq(value, path)):
         if isinstance(item, date):
@@ -332,14 +279,14 @@ def _dates(c: _Checker, value: Any, path: str) -> frozenset[date]:
     return frozenset(out)
 
 
-def _calendar_ref(c: _Checker, name: Any, path: str, calendars: Mapping[str, Any]) -> str:
+def _calendar_ref(c: Checker, name: Any, path: str, calendars: Mapping[str, Any]) -> str:
     if name not in calendars:
         c.bad(path, f"unknown calendar {name!r} (calendars: {', '.join(calendars) or 'none'})")
     return str(name)
 
 
 def _policies(
-    c: _Checker, data: Mapping[str, Any], calendars: Mapping[str, Any]
+    c: Checker, data: Mapping[str, Any], calendars: Mapping[str, Any]
 ) -> tuple[Policy, ...]:
     sla = c.mapping(data.get("sla"), "sla")
     default_calendar = sla.get("calendar")
@@ -376,7 +323,7 @@ def _policies(
 
 
 def _regimes(
-    c: _Checker, data: Mapping[str, Any], calendars: Mapping[str, Any]
+    c: Checker, data: Mapping[str, Any], calendars: Mapping[str, Any]
 ) -> dict[str, Regime]:
     from cmtool.sla.regimes import PRESETS
 
@@ -397,7 +344,7 @@ def _regimes(
     return out
 
 
-def _ladder(c: _Checker, data: Mapping[str, Any], people: Mapping[str, Person]) -> tuple[Step, ...]:
+def _ladder(c: Checker, data: Mapping[str, Any], people: Mapping[str, Person]) -> tuple[Step, ...]:
     out: list[Step] = []
     for index, spec in enumerate(c.seq(data.get("escalation"), "escalation")):
         path = f"escalation[{index}]"

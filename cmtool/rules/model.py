@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from cmtool.calendar import Calendars
+from cmtool.rules.access import AccessPolicy, Role
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 UNITS = {"m": "minutes", "h": "hours", "bd": "business days", "d": "days", "w": "weeks"}
@@ -155,14 +156,15 @@ class Rules:
     priority_rules: tuple[PriorityRule, ...] = ()
     teams: Mapping[str, Team] = field(default_factory=lambda: EMPTY)
     people: Mapping[str, Person] = field(default_factory=lambda: EMPTY)
-    roles: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    roles: Mapping[str, Role] = field(default_factory=lambda: EMPTY)
+    access: AccessPolicy = field(default_factory=AccessPolicy)  # roles, people, audit
     default_team: str | None = None
     assign_on_file: bool = False
     policies: tuple[Policy, ...] = ()
     regimes: Mapping[str, Regime] = field(default_factory=lambda: EMPTY)
     escalation: tuple[Step, ...] = ()
     calendars: Calendars = field(default_factory=lambda: Calendars({}))
-    # the parsed file, for sections other modules own (survey, audit)
+    # the parsed file, for sections other modules own (survey)
     raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     def category(self, key: str | None) -> Category | None:

@@ -21,7 +21,6 @@ from cmtool.audit.commits import (
     is_case_area,
 )
 from cmtool.audit.findings import Finding
-from cmtool.audit.policy import Policy, read_policy
 from cmtool.audit.seals import (
     SealRecord,
     check_seals,
@@ -32,6 +31,7 @@ from cmtool.audit.seals import (
 from cmtool.audit.trailers import parse_trailers
 from cmtool.errors import DataError, InvalidTransition, NotFound, UsageError
 from cmtool.model.events import Event
+from cmtool.rules.access import AccessPolicy, read_access
 from cmtool.services.context import Context
 from cmtool.store import gitread, sealtags
 from cmtool.store.gitread import ZERO, LogCommit
@@ -100,7 +100,7 @@ def verify(ws: Workspace, since: str | None = None, collect_events: bool = False
     return report
 
 
-def _check_commits(ws: Workspace, commits: list[LogCommit], policies: dict[str, Policy],
+def _check_commits(ws: Workspace, commits: list[LogCommit], policies: dict[str, AccessPolicy],
                    report: VerifyReport, collect: bool) -> list[Finding]:  # fmt: skip
     changes = [(c, d, ch) for c in commits for d, diff in enumerate(c.diffs)
                for ch in diff if is_case_area(ch.path)]  # fmt: skip
@@ -170,12 +170,12 @@ def _parse(raw: bytes | None, path: str) -> FileVersion:
 
 
 def _policies_in_force(ws: Workspace,
-                       commits: list[LogCommit]) -> tuple[dict[str, Policy], list[Finding]]:
+                       commits: list[LogCommit]) -> tuple[dict[str, AccessPolicy], list[Finding]]:
     """Commit -> the policy of rules.yaml as its first parent had it (the rules in
     force when the action was taken), and findings for broken rules versions."""
     rules_after: dict[str, str | None] = {}
-    by_blob: dict[str | None, Policy] = {None: Policy()}
-    result: dict[str, Policy] = {}
+    by_blob: dict[str | None, AccessPolicy] = {None: AccessPolicy()}
+    result: dict[str, AccessPolicy] = {}
     findings: list[Finding] = []
     for commit in commits:
         parent = commit.parents[0] if commit.parents else None
@@ -209,16 +209,16 @@ def _read_text(ws: Workspace, spec: str | None) -> str | None:
     return raw.decode("utf-8", "replace") if raw is not None else None
 
 
-def _policy_of_text(text: str | None) -> tuple[Policy, list]:
+def _policy_of_text(text: str | None) -> tuple[AccessPolicy, list]:
     from cmtool.model.problems import Problem
 
     if text is None:
-        return Policy(), []
+        return AccessPolicy(), []
     try:
         data, lines = load_with_lines(text, RULES)
     except DataError as exc:
-        return Policy(), [Problem("RULES_YAML", str(exc), RULES)]
-    return read_policy(data, RULES, lines)
+        return AccessPolicy(), [Problem("RULES_YAML", str(exc), RULES)]
+    return read_access(data, RULES, lines)
 
 
 def _add_signatures(ws: Workspace, commits: list[LogCommit], base: str | None, head: str) -> None:
