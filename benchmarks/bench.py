@@ -167,40 +167,46 @@ def fill(template: list[str], pools: Pools, values: dict) -> list[str]:
     return out
 
 
-def measure(ws: Path, rows: list[Row], runs: int, values: dict, available: set[str]) -> list[dict]:
+def measure(ws: Path, rows: list[Row], runs: int, values: dict, available: set[str],
+            emit: Callable[[dict], None]) -> list[dict]:  # fmt: skip
+    """Run every row ``runs`` times; ``emit`` prints each result as soon as it is known."""
     pools = case_pools(ws, runs * 2)
     results = []
     for row in rows:
         if not row.git and row.command[0] not in available and row.command[0] != "--help":
-            results.append({"label": row.label, "skipped": "command not present"})
-            continue
-        walls, peaks, failures = [], [], []
-        for _ in range(runs):
-            if row.setup:
-                row.setup(ws, values)
-            wall, code, peak = run_once(fill(row.command, pools, values), ws, row.git)
-            walls.append(wall)
-            peaks.append(peak)
-            if code not in row.ok:
-                failures.append(code)
-        results.append({"label": row.label, "median_s": round(statistics.median(walls), 3),
-                        "min_s": round(min(walls), 3), "max_s": round(max(walls), 3),
-                        "peak_mb": round(max(peaks), 1), "target": row.target,
-                        "failed_exit_codes": failures})  # fmt: skip
+            result: dict = {"label": row.label, "skipped": "command not present"}
+        else:
+            walls, peaks, failures = [], [], []
+            for _ in range(runs):
+                if row.setup:
+                    row.setup(ws, values)
+                wall, code, peak = run_once(fill(row.command, pools, values), ws, row.git)
+                walls.append(wall)
+                peaks.append(peak)
+                if code not in row.ok:
+                    failures.append(code)
+            result = {"label": row.label, "median_s": round(statistics.median(walls), 3),
+                      "min_s": round(min(walls), 3), "max_s": round(max(walls), 3),
+                      "peak_mb": round(max(peaks), 1), "target": row.target,
+                      "failed_exit_codes": failures}  # fmt: skip
+        emit(result)
+        results.append(result)
     return results
 
 
-def print_table(size: int, results: list[dict]) -> None:
+def print_header(size: int) -> None:
     print(f"\n## {size:,} cases\n")
     print(f"| {'operation':<34} | median s | min s | max s | peak MB | target |")
-    print(f"|{'-' * 36}|---------:|------:|------:|--------:|--------|")
-    for r in results:
-        if "skipped" in r:
-            print(f"| {r['label']:<34} | {'skipped: ' + r['skipped']} |")
-            continue
-        flag = f" (exit {r['failed_exit_codes']})" if r["failed_exit_codes"] else ""
-        print(f"| {r['label']:<34} | {r['median_s']:>8} | {r['min_s']:>5} | {r['max_s']:>5} "
-              f"| {r['peak_mb']:>7} | {r['target']}{flag} |")  # fmt: skip
+    print(f"|{'-' * 36}|---------:|------:|------:|--------:|--------|", flush=True)
+
+
+def print_row(r: dict) -> None:
+    if "skipped" in r:
+        print(f"| {r['label']:<34} | {'skipped: ' + r['skipped']} |", flush=True)
+        return
+    flag = f" (exit {r['failed_exit_codes']})" if r["failed_exit_codes"] else ""
+    print(f"| {r['label']:<34} | {r['median_s']:>8} | {r['min_s']:>5} | {r['max_s']:>5} "
+          f"| {r['peak_mb']:>7} | {r['target']}{flag} |", flush=True)  # fmt: skip
 
 
 def main() -> int:
@@ -210,7 +216,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=Path("bench-work"))
     parser.add_argument("--fresh", action="store_true", help="rebuild the workspaces")
-    parser.add_argument("--only", help="run only rows whose label contains this text")
+    parser.add_argument("--only", help="run only rows whose label contains one of these "
+                        "comma-separated texts")  # fmt: skip
     parser.add_argument("--smoke", action="store_true",
                         help="CI: exit 1 if any command fails; timings are printed, not judged")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -221,7 +228,8 @@ def main() -> int:
 
     help_text = subprocess.run(["cmtool", "--help"], capture_output=True, text=True).stdout
     available = {line.split()[0] for line in help_text.splitlines() if line.startswith("  ") and line.split()}
-    rows = [r for r in ROWS if not args.only or args.only in r.label]
+    wanted = [text for text in (args.only or "").split(",") if text]
+    rows = [r for r in ROWS if not wanted or any(text in r.label for text in wanted)]
     report = {}
     with tempfile.TemporaryDirectory(prefix="cmtool-bench-") as tmp:
         sheet = Path(tmp) / "sheet.csv"
@@ -234,9 +242,8 @@ def main() -> int:
                 built = generate(ws, size, open_share=0.1 if size >= 100000 else 0.0)
                 print(f"  {built}", file=sys.stderr)
             values = {"tmp": tmp, "sheet": str(sheet), "month": "2025-10"}
-            results = measure(ws, rows, args.runs, values, available)
-            print_table(size, results)
-            report[size] = results
+            print_header(size)
+            report[size] = measure(ws, rows, args.runs, values, available, print_row)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     failed = [r["label"] for rs in report.values() for r in rs if r.get("failed_exit_codes")]
