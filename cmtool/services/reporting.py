@@ -15,8 +15,9 @@ from typing import Any
 from cmtool.errors import UsageError
 from cmtool.model.case import Case
 from cmtool.model.timefmt import format_time
-from cmtool.reports.context import TREND_PERIODS, Provenance, build_context
+from cmtool.reports.context import Provenance, build_context
 from cmtool.reports.facts import GROUP_FIELDS, case_facts, truncate
+from cmtool.reports.headline import TREND_PERIODS
 from cmtool.reports.kpis import group_kpis, period_kpis
 from cmtool.reports.library import FORMATS, ReportTemplate, find_report, list_reports
 from cmtool.reports.periods import Period, current_period, last_complete_period, parse_period
