@@ -1,7 +1,5 @@
 """The ``cmtool`` command: registers the command modules and maps errors to exit codes."""
 
-from __future__ import annotations
-
 import importlib
 import os
 import sys

@@ -1,7 +1,5 @@
 """Commands for auditors: history, audit verify, audit seal, audit export."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

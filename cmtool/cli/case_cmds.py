@@ -1,8 +1,6 @@
 """Commands that change one case: file, assign, note, wait, resume, escalate, edit,
 resolve, close, reopen."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

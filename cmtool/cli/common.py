@@ -1,7 +1,5 @@
 """Options and output shared by every command."""
 
-from __future__ import annotations
-
 import csv
 import io
 import json

@@ -1,7 +1,5 @@
 """`cmtool index`: the disposable SQLite index (a cache; safe to delete)."""
 
-from __future__ import annotations
-
 import typer
 
 from cmtool.cli.common import JsonOpt, WorkspaceOpt, echo, print_json

@@ -1,7 +1,5 @@
 """Commands that show cases: list, show."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

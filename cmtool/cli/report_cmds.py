@@ -1,7 +1,5 @@
 """Commands that summarise the workspace: stats (KPIs) and report (templates)."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

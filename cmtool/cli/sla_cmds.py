@@ -1,7 +1,5 @@
 """`cmtool sla check|extend|exclude`: SLA clocks for cron and for people."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

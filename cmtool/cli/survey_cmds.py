@@ -1,7 +1,5 @@
 """Survey commands: record an answer, list (and render) due invitations, import answers."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

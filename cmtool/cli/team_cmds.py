@@ -1,7 +1,5 @@
 """Commands for working as a team: sync, install, doctor, and the hidden merge driver."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """Commands about the workspace as a whole: init, validate, demo."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
