@@ -14,6 +14,7 @@ import os
 import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from cmtool.errors import GitError
@@ -48,6 +49,13 @@ def git_ok(root: Path, *args: str) -> bool:
     return subprocess.run(["git", *args], cwd=root, capture_output=True).returncode == 0
 
 
+def _head_and_tree(root: Path) -> tuple[str | None, str | None]:
+    """HEAD and its tree in one call; (None, None) before the first commit."""
+    out = git(root, "rev-parse", "HEAD", "HEAD^{tree}", check=False).split()
+    valid = len(out) == 2 and all(len(sha) == 40 for sha in out)
+    return (out[0], out[1]) if valid else (None, None)
+
+
 def head(root: Path) -> str | None:
     out = git(root, "rev-parse", "--verify", "-q", "HEAD", check=False).strip()
     return out or None
@@ -59,10 +67,13 @@ class Identity:
     email: str
 
 
+@lru_cache(maxsize=8)
 def config_identity(root: Path) -> Identity | None:
-    name = git(root, "config", "user.name", check=False).strip()
-    email = git(root, "config", "user.email", check=False).strip()
-    return Identity(name, email) if name else None
+    """git's user.name and user.email (one git call, remembered for the process)."""
+    out = git(root, "config", "--get-regexp", r"^user\.(name|email)$", check=False)
+    values = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+    name = values.get("user.name", "").strip()
+    return Identity(name, values.get("user.email", "").strip()) if name else None
 
 
 def hash_files(root: Path, paths: Iterable[str]) -> dict[str, str]:
@@ -137,8 +148,7 @@ def commit_changes(
     date: str,
 ) -> str:
     """One commit on HEAD applying ``changes`` (path -> blob, None = delete)."""
-    parent = head(root)
-    base_tree = git(root, "rev-parse", f"{parent}^{{tree}}").strip() if parent else None
+    parent, base_tree = _head_and_tree(root)
     tree = build_tree(root, base_tree, changes)
     env = {
         "GIT_AUTHOR_NAME": author.name,
