@@ -37,7 +37,7 @@ from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
-FORMAT = 4  # bump when the table layout or the stored JSON changes
+FORMAT = 5  # bump when the table layout or the stored JSON changes
 COLUMNS = ("status", "priority", "category", "channel", "assignee", "team", "customer",
            "filed_at", "title")  # fmt: skip
 # Derived at index time, for routing without loading cases: when (UTC) the current
@@ -48,11 +48,15 @@ PARALLEL_FROM = 2000  # files; below this a process pool costs more than it save
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS cases (
-    path TEXT PRIMARY KEY, id TEXT, blob TEXT, error TEXT, data TEXT,
+    path TEXT PRIMARY KEY, id TEXT, blob TEXT, error TEXT,
     {", ".join(f"{c} TEXT" for c in (*COLUMNS, *DERIVED))}
 );
+-- The parsed files live apart: rows of the table above stay small, so listing and
+-- routing scan a few MB instead of walking every file's JSON.
+CREATE TABLE IF NOT EXISTS payloads (path TEXT PRIMARY KEY, data TEXT);
 CREATE INDEX IF NOT EXISTS cases_status ON cases(status);
 CREATE INDEX IF NOT EXISTS cases_filed ON cases(filed_at);
+CREATE INDEX IF NOT EXISTS cases_broken ON cases(error) WHERE error IS NOT NULL;
 """
 
 
@@ -102,13 +106,20 @@ def _open_current(ws: Workspace) -> sqlite3.Connection:
     return conn
 
 
-def parse_file(args: tuple[str, str]) -> tuple[str, str, str | None, str | None]:
-    """(path, blob, error, json) for one case file; runs in worker processes too."""
+Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...]]
+
+
+def parse_file(args: tuple[str, str]) -> Parsed:
+    """(path, blob, error, JSON, column values) of one case file.
+
+    Runs in worker processes on a rebuild, so everything per file happens here and
+    the parent only inserts rows.
+    """
     root, rel = args
     try:
         raw = Path(root, rel).read_bytes()
     except FileNotFoundError:
-        return rel, "", "missing", None
+        return rel, "", "missing", None, ()
     blob = blob_id(raw)
     try:
         data = load(raw.decode("utf-8"), rel)
@@ -117,25 +128,25 @@ def parse_file(args: tuple[str, str]) -> tuple[str, str, str | None, str | None]
         Case.from_dict(data)
     except (DataError, UnicodeDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         message = str(exc) if isinstance(exc, DataError) else f"{rel}: unreadable case file ({exc})"
-        return rel, blob, message, None
-    return rel, blob, None, json.dumps(data, ensure_ascii=False, default=str)
+        return rel, blob, message, None, (None,) * (len(COLUMNS) + len(DERIVED))
+    values = tuple(str(data[c]) if data.get(c) is not None else None for c in COLUMNS)
+    payload = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
+    return rel, blob, None, payload, (*values, _assigned_at(data))
 
 
-def _store(conn: sqlite3.Connection, parsed: Iterable[tuple[str, str, str | None, str | None]]) -> int:
+def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
+    names = (*COLUMNS, *DERIVED)
+    insert_case = (f"INSERT OR REPLACE INTO cases (path, id, blob, error, {', '.join(names)}) "
+                   f"VALUES (?, ?, ?, ?, {', '.join('?' * len(names))})")  # fmt: skip
     count = 0
-    for rel, blob, error, payload in parsed:
+    for rel, blob, error, payload, values in parsed:
         count += 1
         if error == "missing":
             conn.execute("DELETE FROM cases WHERE path = ?", (rel,))
+            conn.execute("DELETE FROM payloads WHERE path = ?", (rel,))
             continue
-        data = json.loads(payload) if payload else {}
-        values = [str(data.get(c)) if data.get(c) is not None else None for c in COLUMNS]
-        names = (*COLUMNS, *DERIVED)
-        conn.execute(
-            f"INSERT OR REPLACE INTO cases (path, id, blob, error, data, {', '.join(names)}) "
-            f"VALUES (?, ?, ?, ?, ?, {', '.join('?' * len(names))})",
-            (rel, Path(rel).stem, blob, error, payload, *values, _assigned_at(data)),
-        )
+        conn.execute(insert_case, (rel, Path(rel).stem, blob, error, *values))
+        conn.execute("INSERT OR REPLACE INTO payloads VALUES (?, ?)", (rel, payload))
     return count
 
 
@@ -150,7 +161,7 @@ def _assigned_at(data: dict[str, Any]) -> str | None:
     return None
 
 
-def _parse_many(root: Path, paths: list[str]) -> Iterator[tuple[str, str, str | None, str | None]]:
+def _parse_many(root: Path, paths: list[str]) -> Iterator[Parsed]:
     jobs = [(str(root), rel) for rel in paths]
     if len(jobs) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
         yield from map(parse_file, jobs)
@@ -183,9 +194,13 @@ def _worktree_changes(ws: Workspace) -> list[str]:
     return [p for p in out.split("\0") if p.endswith(".yaml")]
 
 
-def refresh(ws: Workspace, conn: sqlite3.Connection | None = None,
-            force: bool = False) -> tuple[sqlite3.Connection, IndexStatus]:  # fmt: skip
-    """Bring the index up to date with the work tree; returns it and what was done."""
+def refresh(ws: Workspace, conn: sqlite3.Connection | None = None, force: bool = False,
+            worktree: bool = True) -> tuple[sqlite3.Connection, IndexStatus]:  # fmt: skip
+    """Bring the index up to date with the work tree; returns it and what was done.
+
+    ``worktree=False`` follows commits only and skips the scan for hand edits (the
+    cost of a read at 100k files), for answers that may ignore uncommitted edits.
+    """
     conn = conn or _open_current(ws)
     current = head(ws.root)
     conn.execute("BEGIN IMMEDIATE")
@@ -195,9 +210,10 @@ def refresh(ws: Workspace, conn: sqlite3.Connection | None = None,
         changed = None if force or indexed is None or current is None else (
             [] if indexed == current else _changed_since(ws, indexed, current))  # fmt: skip
         rebuilt = changed is None
-        dirty = _worktree_changes(ws)
+        dirty = _worktree_changes(ws) if worktree or rebuilt else previous_dirty
         if rebuilt:
             conn.execute("DELETE FROM cases")
+            conn.execute("DELETE FROM payloads")
             paths = [str(p.relative_to(ws.root)) for p in iter_case_paths(ws)]
             refreshed = _store(conn, _parse_many(ws.root, paths))
         else:
@@ -253,7 +269,8 @@ def load_cases(ws: Workspace, statuses: Collection[str] | None = None) -> list[C
     conn, _ = refresh(ws)
     where, params = _status_clause(statuses)
     _raise_broken(conn)
-    rows = conn.execute(f"SELECT data FROM cases WHERE error IS NULL{where} ORDER BY id", params)
+    rows = conn.execute("SELECT p.data FROM cases c JOIN payloads p ON p.path = c.path "
+                        f"WHERE c.error IS NULL{where} ORDER BY c.id", params)  # fmt: skip
     return [Case.from_dict(json.loads(data)) for (data,) in rows]
 
 
@@ -303,8 +320,10 @@ class Workload:
 
 def team_workload(ws: Workspace, team: str, members: Collection[str],
                   open_statuses: Collection[str]) -> dict[str, Workload]:  # fmt: skip
-    """What routing needs to pick an assignee, answered in SQL instead of loading cases."""
-    conn, _ = refresh(ws)
+    """What routing needs to pick an assignee, answered in SQL instead of loading cases.
+    Routing is a choice, not a report: uncommitted hand edits may be ignored, which
+    saves the work-tree scan on every `file`."""
+    conn, _ = refresh(ws, worktree=False)
     _raise_broken(conn)
     people = list(members)
     marks = ",".join("?" * len(people))
