@@ -56,7 +56,7 @@ def drop_index(ws: Path, _: dict) -> None:
 def fresh_import_target(ws: Path, values: dict) -> None:
     target = Path(values["tmp"]) / "import-ws"
     shutil.rmtree(target, ignore_errors=True)
-    subprocess.run(["cmtool", "init", str(target)], check=True, capture_output=True)
+    subprocess.run([CMTOOL, "init", str(target)], check=True, capture_output=True)
 
 
 def shared_remote(ws: Path, values: dict) -> None:
@@ -75,7 +75,7 @@ def touch_note(ws: Path, _: dict) -> None:
 ROWS: list[Row] = [
     Row("cmtool --help", ["--help"], target="<= 0.2 s"),
     Row("file", ["file", "--title", "Bench: charger overheats", "--channel", "phone"], target="<= 0.25 s"),
-    Row("assign", ["assign", "{open_id}", "--to", "bench.agent"], target="<= 0.25 s"),
+    Row("assign", ["assign", "{open_id}", "--to", "bench.{unique}"], target="<= 0.25 s"),
     Row("close", ["close", "{resolved_id}"], target="<= 0.25 s"),
     Row("list --status open --json", ["list", "--status", "open", "--json"], target="<= 1 s"),
     Row("sla check (cold index)", ["sla", "check", "--json"], setup=drop_index, ok=(0, 1), target="<= 60 s"),
@@ -125,40 +125,62 @@ class Pools:
         return self.ids[name].pop()
 
 
+TIME = Path("/usr/bin/time")
+# The console script next to this interpreter: a version manager's shim on PATH
+# (pyenv, asdf) would add its own start-up to every figure.
+_LOCAL = Path(sys.executable).parent / "cmtool"
+CMTOOL = str(_LOCAL) if _LOCAL.exists() else (shutil.which("cmtool") or "cmtool")
+
+
 def run_once(args: list[str], cwd: Path, shell: bool) -> tuple[float, int, float]:
-    """(wall seconds, exit code, peak RSS in MB) of one child process."""
+    """(wall seconds, exit code, peak RSS in MB) of one child process.
+
+    The peak comes from /usr/bin/time when present: a child forked straight from
+    this process would report this process's size as its floor (Linux keeps the
+    high-water mark across exec). Otherwise wait4's figure is used, an upper bound.
+    """
     env = dict(os.environ, CMTOOL_NOW=NOW, CMTOOL_ACTOR="bench", NO_COLOR="1")
-    started = time.perf_counter()
-    argv = ["bash", "-c", args[0]] if shell else ["cmtool", *args]
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)  # fmt: skip
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.stderr:
-        proc.stderr.close()
-    return wall, proc.returncode, usage.ru_maxrss / 1024
+    argv = ["bash", "-c", args[0]] if shell else [CMTOOL, *args]
+    with tempfile.NamedTemporaryFile("r") as rss:
+        if TIME.exists():
+            argv = [str(TIME), "-q", "-f", "%M", "-o", rss.name, *argv]
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        measured = rss.read().strip().splitlines()
+    peak_kb = int(measured[-1]) if measured and measured[-1].isdigit() else usage.ru_maxrss
+    return wall, os.waitstatus_to_exitcode(status), peak_kb / 1024
+
+
+def _ids(ws: Path, env: dict, *args: str) -> list[str]:
+    out = subprocess.run([CMTOOL, "list", "--json", *args], cwd=ws, env=env, capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    return [row["id"] for row in json.loads(out)]
 
 
 def case_pools(ws: Path, runs: int) -> Pools:
-    """Case IDs to act on, a different one per run, prepared (untimed) up front."""
+    """Case IDs to act on, a different one per run, prepared (untimed) up front. Small
+    queries keep this process small: its size would count in its children's peak RSS."""
     env = dict(os.environ, CMTOOL_NOW=NOW, CMTOOL_ACTOR="bench")
-    rows = json.loads(subprocess.run(["cmtool", "list", "--json"], cwd=ws, env=env,
-                                     capture_output=True, text=True, check=True).stdout)  # fmt: skip
-    open_ids = [r["id"] for r in rows if r["status"] in ("assigned", "in_progress")]
-    resolved = [r["id"] for r in rows if r["status"] == "resolved"]
+    open_ids = _ids(ws, env, "--status", "assigned,in_progress", "--sort", "-filed_at",
+                    "--limit", str(4 * runs + 4))  # fmt: skip
+    resolved = _ids(ws, env, "--status", "resolved", "--limit", str(runs + 1))
+    sample = _ids(ws, env, "--limit", "2000")
     for case_id in open_ids[runs + 1 : 2 * runs + 2]:  # resolve a few if the data has too few
         if len(resolved) > runs:
             break
-        subprocess.run(["cmtool", "resolve", case_id, "--resolution", "bench"], cwd=ws, env=env,
+        subprocess.run([CMTOOL, "resolve", case_id, "--resolution", "bench"], cwd=ws, env=env,
                        capture_output=True, check=True)  # fmt: skip
         resolved.append(case_id)
     return Pools({"open_id": open_ids[: runs + 1], "resolved_id": resolved[: runs + 1],
-                  "any_id": [r["id"] for r in rows[:: max(1, len(rows) // (runs + 1))]]})  # fmt: skip
+                  "any_id": sample[:: max(1, len(sample) // (runs + 1))]})  # fmt: skip
 
 
 def fill(template: list[str], pools: Pools, values: dict) -> list[str]:
     out = []
+    values = {**values, "unique": f"{os.getpid()}-{time.monotonic_ns()}"}
     for part in template:
         for name in ("open_id", "resolved_id", "any_id"):
             if "{" + name + "}" in part:
@@ -226,7 +248,7 @@ def main() -> int:
 
     from generate import generate
 
-    help_text = subprocess.run(["cmtool", "--help"], capture_output=True, text=True).stdout
+    help_text = subprocess.run([CMTOOL, "--help"], capture_output=True, text=True).stdout
     available = {line.split()[0] for line in help_text.splitlines() if line.startswith("  ") and line.split()}
     wanted = [text for text in (args.only or "").split(",") if text]
     rows = [r for r in ROWS if not wanted or any(text in r.label for text in wanted)]

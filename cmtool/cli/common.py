@@ -50,7 +50,10 @@ def color_enabled() -> bool:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    """Indented for a person on a terminal; compact when piped (json's C encoder only
+    runs without indent, which matters for the thousands of findings a cron job reads)."""
+    indent = 2 if is_terminal() else None
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=indent, default=str) + "\n")
 
 
 def print_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], as_json: bool,

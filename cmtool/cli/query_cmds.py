@@ -4,11 +4,17 @@ from typing import Annotated
 
 import typer
 
-from cmtool.cli.common import CsvOpt, JsonOpt, NowOpt, WorkspaceOpt, echo, print_json, print_rows, warn
-
-AsOfOpt = Annotated[str | None, typer.Option(
-    "--as-of", help="As it stood then: a date (end of day), a time, or a commit/tag.",
-    show_default=False)]  # fmt: skip
+from cmtool.cli.common import (
+    AsOfOpt,
+    CsvOpt,
+    JsonOpt,
+    NowOpt,
+    WorkspaceOpt,
+    echo,
+    print_json,
+    print_rows,
+    warn,
+)
 
 
 def register(app: typer.Typer) -> None:

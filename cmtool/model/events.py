@@ -12,6 +12,7 @@ EMPTY: Mapping[str, Any] = MappingProxyType({})
 # Keys of an event in the order they are written; other keys (an SLA clock,
 # a rule's details...) follow in sorted order and are kept in ``details``.
 EVENT_KEYS = ("at", "actor", "action", "changes", "note", "rule")
+_KNOWN_KEYS = frozenset(EVENT_KEYS)
 
 
 @dataclass(frozen=True)
@@ -45,16 +46,9 @@ class Event:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
         """Build from parsed YAML; the schema check has vetted ``data`` first."""
-        changes = {
-            str(name): (pair[0], pair[1]) for name, pair in (data.get("changes") or {}).items()
-        }
-        details = {key: value for key, value in data.items() if key not in EVENT_KEYS}
-        return cls(
-            at=str(data["at"]),
-            actor=str(data["actor"]),
-            action=str(data["action"]),
-            changes=MappingProxyType(changes),
-            note=data.get("note"),
-            rule=data.get("rule"),
-            details=MappingProxyType(details),
-        )
+        raw = data.get("changes")
+        changes = MappingProxyType({str(k): (v[0], v[1]) for k, v in raw.items()}) if raw else EMPTY
+        extra = data.keys() - _KNOWN_KEYS  # usually none: skip building a dict per event
+        details = MappingProxyType({key: data[key] for key in extra}) if extra else EMPTY
+        return cls(str(data["at"]), str(data["actor"]), str(data["action"]), changes,
+                   data.get("note"), data.get("rule"), details)  # fmt: skip
