@@ -19,6 +19,7 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from cmtool.reports.facts import CaseFacts
@@ -34,11 +35,16 @@ def category_alerts(
     facts: Sequence[CaseFacts],
     period: Period,
     field: str = "category",
+    first_filing: str | None = None,
 ) -> list[dict[str, Any]]:
     if not facts:
         return []
-    first_filing = min(fact.filed for fact in facts)
-    history = [p for p in period.previous(HISTORY_PERIODS) if p.end > first_filing]
+    # The workspace's first filing when the caller knows it (facts may be only the
+    # recent cases); else the earliest among the facts.
+    first = min(fact.filed for fact in facts)
+    if first_filing:
+        first = min(first, datetime.fromisoformat(first_filing))
+    history = [p for p in period.previous(HISTORY_PERIODS) if p.end > first]
     if len(history) < MIN_HISTORY:
         return []
     counts = [Counter() for _ in history]

@@ -84,10 +84,11 @@ def build_context(
     provenance: Provenance,
     show_pii: bool,
     category_labels: Mapping[str, str] | None = None,
+    first_filing: str | None = None,
 ) -> dict[str, Any]:
     end = min(period.end, as_at)
     kpis = period_kpis(facts, period, as_at, calendar, clocks)
-    kpis["alerts"] = category_alerts(facts, period)
+    kpis["alerts"] = category_alerts(facts, period, first_filing=first_filing)
     received = [f for f in facts if period.start <= f.filed < end]
     open_end = [f for f in facts if f.filed < end and f.open_before(end)]
     report = {

@@ -15,17 +15,18 @@ from typing import Any
 from cmtool.errors import UsageError
 from cmtool.model.case import Case
 from cmtool.model.timefmt import format_time
+from cmtool.reports.anomaly import HISTORY_PERIODS
 from cmtool.reports.context import Provenance, build_context
 from cmtool.reports.facts import GROUP_FIELDS, case_facts, truncate
 from cmtool.reports.headline import TREND_PERIODS
-from cmtool.reports.kpis import group_kpis, period_kpis
+from cmtool.reports.kpis import REPEAT_WINDOW, group_kpis, period_kpis
 from cmtool.reports.library import FORMATS, ReportTemplate, find_report, list_reports
 from cmtool.reports.periods import Period, current_period, last_complete_period, parse_period
 from cmtool.reports.timing import KpiCalendar
 from cmtool.rules.loader import rules_from_text
 from cmtool.rules.model import Rules
 from cmtool.store import git as gitops
-from cmtool.store.catalog import all_cases
+from cmtool.store.catalog import all_cases, first_filing
 from cmtool.store.workspace import Workspace
 
 BY_FIELDS = ("category", "channel", "team", "assignee", "region", "product")
@@ -46,8 +47,9 @@ class Snapshot:
     moment: datetime | None = None  # with as_of: the moment it stands for
 
 
-def snapshot(ws: Workspace, as_of: str | None = None) -> Snapshot:
-    """The work tree's cases and rules, or (``as_of``) those of a past commit."""
+def snapshot(ws: Workspace, as_of: str | None = None, with_cases: bool = True) -> Snapshot:
+    """The work tree's cases and rules, or (``as_of``) those of a past commit.
+    ``with_cases=False`` leaves the work tree's cases to :func:`period_cases`."""
     if as_of:
         from cmtool.services.asof import cases_as_of, past_view
 
@@ -59,9 +61,21 @@ def snapshot(ws: Workspace, as_of: str | None = None) -> Snapshot:
     commit = gitops.head(ws.root)
     date = gitops.git(ws.root, "show", "-s", "--format=%cI", commit).strip() if commit else None
     dirty = bool(gitops.git(ws.root, "status", "--porcelain", "--", "cases", "rules.yaml").strip())
-    return Snapshot(
-        all_cases(ws), rules_from_text(text, "rules.yaml"), text, commit, date, dirty, None
-    )
+    cases = all_cases(ws) if with_cases else []
+    return Snapshot(cases, rules_from_text(text, "rules.yaml"), text, commit, date, dirty, None)
+
+
+def period_cases(ws: Workspace, data: Snapshot, period: Period) -> tuple[list[Case], str | None]:
+    """The cases a report on ``period`` can count, and the workspace's first filing.
+
+    From the index, only cases open now or changed since the look-back start: the
+    trend and alert periods before ``period`` and 90 days of repeat complaints
+    before those. A case closed and quiet before then counts in none of them.
+    """
+    if data.as_of:
+        return data.cases, None
+    lookback = period.shifted(-(max(TREND_PERIODS, HISTORY_PERIODS) + 1)).start
+    return all_cases(ws, active_since=lookback - REPEAT_WINDOW), first_filing(ws)
 
 
 def kpi_calendar(rules: Rules, now: datetime) -> KpiCalendar:
@@ -122,7 +136,7 @@ def stats(
     """
     if by is not None and by not in BY_FIELDS:
         raise UsageError(f"--by {by!r}: use one of {', '.join(BY_FIELDS)}")
-    data = snapshot(ws, as_of)
+    data = snapshot(ws, as_of, with_cases=False)
     if now is None:
         from cmtool.services.context import resolve_now
 
@@ -130,12 +144,13 @@ def stats(
     calendar = kpi_calendar(data.rules, now)
     period = choose_period(period_text, "month", calendar, now, complete=False)
     as_at = min(period.end, now, data.moment or now)
-    facts, kept = facts_at(data.cases, as_at)
+    cases, first = period_cases(ws, data, period)
+    facts, kept = facts_at(cases, as_at)
     clocks = clock_states(kept, facts, data.rules, as_at, period.start)
     result = period_kpis(facts, period, as_at, calendar, clocks)
     from cmtool.reports.anomaly import category_alerts
 
-    result["alerts"] = category_alerts(facts, period)
+    result["alerts"] = category_alerts(facts, period, first_filing=first)
     result["data_commit"] = data.commit
     result["as_of"] = format_time(data.moment) if data.moment else None
     if by:
@@ -179,13 +194,14 @@ def render_report(
         raise UsageError(
             f"report {name} has no {fmt} format (it has: {', '.join(template.formats)})"
         )
-    data = snapshot(ws, as_of)
+    data = snapshot(ws, as_of, with_cases=False)
     calendar = kpi_calendar(data.rules, now)
     period = choose_period(period_text, template.period, calendar, now, complete=True)
     as_at = min(period.end, now)
     if data.as_of and data.commit_date:
         as_at = min(as_at, datetime.fromisoformat(data.commit_date))
-    facts, kept = facts_at(data.cases, as_at, progress)
+    cases, first = period_cases(ws, data, period)
+    facts, kept = facts_at(cases, as_at, progress)
     trend_start = period.shifted(-TREND_PERIODS).start
     clocks = clock_states(kept, facts, data.rules, as_at, trend_start)
     provenance = Provenance(
@@ -199,7 +215,8 @@ def render_report(
     )
     labels = {c.key: c.label for c in data.rules.categories}
     context = build_context(
-        name, template.title, facts, period, as_at, calendar, clocks, provenance, show_pii, labels
+        name, template.title, facts, period, as_at, calendar, clocks, provenance, show_pii, labels,
+        first_filing=first,
     )
     rows = len(context["cases"])
     if fmt == "xlsx":

@@ -8,6 +8,7 @@ unless the index had to be rebuilt.
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from cmtool.model.case import Case
@@ -15,10 +16,21 @@ from cmtool.store import index
 from cmtool.store.workspace import Workspace
 
 
-def all_cases(ws: Workspace, statuses: Collection[str] | None = None) -> list[Case]:
-    """Every case (or those in ``statuses``), in ID order. A broken file raises
-    DataError naming it."""
-    return index.load_cases(ws, statuses)
+def all_cases(ws: Workspace, statuses: Collection[str] | None = None,
+              active_since: datetime | None = None) -> list[Case]:  # fmt: skip
+    """Every case (or those in ``statuses``), in ID order. With ``active_since``,
+    only cases still open or changed since then: a monthly report at 100k cases
+    reads the recent ones, not the whole history. A broken file raises DataError
+    naming it."""
+    from cmtool.model.enums import OPEN_STATUSES
+
+    open_values = [s.value for s in OPEN_STATUSES]
+    return index.load_cases(ws, statuses, active_since, open_values)
+
+
+def first_filing(ws: Workspace) -> str | None:
+    """When the workspace's first case was filed (None when it has none)."""
+    return index.first_filing(ws)
 
 
 def case_rows(ws: Workspace, statuses: Collection[str] | None = None) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ import subprocess
 from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,12 @@ from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
-FORMAT = 5  # bump when the table layout or the stored JSON changes
+FORMAT = 6  # bump when the table layout or the stored JSON changes
 COLUMNS = ("status", "priority", "category", "channel", "assignee", "team", "customer",
            "filed_at", "title")  # fmt: skip
-# Derived at index time, for routing without loading cases: when (UTC) the current
-# assignee got the case.
-DERIVED = ("assigned_at",)
+# Derived at index time, so routing and reports can choose cases in SQL: when (UTC)
+# the current assignee got the case, and when (UTC) the case last changed.
+DERIVED = ("assigned_at", "active_at")
 PARALLEL_FROM = 2000  # files; below this a process pool costs more than it saves
 
 _SCHEMA = f"""
@@ -131,7 +132,7 @@ def parse_file(args: tuple[str, str]) -> Parsed:
         return rel, blob, message, None, (None,) * (len(COLUMNS) + len(DERIVED))
     values = tuple(str(data[c]) if data.get(c) is not None else None for c in COLUMNS)
     payload = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
-    return rel, blob, None, payload, (*values, _assigned_at(data))
+    return rel, blob, None, payload, (*values, _assigned_at(data), _active_at(data))
 
 
 def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
@@ -159,6 +160,13 @@ def _assigned_at(data: dict[str, Any]) -> str | None:
             except (ValueError, TypeError, KeyError):
                 return None
     return None
+
+
+def _active_at(data: dict[str, Any]) -> str | None:
+    try:
+        return to_utc(data["events"][-1]["at"]).isoformat()
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
 
 
 def _parse_many(root: Path, paths: list[str]) -> Iterator[Parsed]:
@@ -264,10 +272,17 @@ def _status_clause(statuses: Collection[str] | None) -> tuple[str, list[Any]]:
     return f" AND status IN ({','.join('?' * len(statuses))})", list(statuses)
 
 
-def load_cases(ws: Workspace, statuses: Collection[str] | None = None) -> list[Case]:
-    """Cases (optionally only those in ``statuses``) in ID order, from a current index."""
+def load_cases(ws: Workspace, statuses: Collection[str] | None = None,
+               active_since: datetime | None = None,
+               open_statuses: Collection[str] = ()) -> list[Case]:  # fmt: skip
+    """Cases in ID order, from a current index: only those in ``statuses`` if given,
+    and with ``active_since`` only cases still open or changed at or after it."""
     conn, _ = refresh(ws)
     where, params = _status_clause(statuses)
+    if active_since is not None:
+        marks = ",".join("?" * len(open_statuses)) or "NULL"
+        where += f" AND (status IN ({marks}) OR active_at >= ?)"
+        params += [*open_statuses, to_utc(active_since).isoformat()]
     _raise_broken(conn)
     rows = conn.execute("SELECT p.data FROM cases c JOIN payloads p ON p.path = c.path "
                         f"WHERE c.error IS NULL{where} ORDER BY c.id", params)  # fmt: skip
@@ -335,3 +350,10 @@ def team_workload(ws: Workspace, team: str, members: Collection[str],
         f"SELECT assignee, max(assigned_at) FROM cases WHERE team = ? AND assignee IN ({marks}) "
         "GROUP BY assignee", [team, *people]))  # fmt: skip
     return {p: Workload(load.get(p, 0), latest.get(p)) for p in people}
+
+
+def first_filing(ws: Workspace) -> str | None:
+    """The earliest ``filed_at`` of any case, from a current index. Compared as text,
+    so offsets may shift it by hours: callers use it at the scale of periods."""
+    conn, _ = refresh(ws)
+    return conn.execute("SELECT min(filed_at) FROM cases").fetchone()[0]
