@@ -36,8 +36,11 @@ def module_name(path: Path) -> str:
 
 
 def test_every_package_has_a_layer():
-    names = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
-             if not p.name.startswith("_") and p.name != "bundled" and (p.is_dir() or p.suffix == ".py")}  # fmt: skip
+    names = {
+        p.stem if p.is_file() else p.name
+        for p in PACKAGE.iterdir()
+        if not p.name.startswith("_") and p.name != "bundled" and (p.is_dir() or p.suffix == ".py")
+    }
     assert names <= set(LAYERS), f"give these a layer: {sorted(names - set(LAYERS))}"
 
 
