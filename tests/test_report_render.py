@@ -102,25 +102,15 @@ def test_formula_injection_is_text_in_excel_and_csv(cli, rws, tmp_path):
     assert "'=HYPERLINK" in out
 
 
+def compliance_xlsx(cli, rws, target):
+    """The March compliance report of the fixture, as a workbook at ``target``."""
+    return cli("report", "compliance", "--period", "2026-03", "-f", "xlsx", "-o", str(target),
+               "-w", str(rws), "--now", NOW)  # fmt: skip
+
+
 def test_excel_workbook_has_sheets_formats_totals_and_charts(cli, rws, tmp_path):
     target = tmp_path / "c.xlsx"
-    assert (
-        cli(
-            "report",
-            "compliance",
-            "--period",
-            "2026-03",
-            "-f",
-            "xlsx",
-            "-o",
-            str(target),
-            "-w",
-            str(rws),
-            "--now",
-            NOW,
-        ).code
-        == 0
-    )
+    assert compliance_xlsx(cli, rws, target).code == 0
     book = load_workbook(target)
     assert {"Summary", "By category", "SLA", "Breaches", "Trend", "Cases", "About"} <= set(
         book.sheetnames
@@ -151,20 +141,7 @@ def test_libreoffice_opens_the_workbook(cli, rws, tmp_path):
     import subprocess
 
     target = tmp_path / "c.xlsx"
-    cli(
-        "report",
-        "compliance",
-        "--period",
-        "2026-03",
-        "-f",
-        "xlsx",
-        "-o",
-        str(target),
-        "-w",
-        str(rws),
-        "--now",
-        NOW,
-    )
+    compliance_xlsx(cli, rws, target)
     subprocess.run(
         [
             "soffice",
