@@ -140,6 +140,10 @@ def run_once(args: list[str], cwd: Path, shell: bool) -> tuple[float, int, float
     high-water mark across exec). Otherwise wait4's figure is used, an upper bound.
     """
     env = dict(os.environ, CMTOOL_NOW=NOW, CMTOOL_ACTOR="bench", NO_COLOR="1")
+    # Measure what users get: compiled bytecode cached after the first run (some
+    # shells and CI runners set PYTHONDONTWRITEBYTECODE, which recompiles every module
+    # on every start).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     argv = ["bash", "-c", args[0]] if shell else [CMTOOL, *args]
     with tempfile.NamedTemporaryFile("r") as rss:
         if TIME.exists():
