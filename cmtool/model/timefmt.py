@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 
 def parse_time(text: str | datetime) -> datetime:
@@ -27,16 +27,3 @@ def format_time(moment: datetime) -> str:
 
 def to_utc(text: str | datetime) -> datetime:
     return parse_time(text).astimezone(timezone.utc)
-
-
-def month_of(text: str) -> tuple[int, int]:
-    moment = parse_time(text)
-    return moment.year, moment.month
-
-
-def as_date(value: str | date) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
