@@ -87,18 +87,22 @@ ROWS: list[Row] = [
     Row("assign --auto", ["assign", "{open_id}", "--auto"], ok=(0, 2)),
     Row("stats --period month", ["stats", "--period", "{month}", "--json"], target="<= 2 s"),
     Row("report compliance md", ["report", "compliance", "--period", "{month}", "-o", "{tmp}/r.md"]),
-    Row("report compliance xlsx", ["report", "compliance", "--period", "{month}", "--format", "xlsx",
-                                   "-o", "{tmp}/r.xlsx"], target="<= 10 s, <= 500 MB"),  # fmt: skip
+    Row(
+        "report compliance xlsx",
+        ["report", "compliance", "--period", "{month}", "--format", "xlsx", "-o", "{tmp}/r.xlsx"],
+        target="<= 10 s, <= 500 MB",
+    ),
     Row("stats --by category", ["stats", "--period", "{month}", "--by", "category", "--json"]),
     Row("report fca md (half-year)", ["report", "fca", "--period", "{month}", "-o", "{tmp}/f.md"]),
     Row("report cfpb csv", ["report", "cfpb", "--period", "{month}", "-f", "csv", "-o", "{tmp}/c.csv"]),
     Row("report cn md", ["report", "cn", "--period", "{month}", "-o", "{tmp}/cn.md"]),
-    Row("report compliance --as-of HEAD~100", ["report", "compliance", "--period", "{month}",
-                                              "--as-of", "HEAD~100", "-o", "{tmp}/a.md"]),  # fmt: skip
+    Row(
+        "report compliance --as-of HEAD~100",
+        ["report", "compliance", "--period", "{month}", "--as-of", "HEAD~100", "-o", "{tmp}/a.md"],
+    ),
     Row("survey due --json", ["survey", "due", "--json"]),
     Row("export xlsx (open cases)", ["export", "--format", "xlsx", "--status", "open", "-o", "{tmp}/e.xlsx"]),
-    Row("import sheet (fresh ws)", ["import", "{sheet}", "-w", "{tmp}/import-ws"],
-        setup=fresh_import_target),  # fmt: skip
+    Row("import sheet (fresh ws)", ["import", "{sheet}", "-w", "{tmp}/import-ws"], setup=fresh_import_target),
     Row("import sheet again (all present)", ["import", "{sheet}", "-w", "{tmp}/import-ws"]),
     Row("import --dry-run (sheet)", ["import", "{sheet}", "--dry-run", "--json"]),
     Row("export csv (all cases)", ["export", "--format", "csv", "-o", "{tmp}/e.csv"]),
@@ -112,8 +116,12 @@ ROWS: list[Row] = [
     Row("doctor", ["doctor", "--json"], ok=(0, 1)),
     Row("sync (first push, then up to date)", ["sync", "--json"], setup=shared_remote),
     Row("git ls-tree -r HEAD cases/", ["git ls-tree -r HEAD cases/ > /dev/null"], git=True),
-    Row("git add FILE && git commit", ["git add bench-note.txt && git commit -qm bench"], git=True,
-        setup=touch_note),  # fmt: skip
+    Row(
+        "git add FILE && git commit",
+        ["git add bench-note.txt && git commit -qm bench"],
+        git=True,
+        setup=touch_note,
+    ),
 ]
 
 
@@ -149,8 +157,7 @@ def run_once(args: list[str], cwd: Path, shell: bool) -> tuple[float, int, float
         if TIME.exists():
             argv = [str(TIME), "-q", "-f", "%M", "-o", rss.name, *argv]
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)  # fmt: skip
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         measured = rss.read().strip().splitlines()
@@ -159,8 +166,9 @@ def run_once(args: list[str], cwd: Path, shell: bool) -> tuple[float, int, float
 
 
 def _ids(ws: Path, env: dict, *args: str) -> list[str]:
-    out = subprocess.run([CMTOOL, "list", "--json", *args], cwd=ws, env=env, capture_output=True,
-                         text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [CMTOOL, "list", "--json", *args], cwd=ws, env=env, capture_output=True, text=True, check=True
+    ).stdout
     return [row["id"] for row in json.loads(out)]
 
 
@@ -168,18 +176,29 @@ def case_pools(ws: Path, runs: int) -> Pools:
     """Case IDs to act on, a different one per run, prepared (untimed) up front. Small
     queries keep this process small: its size would count in its children's peak RSS."""
     env = dict(os.environ, CMTOOL_NOW=NOW, CMTOOL_ACTOR="bench")
-    open_ids = _ids(ws, env, "--status", "assigned,in_progress", "--sort", "-filed_at",
-                    "--limit", str(4 * runs + 4))  # fmt: skip
+    open_ids = _ids(
+        ws, env, "--status", "assigned,in_progress", "--sort", "-filed_at", "--limit", str(4 * runs + 4)
+    )
     resolved = _ids(ws, env, "--status", "resolved", "--limit", str(runs + 1))
     sample = _ids(ws, env, "--limit", "2000")
     for case_id in open_ids[runs + 1 : 2 * runs + 2]:  # resolve a few if the data has too few
         if len(resolved) > runs:
             break
-        subprocess.run([CMTOOL, "resolve", case_id, "--resolution", "bench"], cwd=ws, env=env,
-                       capture_output=True, check=True)  # fmt: skip
+        subprocess.run(
+            [CMTOOL, "resolve", case_id, "--resolution", "bench"],
+            cwd=ws,
+            env=env,
+            capture_output=True,
+            check=True,
+        )
         resolved.append(case_id)
-    return Pools({"open_id": open_ids[: runs + 1], "resolved_id": resolved[: runs + 1],
-                  "any_id": sample[:: max(1, len(sample) // (runs + 1))]})  # fmt: skip
+    return Pools(
+        {
+            "open_id": open_ids[: runs + 1],
+            "resolved_id": resolved[: runs + 1],
+            "any_id": sample[:: max(1, len(sample) // (runs + 1))],
+        }
+    )
 
 
 def fill(template: list[str], pools: Pools, values: dict) -> list[str]:
@@ -193,8 +212,9 @@ def fill(template: list[str], pools: Pools, values: dict) -> list[str]:
     return out
 
 
-def measure(ws: Path, rows: list[Row], runs: int, values: dict, available: set[str],
-            emit: Callable[[dict], None]) -> list[dict]:  # fmt: skip
+def measure(
+    ws: Path, rows: list[Row], runs: int, values: dict, available: set[str], emit: Callable[[dict], None]
+) -> list[dict]:
     """Run every row ``runs`` times; ``emit`` prints each result as soon as it is known."""
     pools = case_pools(ws, runs * 2)
     results = []
@@ -211,10 +231,15 @@ def measure(ws: Path, rows: list[Row], runs: int, values: dict, available: set[s
                 peaks.append(peak)
                 if code not in row.ok:
                     failures.append(code)
-            result = {"label": row.label, "median_s": round(statistics.median(walls), 3),
-                      "min_s": round(min(walls), 3), "max_s": round(max(walls), 3),
-                      "peak_mb": round(max(peaks), 1), "target": row.target,
-                      "failed_exit_codes": failures}  # fmt: skip
+            result = {
+                "label": row.label,
+                "median_s": round(statistics.median(walls), 3),
+                "min_s": round(min(walls), 3),
+                "max_s": round(max(walls), 3),
+                "peak_mb": round(max(peaks), 1),
+                "target": row.target,
+                "failed_exit_codes": failures,
+            }
         emit(result)
         results.append(result)
     return results
@@ -231,21 +256,29 @@ def print_row(r: dict) -> None:
         print(f"| {r['label']:<34} | {'skipped: ' + r['skipped']} |", flush=True)
         return
     flag = f" (exit {r['failed_exit_codes']})" if r["failed_exit_codes"] else ""
-    print(f"| {r['label']:<34} | {r['median_s']:>8} | {r['min_s']:>5} | {r['max_s']:>5} "
-          f"| {r['peak_mb']:>7} | {r['target']}{flag} |", flush=True)  # fmt: skip
+    print(
+        f"| {r['label']:<34} | {r['median_s']:>8} | {r['min_s']:>5} | {r['max_s']:>5} "
+        f"| {r['peak_mb']:>7} | {r['target']}{flag} |",
+        flush=True,
+    )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=Path("bench-work"))
     parser.add_argument("--fresh", action="store_true", help="rebuild the workspaces")
-    parser.add_argument("--only", help="run only rows whose label contains one of these "
-                        "comma-separated texts")  # fmt: skip
-    parser.add_argument("--smoke", action="store_true",
-                        help="CI: exit 1 if any command fails; timings are printed, not judged")  # fmt: skip
+    parser.add_argument(
+        "--only", help="run only rows whose label contains one of these comma-separated texts"
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI: exit 1 if any command fails; timings are printed, not judged",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--sheet-rows", type=int, default=10000, help="rows of the import sheet")
     args = parser.parse_args()
@@ -259,8 +292,11 @@ def main() -> int:
     report = {}
     with tempfile.TemporaryDirectory(prefix="cmtool-bench-") as tmp:
         sheet = Path(tmp) / "sheet.csv"
-        subprocess.run([sys.executable, str(HERE / "make_sheet.py"), str(args.sheet_rows), str(sheet)],
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, str(HERE / "make_sheet.py"), str(args.sheet_rows), str(sheet)],
+            check=True,
+            capture_output=True,
+        )
         for size in (int(s) for s in args.sizes.split(",")):
             ws = args.dir.resolve() / f"ws-{size}"
             if args.fresh or not (ws / ".git").exists():

@@ -50,11 +50,22 @@ CATEGORIES = {
     "safety": ["Plug sparked and burned", "存在安全隐患"],
 }
 PRIORITIES = ["low", "normal", "normal", "high"]
-TEAMS = {"product_quality": "quality", "service_attitude": "service", "logistics": "logistics",
-         "billing": "billing", "false_advertising": "compliance", "privacy": "compliance",
-         "safety": "quality"}  # fmt: skip
-MEMBERS = {"quality": ["alice", "chen.jie"], "service": ["bob", "li.na"], "logistics": ["li.na", "bob"],
-           "billing": ["alice", "bob"], "compliance": ["chen.jie", "wang.fang"]}  # fmt: skip
+TEAMS = {
+    "product_quality": "quality",
+    "service_attitude": "service",
+    "logistics": "logistics",
+    "billing": "billing",
+    "false_advertising": "compliance",
+    "privacy": "compliance",
+    "safety": "quality",
+}
+MEMBERS = {
+    "quality": ["alice", "chen.jie"],
+    "service": ["bob", "li.na"],
+    "logistics": ["li.na", "bob"],
+    "billing": ["alice", "bob"],
+    "compliance": ["chen.jie", "wang.fang"],
+}
 REGIONS = ["Shanghai", "Beijing", "Guangzhou", "Shenzhen", "London", "Manchester", "New York"]
 PRODUCTS = ["X1 charger", "X2 power bank", "Phone Z", "Earbuds P", "Smart plug S"]
 NAMES = ["Li Wei", "Wang Fang", "Zhang Min", "Emma Brown", "Oliver Smith", "Liu Yang", "Ana Gomez"]
@@ -67,16 +78,21 @@ class Action:
     index: int  # position of the event in the case's timeline
 
 
-def timeline(rng: random.Random, filed: datetime, end: datetime, force_open: bool,
-             team: str) -> list[tuple]:  # fmt: skip
+def timeline(rng: random.Random, filed: datetime, end: datetime, force_open: bool, team: str) -> list[tuple]:
     """(at, action, updates, note) steps of one case, in order, all before ``end``."""
     steps = []
     at = filed + timedelta(minutes=rng.randint(5, 240))
     owner = rng.choice(MEMBERS[team])
     steps.append((at, "assign", {"team": team, "assignee": owner, "status": "assigned"}, None))
     at += timedelta(hours=rng.uniform(0.2, 30))
-    steps.append((at, "note", {"first_response_at": format_time(at), "status": "in_progress"},
-                  "Called the customer back"))  # fmt: skip
+    steps.append(
+        (
+            at,
+            "note",
+            {"first_response_at": format_time(at), "status": "in_progress"},
+            "Called the customer back",
+        )
+    )
     if rng.random() < 0.3:
         at += timedelta(hours=rng.uniform(1, 48))
         steps.append((at, "wait", {"waiting_reason": "waiting for photos", "status": "waiting"}, None))
@@ -84,17 +100,40 @@ def timeline(rng: random.Random, filed: datetime, end: datetime, force_open: boo
         steps.append((at, "resume", {"waiting_reason": None, "status": "in_progress"}, None))
     if rng.random() < 0.1:
         at += timedelta(hours=rng.uniform(1, 48))
-        steps.append((at, "escalate", {"assignee": rng.choice(LEADS), "escalation_level": 1},
-                      "customer threatens to go to the regulator"))  # fmt: skip
+        steps.append(
+            (
+                at,
+                "escalate",
+                {"assignee": rng.choice(LEADS), "escalation_level": 1},
+                "customer threatens to go to the regulator",
+            )
+        )
     at += timedelta(days=rng.expovariate(1 / 6))
-    steps.append((at, "resolve", {"resolution": "Refunded and apologised", "remedy": "refund",
-                                  "resolved_at": format_time(at), "status": "resolved"}, None))  # fmt: skip
+    steps.append(
+        (
+            at,
+            "resolve",
+            {
+                "resolution": "Refunded and apologised",
+                "remedy": "refund",
+                "resolved_at": format_time(at),
+                "status": "resolved",
+            },
+            None,
+        )
+    )
     at += timedelta(days=rng.uniform(1, 7))
     steps.append((at, "close", {"closed_at": format_time(at), "status": "closed"}, None))
     if rng.random() < 0.04:
         at += timedelta(days=rng.uniform(1, 20))
-        steps.append((at, "reopen", {"resolved_at": None, "closed_at": None,
-                                     "status": "in_progress"}, "It happened again"))  # fmt: skip
+        steps.append(
+            (
+                at,
+                "reopen",
+                {"resolved_at": None, "closed_at": None, "status": "in_progress"},
+                "It happened again",
+            )
+        )
     cut = [step for step in steps if step[0] < end]
     if force_open:
         cut = [s for s in cut if s[1] not in ("resolve", "close", "reopen")]
@@ -111,28 +150,45 @@ def build_cases(count: int, end: datetime, seed: int, open_share: float) -> dict
         category = rng.choice(list(CATEGORIES))
         title = rng.choice(CATEGORIES[category])
         state = {
-            "title": title, "status": "new",
+            "title": title,
+            "status": "new",
             "priority": "critical" if category == "safety" else rng.choice(PRIORITIES),
-            "category": category, "channel": rng.choice(CHANNELS), "customer": rng.choice(NAMES),
+            "category": category,
+            "channel": rng.choice(CHANNELS),
+            "customer": rng.choice(NAMES),
             "contact": f"+86 138 {rng.randint(0, 9999):04d} {rng.randint(0, 9999):04d}",
             "customer_tier": "vip" if rng.random() < 0.05 else "standard",
-            "product": rng.choice(PRODUCTS), "region": rng.choice(REGIONS),
+            "product": rng.choice(PRODUCTS),
+            "region": rng.choice(REGIONS),
             "filed_at": format_time(filed),
             "description": f"{title}. The customer reported it on {filed:%Y-%m-%d}.",
-        }  # fmt: skip
+        }
         case_id = new_id(filed, rng.getrandbits)
         while case_id in cases:
             case_id = new_id(filed, rng.getrandbits)
-        events = [Event(format_time(filed), rng.choice(PEOPLE), "file",
-                        MappingProxyType({k: (None, v) for k, v in state.items()}))]  # fmt: skip
+        events = [
+            Event(
+                format_time(filed),
+                rng.choice(PEOPLE),
+                "file",
+                MappingProxyType({k: (None, v) for k, v in state.items()}),
+            )
+        ]
         current = dict(state)
         force_open = rng.random() < open_share
         for at, action, updates, note in timeline(rng, filed, end, force_open, TEAMS[category]):
             changes = {k: (current.get(k), v) for k, v in updates.items() if current.get(k) != v}
             current.update(updates)
             actor = updates.get("assignee") if action == "assign" else current.get("assignee")
-            events.append(Event(format_time(at.replace(microsecond=0)), actor or "alice", action,
-                                MappingProxyType(changes), note))  # fmt: skip
+            events.append(
+                Event(
+                    format_time(at.replace(microsecond=0)),
+                    actor or "alice",
+                    action,
+                    MappingProxyType(changes),
+                    note,
+                )
+            )
         cases[case_id] = events
     return cases
 
@@ -148,8 +204,10 @@ def _blob(text: str) -> bytes:
 
 def _commit(out, when: datetime, actor: str, message: str, files: dict[str, str]) -> None:
     stamp = f"{int(when.timestamp())} +0800"
-    out.write(f"commit refs/heads/main\nauthor {actor} <{actor}@cmtool.invalid> {stamp}\n"
-              f"committer cmtool-bench <bench@cmtool.invalid> {stamp}\n".encode())  # fmt: skip
+    out.write(
+        f"commit refs/heads/main\nauthor {actor} <{actor}@cmtool.invalid> {stamp}\n"
+        f"committer cmtool-bench <bench@cmtool.invalid> {stamp}\n".encode()
+    )
     out.write(_blob(message))
     for path, text in files.items():
         out.write(f"M 100644 inline {path}\n".encode())
@@ -159,8 +217,7 @@ def _commit(out, when: datetime, actor: str, message: str, files: dict[str, str]
 
 def write_history(root: Path, cases: dict[str, list[Event]], history: str) -> int:
     """Stream every commit into ``git fast-import``; returns the number of commits."""
-    proc = subprocess.Popen(["git", "fast-import", "--quiet", "--done"], cwd=root,
-                            stdin=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(["git", "fast-import", "--quiet", "--done"], cwd=root, stdin=subprocess.PIPE)
     out = proc.stdin
     assert out is not None
     base = {
@@ -170,13 +227,21 @@ def write_history(root: Path, cases: dict[str, list[Event]], history: str) -> in
     }
     base[".gitignore"] = "# cmtool's disposable index and outputs\n.cmtool/\n"
     first = min(events[0].at for events in cases.values()) if cases else "2023-01-01T00:00:00+08:00"
-    _commit(out, datetime.fromisoformat(first) - timedelta(days=1), "cmtool", "init workspace\n\n"
-            "Cmtool-Action: init\nCmtool-Actor: cmtool\n", base)  # fmt: skip
+    _commit(
+        out,
+        datetime.fromisoformat(first) - timedelta(days=1),
+        "cmtool",
+        "init workspace\n\nCmtool-Action: init\nCmtool-Actor: cmtool\n",
+        base,
+    )
     actions = sorted(
-        (Action(datetime.fromisoformat(ev.at), cid, i) for cid, evs in cases.items()
-         for i, ev in enumerate(evs)),
+        (
+            Action(datetime.fromisoformat(ev.at), cid, i)
+            for cid, evs in cases.items()
+            for i, ev in enumerate(evs)
+        ),
         key=lambda a: (a.at, a.case_id, a.index),
-    )  # fmt: skip
+    )
     commits = 1
     live: dict[str, Case] = {}
     if history == "actions":
@@ -184,8 +249,10 @@ def write_history(root: Path, cases: dict[str, list[Event]], history: str) -> in
             event = cases[act.case_id][act.index]
             case = live.get(act.case_id) or Case(act.case_id, MappingProxyType({}), ())
             case = live[act.case_id] = case.with_event(event)
-            message = (f"{event.action} {act.case_id}\n\nCmtool-Action: {event.action}\n"
-                       f"Cmtool-Actor: {event.actor}\nCmtool-Case: {act.case_id}\n")  # fmt: skip
+            message = (
+                f"{event.action} {act.case_id}\n\nCmtool-Action: {event.action}\n"
+                f"Cmtool-Actor: {event.actor}\nCmtool-Case: {act.case_id}\n"
+            )
             _commit(out, act.at, event.actor, message, {_path(act.case_id): dump(case.to_dict())})
             commits += 1
     else:
@@ -194,10 +261,17 @@ def write_history(root: Path, cases: dict[str, list[Event]], history: str) -> in
         for act in [*actions, None]:
             key = act.at.date() if act else None
             if day and key != current_day:
-                message = (f"daily batch {current_day}\n\nCmtool-Action: batch\nCmtool-Actor: cmtool\n"
-                           + "".join(f"Cmtool-Case: {cid}\n" for cid in sorted(day)))  # fmt: skip
-                _commit(out, datetime.combine(current_day, datetime.max.time(), TZ), "cmtool",
-                        message, {_path(cid): dump(c.to_dict()) for cid, c in day.items()})  # fmt: skip
+                message = (
+                    f"daily batch {current_day}\n\nCmtool-Action: batch\nCmtool-Actor: cmtool\n"
+                    + "".join(f"Cmtool-Case: {cid}\n" for cid in sorted(day))
+                )
+                _commit(
+                    out,
+                    datetime.combine(current_day, datetime.max.time(), TZ),
+                    "cmtool",
+                    message,
+                    {_path(cid): dump(c.to_dict()) for cid, c in day.items()},
+                )
                 commits += 1
                 day = {}
             if act is None:
@@ -212,8 +286,14 @@ def write_history(root: Path, cases: dict[str, list[Event]], history: str) -> in
     return commits
 
 
-def generate(root: Path, count: int, history: str | None = None, seed: int = 1,
-             end: str = "2025-11-20T18:00:00+08:00", open_share: float = 0.0) -> dict:  # fmt: skip
+def generate(
+    root: Path,
+    count: int,
+    history: str | None = None,
+    seed: int = 1,
+    end: str = "2025-11-20T18:00:00+08:00",
+    open_share: float = 0.0,
+) -> dict:
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
@@ -225,20 +305,26 @@ def generate(root: Path, count: int, history: str | None = None, seed: int = 1,
     cases = build_cases(count, datetime.fromisoformat(end), seed, open_share)
     commits = write_history(root, cases, history)
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=root, check=True)
-    return {"cases": count, "commits": commits, "history": history,
-            "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
+    return {
+        "cases": count,
+        "commits": commits,
+        "history": history,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("directory", type=Path)
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--history", choices=["actions", "daily"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--end", default="2025-11-20T18:00:00+08:00")
-    parser.add_argument("--open-share", type=float, default=0.0,
-                        help="share of cases kept open whatever their age")  # fmt: skip
+    parser.add_argument(
+        "--open-share", type=float, default=0.0, help="share of cases kept open whatever their age"
+    )
     args = parser.parse_args()
     print(generate(args.directory, args.cases, args.history, args.seed, args.end, args.open_share))
 

@@ -16,15 +16,40 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-HEADER = ["Complaint ID", "Date received", "Product", "Issue", "Consumer complaint narrative",
-          "Company response to consumer", "Submitted via", "State", "ZIP code", "Date closed"]  # fmt: skip
-PRODUCTS = ["Mortgage", "Credit card", "Checking or savings account", "Student loan",
-            "Debt collection", "Vehicle loan"]  # fmt: skip
-ISSUES = ["Incorrect information on your report", "Trouble during payment process",
-          "Managing an account", "Attempts to collect debt not owed", "Fees or interest",
-          "Problem with a purchase shown on your statement"]  # fmt: skip
-RESPONSES = ["Closed with explanation"] * 5 + ["Closed with monetary relief", "In progress",
-                                               "Closed with non-monetary relief", "In progress"]  # fmt: skip
+HEADER = [
+    "Complaint ID",
+    "Date received",
+    "Product",
+    "Issue",
+    "Consumer complaint narrative",
+    "Company response to consumer",
+    "Submitted via",
+    "State",
+    "ZIP code",
+    "Date closed",
+]
+PRODUCTS = [
+    "Mortgage",
+    "Credit card",
+    "Checking or savings account",
+    "Student loan",
+    "Debt collection",
+    "Vehicle loan",
+]
+ISSUES = [
+    "Incorrect information on your report",
+    "Trouble during payment process",
+    "Managing an account",
+    "Attempts to collect debt not owed",
+    "Fees or interest",
+    "Problem with a purchase shown on your statement",
+]
+RESPONSES = ["Closed with explanation"] * 5 + [
+    "Closed with monetary relief",
+    "In progress",
+    "Closed with non-monetary relief",
+    "In progress",
+]
 CHANNELS = ["Web", "Phone", "Referral", "Postal mail", "Email", "Fax"]
 STATES = ["CA", "NY", "TX", "FL", "MA", "NJ", "IL"]
 
@@ -36,12 +61,19 @@ def rows(count: int, seed: int = 5):
         received = start + timedelta(days=pick.randrange(6 * 365))
         response = pick.choice(RESPONSES)
         closed = received + timedelta(days=pick.randrange(1, 40)) if response.startswith("Closed") else None
-        yield [str(3000000 + number), received.strftime("%m/%d/%Y"), pick.choice(PRODUCTS),
-               pick.choice(ISSUES),
-               f"Complaint {number}: I was charged {pick.randrange(10, 900)} dollars twice.\n"
-               "Nobody answered my letters.",
-               response, pick.choice(CHANNELS), pick.choice(STATES), str(pick.randrange(1000, 99999)),
-               closed.strftime("%m/%d/%Y") if closed else ""]  # fmt: skip
+        yield [
+            str(3000000 + number),
+            received.strftime("%m/%d/%Y"),
+            pick.choice(PRODUCTS),
+            pick.choice(ISSUES),
+            f"Complaint {number}: I was charged {pick.randrange(10, 900)} dollars twice.\n"
+            "Nobody answered my letters.",
+            response,
+            pick.choice(CHANNELS),
+            pick.choice(STATES),
+            str(pick.randrange(1000, 99999)),
+            closed.strftime("%m/%d/%Y") if closed else "",
+        ]
 
 
 def main(argv: list[str]) -> int:

@@ -44,25 +44,65 @@ STORIES = HERE / "sample_stories.yaml"
 DEFAULT_OUT = HERE.parent / "cases"
 # Nothing in the sample happens after this: the tests' fixed clock is 17:30 that day.
 CUTOFF = parse_time("2025-11-21T17:00:00+08:00")
-FILED_FIELDS = ("title", "description", "channel", "category", "priority", "customer", "contact",
-                "customer_tier", "product", "region", "regimes", "tags")  # fmt: skip
-STORY_KEYS = {*FILED_FIELDS, "filed", "owner", "status", "contact_note", "escalate", "internal",
-              "wait", "edit", "root_cause", "resolution", "remedy", "redress", "upheld", "close",
-              "reopen", "survey"}  # fmt: skip
+FILED_FIELDS = (
+    "title",
+    "description",
+    "channel",
+    "category",
+    "priority",
+    "customer",
+    "contact",
+    "customer_tier",
+    "product",
+    "region",
+    "regimes",
+    "tags",
+)
+STORY_KEYS = {
+    *FILED_FIELDS,
+    "filed",
+    "owner",
+    "status",
+    "contact_note",
+    "escalate",
+    "internal",
+    "wait",
+    "edit",
+    "root_cause",
+    "resolution",
+    "remedy",
+    "redress",
+    "upheld",
+    "close",
+    "reopen",
+    "survey",
+}
 
 
 # Mirrors rules.yaml (categories -> team, teams -> lead) so reports, routing and
 # SLA escalations on the sample make sense; tests/test_sample.py checks they agree.
-TEAM_OF_CATEGORY = {"product_quality": "quality", "safety": "quality",
-                    "service_attitude": "service", "logistics": "logistics", "billing": "billing",
-                    "false_advertising": "compliance", "privacy": "compliance"}  # fmt: skip
-LEAD_OF_TEAM = {"quality": "dana", "service": "wang.fang", "logistics": "wang.fang",
-                "billing": "dana", "compliance": "dana"}  # fmt: skip
+TEAM_OF_CATEGORY = {
+    "product_quality": "quality",
+    "safety": "quality",
+    "service_attitude": "service",
+    "logistics": "logistics",
+    "billing": "billing",
+    "false_advertising": "compliance",
+    "privacy": "compliance",
+}
+LEAD_OF_TEAM = {
+    "quality": "dana",
+    "service": "wang.fang",
+    "logistics": "wang.fang",
+    "billing": "dana",
+    "compliance": "dana",
+}
 # The front desk (service team) logs every complaint, in the customer's language.
 INTAKE = {"zh": "li.na", "en": "bob"}
 ZONE_OF_REGION = {
-    **dict.fromkeys(("Shanghai", "Beijing", "Guangzhou", "Shenzhen", "Hangzhou", "Chengdu"),
-                    ZoneInfo("Asia/Shanghai")),
+    **dict.fromkeys(
+        ("Shanghai", "Beijing", "Guangzhou", "Shenzhen", "Hangzhou", "Chengdu"), ZoneInfo("Asia/Shanghai")
+    ),
     **dict.fromkeys(("London", "Manchester", "Leeds", "Birmingham"), ZoneInfo("Europe/London")),
     **dict.fromkeys(("New York", "Boston"), ZoneInfo("America/New_York")),
     "Chicago": ZoneInfo("America/Chicago"),
@@ -71,12 +111,24 @@ ZONE_OF_REGION = {
 HOUR, DAY = 60, 24 * 60
 # Gaps in minutes (low, high) by priority: how fast a real team moves on each step.
 ASSIGN = {"critical": (5, 25), "high": (15, 90), "normal": (30, 240), "low": (60, 480)}
-CONTACT = {"critical": (10, 60), "high": (45, 5 * HOUR), "normal": (2 * HOUR, DAY),
-           "low": (8 * HOUR, 2 * DAY)}  # fmt: skip
-STEP = {"critical": (20, 4 * HOUR), "high": (HOUR, DAY), "normal": (2 * HOUR, 2 * DAY),
-        "low": (4 * HOUR, 3 * DAY)}  # fmt: skip
-RESOLVE = {"critical": (DAY, 3 * DAY), "high": (2 * DAY, 6 * DAY), "normal": (3 * DAY, 12 * DAY),
-           "low": (4 * DAY, 18 * DAY)}  # fmt: skip
+CONTACT = {
+    "critical": (10, 60),
+    "high": (45, 5 * HOUR),
+    "normal": (2 * HOUR, DAY),
+    "low": (8 * HOUR, 2 * DAY),
+}
+STEP = {
+    "critical": (20, 4 * HOUR),
+    "high": (HOUR, DAY),
+    "normal": (2 * HOUR, 2 * DAY),
+    "low": (4 * HOUR, 3 * DAY),
+}
+RESOLVE = {
+    "critical": (DAY, 3 * DAY),
+    "high": (2 * DAY, 6 * DAY),
+    "normal": (3 * DAY, 12 * DAY),
+    "low": (4 * DAY, 18 * DAY),
+}
 REPLY = (DAY, 6 * DAY)  # the customer answers a question
 CLOSE = (3 * DAY, 10 * DAY)  # the customer accepted the resolution
 REOPEN = (10 * DAY, 30 * DAY)  # the customer comes back
@@ -134,12 +186,14 @@ class Story:
 
     def _ctx(self, actor: str) -> Context:
         if self.clock.now > CUTOFF:
-            raise SystemExit(f"story {self.spec['title']!r} runs past {CUTOFF.isoformat()}; "
-                             "file it earlier or shorten it")  # fmt: skip
+            raise SystemExit(
+                f"story {self.spec['title']!r} runs past {CUTOFF.isoformat()}; file it earlier or shorten it"
+            )
         return Context(self.ws, actor, self.clock.now, f"{actor}@example.com")
 
-    def _do(self, gap: tuple[int, int] | None, actor: str | None,
-            action: Callable[..., Case], *args: Any) -> None:  # fmt: skip
+    def _do(
+        self, gap: tuple[int, int] | None, actor: str | None, action: Callable[..., Case], *args: Any
+    ) -> None:
         if gap is not None:
             self.clock.advance(gap)
         assert self.case is not None
@@ -192,20 +246,34 @@ class Story:
         if chapter.get("root_cause"):
             self._do(gap, None, lifecycle.edit, {"root_cause": chapter["root_cause"]})
             gap = (10, 2 * HOUR)
-        self._do(gap, None, lifecycle.resolve, chapter["resolution"], chapter.get("remedy"),
-                 chapter.get("redress"), chapter.get("upheld"))  # fmt: skip
+        self._do(
+            gap,
+            None,
+            lifecycle.resolve,
+            chapter["resolution"],
+            chapter.get("remedy"),
+            chapter.get("redress"),
+            chapter.get("upheld"),
+        )
 
     def _survey(self, answer: dict[str, Any]) -> None:
         # The invitation is sent and the answer imported by the tool itself, as
         # `cmtool survey due --mark-sent` and `cmtool survey import` would.
         assert self.case is not None
         self.clock.advance(INVITE)
-        due = survey.DueSurvey(self.case.id, self.case.get("customer"), self.case.get("contact"),
-                               self.case.get("closed_at"), self.case.get("category"),
-                               self.case.get("product"), self.case.get("title"))  # fmt: skip
+        due = survey.DueSurvey(
+            self.case.id,
+            self.case.get("customer"),
+            self.case.get("contact"),
+            self.case.get("closed_at"),
+            self.case.get("category"),
+            self.case.get("product"),
+            self.case.get("title"),
+        )
         survey.mark_invited(self._ctx(SYSTEM), [due])
-        self._do(ANSWER, SYSTEM, survey.record_survey, answer.get("csat"), answer.get("nps"),
-                 answer.get("comment"))  # fmt: skip
+        self._do(
+            ANSWER, SYSTEM, survey.record_survey, answer.get("csat"), answer.get("nps"), answer.get("comment")
+        )
 
     def _reopen(self, chapter: dict[str, Any], final: str, prio: str) -> None:
         # The customer (or a regulator) comes back to the case's owner.
@@ -227,8 +295,9 @@ def build(out: Path, stories_path: Path = STORIES) -> list[Case]:
         for spec in stories:
             case = Story(ws, spec).play()
             if case.status.value != spec["status"]:
-                raise SystemExit(f"story {spec['title']!r} ended {case.status.value}, "
-                                 f"expected {spec['status']}")  # fmt: skip
+                raise SystemExit(
+                    f"story {spec['title']!r} ended {case.status.value}, expected {spec['status']}"
+                )
             cases.append(case)
         checked, problems = validate_workspace(ws)
         if problems or checked != len(stories):

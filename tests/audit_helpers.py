@@ -31,8 +31,9 @@ def ordinary_history(ws: Path, cases: int, clock: Clock) -> list[str]:
     """``cases`` cases, each filed, assigned, noted, resolved and closed (5 actions each)."""
     ids = []
     for number in range(cases):
-        case = lifecycle.file_case(ctx(ws, "alice", clock),
-                                   {"title": f"Charger overheats #{number}", "channel": "phone"})
+        case = lifecycle.file_case(
+            ctx(ws, "alice", clock), {"title": f"Charger overheats #{number}", "channel": "phone"}
+        )
         ids.append(case.id)
         lifecycle.assign(ctx(ws, "dana", clock), case.id, "bob")
         lifecycle.note(ctx(ws, "bob", clock), case.id, "Called the customer back")

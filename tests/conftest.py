@@ -24,8 +24,7 @@ def fixed_environment(monkeypatch, tmp_path_factory):
     """Every test: a fixed clock, a known git identity, no user config leaking in."""
     home = tmp_path_factory.mktemp("home")
     (home / ".gitconfig").write_text(
-        "[user]\n\tname = Test Runner\n\temail = runner@example.com\n"
-        "[init]\n\tdefaultBranch = main\n"
+        "[user]\n\tname = Test Runner\n\temail = runner@example.com\n[init]\n\tdefaultBranch = main\n"
     )
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
@@ -48,14 +47,18 @@ class Result:
 def cli():
     """Run the real ``cmtool`` entry point in a subprocess: ``cli(*args, cwd=...)``."""
 
-    def run(*args: str, cwd: Path | None = None, env: dict | None = None,
-            input: str | None = None) -> Result:  # fmt: skip
+    def run(*args: str, cwd: Path | None = None, env: dict | None = None, input: str | None = None) -> Result:
         full_env = dict(os.environ)
         full_env.update(env or {})
         done = subprocess.run(
-            [sys.executable, "-m", "cmtool", *args], cwd=cwd, env=full_env,
-            capture_output=True, text=True, input=input, timeout=120,
-        )  # fmt: skip
+            [sys.executable, "-m", "cmtool", *args],
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=120,
+        )
         return Result(done.returncode, done.stdout, done.stderr)
 
     return run
@@ -71,5 +74,4 @@ def ws(tmp_path, cli) -> Path:
 
 
 def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                          check=True).stdout  # fmt: skip
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout

@@ -27,8 +27,17 @@ def run(cli, ws, *args):
 
 @pytest.fixture
 def story(ws, cli):
-    a = run(cli, ws, "file", "--title", "Parcel lost in transit", "--channel", "email",
-            "--now", "2025-10-30T10:00:00+08:00")  # fmt: skip
+    a = run(
+        cli,
+        ws,
+        "file",
+        "--title",
+        "Parcel lost in transit",
+        "--channel",
+        "email",
+        "--now",
+        "2025-10-30T10:00:00+08:00",
+    )
     b = run(cli, ws, "file", "--title", "电热水壶起火", "--channel", "phone", "--now", B_FILED)
     filed_b = git(ws, "rev-parse", "HEAD").strip()
     run(cli, ws, "resolve", b, "--resolution", "kettle replaced", "--now", "2025-11-18T10:00:00+08:00")

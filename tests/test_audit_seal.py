@@ -25,8 +25,7 @@ def test_seal_records_commit_tree_and_chain(ws, cli):
     lifecycle.file_case(ctx(ws, "alice", Clock(Clock().moment.replace(hour=12))), {"title": "x"})
     second = cli("audit", "seal", "--json", cwd=ws)
     assert second.code == 0, second.err
-    assert f"Cmtool-Seal-Previous: {sealed['tag_object']}" in git(ws, "cat-file", "-p",
-                                                                   "cmtool-seal-2")  # fmt: skip
+    assert f"Cmtool-Seal-Previous: {sealed['tag_object']}" in git(ws, "cat-file", "-p", "cmtool-seal-2")
     assert verify_json(cli, ws)[1]["seals_checked"] == 2
     assert verify_json(cli, ws)[0] == 0
 
@@ -52,10 +51,17 @@ def test_rebase_of_sealed_history_then_retag_is_detected(ws, cli):
     assert code == 1 and "SEAL_NOT_IN_HISTORY" in codes(report)
     # Re-creating the latest seal on the new history breaks the chain instead.
     git(ws, "tag", "-d", "cmtool-seal-2")
-    git(ws, "tag", "-a", "cmtool-seal-2", "-m", "audit seal\n\nCmtool-Seal: 2\n"
+    git(
+        ws,
+        "tag",
+        "-a",
+        "cmtool-seal-2",
+        "-m",
+        "audit seal\n\nCmtool-Seal: 2\n"
         f"Cmtool-Seal-Commit: {git(ws, 'rev-parse', 'HEAD').strip()}\n"
         f"Cmtool-Seal-Tree: {git(ws, 'rev-parse', 'HEAD^{tree}').strip()}\n"
-        "Cmtool-Seal-Previous: none\n")  # fmt: skip
+        "Cmtool-Seal-Previous: none\n",
+    )
     code, report = verify_json(cli, ws)
     assert code == 1 and {"SEAL_CHAIN_BROKEN", "SEAL_NOT_IN_HISTORY"} <= set(codes(report))
 

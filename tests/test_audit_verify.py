@@ -121,8 +121,11 @@ def test_commit_touching_two_cases_but_naming_one(ws, cli):
             from cmtool.model.events import Event
 
             tx.put(case.with_event(Event(context.now_text, "bob", "internal_note", note="x")), text)
-        tx.commit(commit_message(f"internal_note {first}", "internal_note", "bob", [first]),
-                  context.identity, context.now_text)  # fmt: skip
+        tx.commit(
+            commit_message(f"internal_note {first}", "internal_note", "bob", [first]),
+            context.identity,
+            context.now_text,
+        )
     code, report = verify_json(cli, ws)
     assert code == 1 and codes(report) == ["TRAILER_UNNAMED_CASE"]
     assert report["items"][0]["case_id"] == second

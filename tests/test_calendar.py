@@ -86,9 +86,7 @@ def test_english_bank_holiday_and_new_year_are_closed():
     assert not UK.is_working_day(date(2025, 12, 25))
     assert not UK.is_working_day(date(2025, 12, 26))
     # Across a year boundary: Wed 31 Dec 16:00 + 2 h -> 1 h, New Year closed, Fri 2 Jan 10:00.
-    assert (
-        UK.add(t("2025-12-31T16:00:00+00:00"), 2 * HOUR).isoformat() == "2026-01-02T10:00:00+00:00"
-    )
+    assert UK.add(t("2025-12-31T16:00:00+00:00"), 2 * HOUR).isoformat() == "2026-01-02T10:00:00+00:00"
 
 
 def test_extra_dates_from_the_file():
@@ -102,9 +100,7 @@ def test_extra_dates_from_the_file():
     cal = BusinessCalendar(spec)
     assert cal.is_working_day(date(2025, 11, 22))  # a Saturday made working
     assert not cal.is_working_day(date(2025, 11, 24))  # a Monday closed
-    assert (
-        cal.add(t("2025-11-21T16:00:00+00:00"), 2 * HOUR).isoformat() == "2025-11-22T10:00:00+00:00"
-    )
+    assert cal.add(t("2025-11-21T16:00:00+00:00"), 2 * HOUR).isoformat() == "2025-11-22T10:00:00+00:00"
 
 
 def test_parse_spans_rejects_bad_ranges():

@@ -7,9 +7,23 @@ import re
 
 from conftest import git
 
-FILE_ARGS = ["file", "--channel", "phone", "--customer", "Li Wei", "--contact", "+86 138 0000 0000",
-             "--product", "X1 charger", "--region", "Shanghai", "--title", "Charger overheats",
-             "--description", "It got hot enough to smell after two days.\n第二天就很烫"]  # fmt: skip
+FILE_ARGS = [
+    "file",
+    "--channel",
+    "phone",
+    "--customer",
+    "Li Wei",
+    "--contact",
+    "+86 138 0000 0000",
+    "--product",
+    "X1 charger",
+    "--region",
+    "Shanghai",
+    "--title",
+    "Charger overheats",
+    "--description",
+    "It got hot enough to smell after two days.\n第二天就很烫",
+]
 
 
 def file_case(cli, ws, *extra: str) -> str:
@@ -35,15 +49,30 @@ def test_full_lifecycle_one_commit_per_action(cli, ws):
         ["note", case_id, "Called the customer back", "--now", "2025-11-21T17:50:00+08:00"],
         ["wait", case_id, "--reason", "waiting for photos", "--now", "2025-11-22T10:00:00+08:00"],
         ["resume", case_id, "--now", "2025-11-24T09:00:00+08:00"],
-        ["escalate", case_id, "--to", "bob", "--reason", "safety risk",
-         "--now", "2025-11-24T09:30:00+08:00"],
-        ["edit", case_id, "--priority", "high", "--category", "logistics",
-         "--now", "2025-11-24T09:40:00+08:00"],
-        ["resolve", case_id, "--resolution", "Replaced the unit", "--remedy", "replacement",
-         "--now", "2025-11-25T12:00:00+08:00"],
+        ["escalate", case_id, "--to", "bob", "--reason", "safety risk", "--now", "2025-11-24T09:30:00+08:00"],
+        [
+            "edit",
+            case_id,
+            "--priority",
+            "high",
+            "--category",
+            "logistics",
+            "--now",
+            "2025-11-24T09:40:00+08:00",
+        ],
+        [
+            "resolve",
+            case_id,
+            "--resolution",
+            "Replaced the unit",
+            "--remedy",
+            "replacement",
+            "--now",
+            "2025-11-25T12:00:00+08:00",
+        ],
         ["close", case_id, "--now", "2025-11-26T12:00:00+08:00"],
         ["reopen", case_id, "--reason", "It happened again", "--now", "2025-11-27T12:00:00+08:00"],
-    ]  # fmt: skip
+    ]
     for step in steps:
         before = git(ws, "rev-parse", "HEAD").strip()
         result = cli(*step, "--actor", "dana", cwd=ws)

@@ -20,8 +20,14 @@ ACTIONS_EACH = 10
 
 def cmtool(root: Path, *args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "CMTOOL_LOCK_TIMEOUT": "600", **env}
-    return subprocess.run([sys.executable, "-m", "cmtool", *args], cwd=root, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "cmtool", *args],
+        cwd=root,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def all_events(root: Path) -> list[dict]:
@@ -85,8 +91,7 @@ with workspace_lock(Path(sys.argv[1]) / ".git" / "cmtool.lock"):
 
 def test_a_killed_lock_holder_does_not_block_the_next_command(ws):
     case_id = cmtool(ws, "file", "--title", "Kettle leaks").stdout.strip()
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(ws)], stdout=subprocess.PIPE,
-                              text=True)  # fmt: skip
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(ws)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         waited = cmtool(ws, "note", case_id, "while locked", CMTOOL_LOCK_TIMEOUT="1")

@@ -32,15 +32,26 @@ LATER = "2025-11-21T18:{:02d}:{:02d}+08:00"
 
 def cmtool(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "CMTOOL_LOCK_TIMEOUT": "120"}
-    return subprocess.run([sys.executable, "-m", "cmtool", *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "cmtool", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def start(root: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "CMTOOL_LOCK_TIMEOUT": "120"}
-    return subprocess.Popen([sys.executable, "-m", "cmtool", *args], cwd=root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "cmtool", *args],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def kill_at_random(proc: subprocess.Popen, delay: float, whole_group: bool) -> bool:
@@ -102,8 +113,11 @@ def test_kill_minus_9_during_actions_loses_nothing(ws):
     while tries < KILLS and time.monotonic() < deadline:
         tries += 1
         marker = f"kill-{tries}"
-        args = (["file", "--title", marker] if tries % 3 == 0
-                else ["note", case_id, marker, *(["--internal"] if tries % 2 else [])])
+        args = (
+            ["file", "--title", marker]
+            if tries % 3 == 0
+            else ["note", case_id, marker, *(["--internal"] if tries % 2 else [])]
+        )
         proc = start(ws, *args)
         # Half the kills anywhere, half late: start-up takes most of an action's time.
         low = 0.0 if tries % 4 < 2 else duration * 0.6
@@ -149,8 +163,11 @@ def test_kill_minus_9_during_sync_loses_nothing(tmp_path, cli):
             succeeded.append(marker)
         assert cmtool(b, "sync").returncode == 0
         proc = start(a, "sync")
-        stats["killed" if kill_at_random(proc, rng.uniform(0, duration * 2),
-                                         whole_group=turn % 2 == 1) else "finished"] += 1
+        stats[
+            "killed"
+            if kill_at_random(proc, rng.uniform(0, duration * 2), whole_group=turn % 2 == 1)
+            else "finished"
+        ] += 1
         heal(a, stats)
         for root in (a, b, a):
             done = cmtool(root, "sync")

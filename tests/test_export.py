@@ -27,16 +27,31 @@ def make_cases(cli, ws: Path) -> None:
         return run("file", "--title", title, "--channel", "email", "--now", when, *extra)
 
     file("Fridge is noisy", "2025-11-01T09:00:00+08:00", "--customer", "Ann Lee")
-    two = file("=HYPERLINK(\"http://x\")", "2025-11-02T10:00:00+08:00",
-               "--contact", "+86 138 0013 8000", "--description", "line one\nline two")  # fmt: skip
+    two = file(
+        '=HYPERLINK("http://x")',
+        "2025-11-02T10:00:00+08:00",
+        "--contact",
+        "+86 138 0013 8000",
+        "--description",
+        "line one\nline two",
+    )
     run("assign", two, "--to", "bob", "--now", "2025-11-02T11:00:00+08:00")
     run("note", two, "Called back", "--now", "2025-11-03T09:15:00+08:00")
     three = file("@mention refund", "2025-11-04T08:00:00+08:00", "--tags", "vip,refund")
     run("assign", three, "--to", "cy", "--now", "2025-11-04T09:00:00+08:00")
     run("wait", three, "--reason", "Receipt photo", "--now", "2025-11-04T10:00:00+08:00")
     four = file("Broken hinge", "2025-11-05T08:00:00+08:00", "--product", "Door")
-    run("resolve", four, "--resolution", "Replaced the hinge\nand apologised", "--redress",
-        "25.5", "--upheld", "--now", "2025-11-06T12:00:00+08:00")  # fmt: skip
+    run(
+        "resolve",
+        four,
+        "--resolution",
+        "Replaced the hinge\nand apologised",
+        "--redress",
+        "25.5",
+        "--upheld",
+        "--now",
+        "2025-11-06T12:00:00+08:00",
+    )
     run("close", four, "--now", "2025-11-07T12:00:00+08:00")
 
 
@@ -45,8 +60,7 @@ def states(root: Path) -> dict[str, dict]:
     for path in sorted((root / "cases").rglob("C-*.yaml")):
         data = yaml.safe_load(path.read_text())
         key = (data.get("source") or {}).get("id") or data["id"]
-        found[key] = {k: v for k, v in data.items()
-                      if k not in ("id", "events") and k not in STATE_SKIPPED}  # fmt: skip
+        found[key] = {k: v for k, v in data.items() if k not in ("id", "events") and k not in STATE_SKIPPED}
     return found
 
 
@@ -79,8 +93,7 @@ def test_xlsx_has_real_dates_frozen_header_events_and_no_formulas(cli, ws, tmp_p
     assert header[:3] == ["id", "title", "status"] and cases.freeze_panes == "B2"
     assert "sla.first_response.state" in header
     rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in cases.iter_rows(min_row=2)]
-    assert len(rows) == 3 and {r["status"] for r in rows} <= {"new", "assigned", "in_progress",
-                                                              "waiting"}  # fmt: skip
+    assert len(rows) == 3 and {r["status"] for r in rows} <= {"new", "assigned", "in_progress", "waiting"}
     first = next(r for r in rows if r["title"] == "Fridge is noisy")
     assert first["filed_at"] == datetime(2025, 11, 1, 9, 0)
     assert first["sla.first_response.state"] in ("ok", "warning", "breached")

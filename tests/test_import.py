@@ -31,8 +31,9 @@ def run_import(cli, ws: Path, file: Path, *args: str) -> tuple[int, dict, str]:
 
 
 def accounted(report: dict) -> bool:
-    return (report["imported"] + report["already_present"] + report["duplicates"]
-            + report["rejected"]) == report["data_rows"]  # fmt: skip
+    return (
+        report["imported"] + report["already_present"] + report["duplicates"] + report["rejected"]
+    ) == report["data_rows"]
 
 
 def test_bom_crlf_embedded_newlines_title_row_and_cfpb_header(cli, ws, tmp_path):
@@ -71,8 +72,17 @@ def test_bom_crlf_embedded_newlines_title_row_and_cfpb_header(cli, ws, tmp_path)
 
 def test_gbk_chinese_header_and_values(cli, ws, tmp_path):
     rows = [
-        ["投诉编号", "投诉日期", "客户姓名", "联系电话", "投诉内容",
-         "处理状态", "投诉渠道", "结案日期", "备注"],
+        [
+            "投诉编号",
+            "投诉日期",
+            "客户姓名",
+            "联系电话",
+            "投诉内容",
+            "处理状态",
+            "投诉渠道",
+            "结案日期",
+            "备注",
+        ],
         ["TS-01", "2024/3/5", "张三", "13800138000", "空调不制冷", "已解决", "电话", "2024/3/9", "回访满意"],
         ["TS-02", "2024年3月6日", "李四", "", "发票开错", "处理中", "微信", "", ""],
     ]
@@ -110,8 +120,15 @@ def test_every_row_accounted_for_with_rejects_file(cli, ws, tmp_path):
     assert report["data_rows"] == 9 and accounted(report)
     assert (report["imported"], report["duplicates"], report["rejected"]) == (2, 1, 6)
     codes = {r["row"]: r["code"] for r in report["rejects"]}
-    assert codes == {4: "DUPLICATE", 5: "BAD_DATE", 6: "UNKNOWN_STATUS", 7: "SHORT_ROW",
-                     8: "FUTURE_DATE", 9: "DUPLICATE_ID", 10: "TRUNCATED"}  # fmt: skip
+    assert codes == {
+        4: "DUPLICATE",
+        5: "BAD_DATE",
+        6: "UNKNOWN_STATUS",
+        7: "SHORT_ROW",
+        8: "FUTURE_DATE",
+        9: "DUPLICATE_ID",
+        10: "TRUNCATED",
+    }
     with open(rejects, encoding="utf-8-sig", newline="") as handle:
         written = list(csv.reader(handle))
     assert written[0] == ["row", "code", "reason", "id", "date", "title", "status"]
@@ -191,10 +208,13 @@ def test_show_mapping_round_trips_through_mapping_file(cli, ws, tmp_path):
     assert bad.code == 2 and "'titel' is not a field" in bad.err and "'gone'" in bad.err
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"PK\x03\x04garbage", "not a readable .xlsx"),
-    (b"\x00\x01\x02binary", "binary file"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"PK\x03\x04garbage", "not a readable .xlsx"),
+        (b"\x00\x01\x02binary", "binary file"),
+    ],
+)
 def test_broken_files_get_one_clear_line(cli, ws, tmp_path, content, message):
     file = tmp_path / ("x.xlsx" if content.startswith(b"PK") else "x.csv")
     file.write_bytes(content)

@@ -46,8 +46,12 @@ def test_double_quoted_fast_path_writes_the_same_bytes_for_every_code_point():
 def cases(count: int) -> list[Case]:
     made = []
     for number in range(count):
-        event = Event("2024-03-05T09:00:00+08:00", "importer", "file", MappingProxyType({
-            "title": (None, f"Case {number}: \"quoted\" 7f99"), "status": (None, "new")}))  # fmt: skip
+        event = Event(
+            "2024-03-05T09:00:00+08:00",
+            "importer",
+            "file",
+            MappingProxyType({"title": (None, f'Case {number}: "quoted" 7f99'), "status": (None, "new")}),
+        )
         made.append(Case(f"C-240305-0{number:06d}"[:16], MappingProxyType({}), ()).with_event(event))
     return made
 

@@ -21,8 +21,9 @@ def imported(cli, ws: Path, file: Path, *args: str) -> dict:
 
 def test_same_file_twice_creates_nothing_new(cli, ws, tmp_path):
     file = tmp_path / "with_ids.csv"
-    file.write_text("Complaint ID,Date received,Issue,Status\nA1,2024-01-02,Kettle,open\n"
-                    "A2,2024-01-03,Parcel,closed\n")  # fmt: skip
+    file.write_text(
+        "Complaint ID,Date received,Issue,Status\nA1,2024-01-02,Kettle,open\nA2,2024-01-03,Parcel,closed\n"
+    )
     assert imported(cli, ws, file)["imported"] == 2
     head = git(ws, "rev-parse", "HEAD")
     again = imported(cli, ws, file)
@@ -40,14 +41,18 @@ def test_same_file_twice_creates_nothing_new(cli, ws, tmp_path):
 
 def test_update_applies_changed_rows_as_events(cli, ws, tmp_path):
     file = tmp_path / "v1.csv"
-    file.write_text("Complaint ID,Date received,Issue,Status,Priority,Handler\n"
-                    "A1,2024-01-02,Kettle,in progress,normal,ann\n"
-                    "A2,2024-01-03,Parcel,new,low,\n")  # fmt: skip
+    file.write_text(
+        "Complaint ID,Date received,Issue,Status,Priority,Handler\n"
+        "A1,2024-01-02,Kettle,in progress,normal,ann\n"
+        "A2,2024-01-03,Parcel,new,low,\n"
+    )
     imported(cli, ws, file)
     newer = tmp_path / "v2.csv"
-    newer.write_text("Complaint ID,Date received,Issue,Status,Priority,Handler,Date closed\n"
-                     "A1,2024-01-02,Kettle,closed,high,ann,2024-02-01\n"
-                     "A2,2024-01-03,Parcel,new,low,,\n")  # fmt: skip
+    newer.write_text(
+        "Complaint ID,Date received,Issue,Status,Priority,Handler,Date closed\n"
+        "A1,2024-01-02,Kettle,closed,high,ann,2024-02-01\n"
+        "A2,2024-01-03,Parcel,new,low,,\n"
+    )
     without = imported(cli, ws, newer)
     assert (without["imported"], without["updated"], without["unchanged"]) == (0, 0, 2)
     report = imported(cli, ws, newer, "--update")

@@ -95,7 +95,11 @@ def test_two_processes_refreshing_at_once_agree(cli, ws):
     import sys
 
     ids = {file_case(cli, ws, f"Case {n}") for n in range(3)}
-    procs = [subprocess.Popen([sys.executable, "-m", "cmtool", "list", "--json"], cwd=ws,
-                              stdout=subprocess.PIPE, text=True) for _ in range(4)]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cmtool", "list", "--json"], cwd=ws, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
     outputs = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
     assert all({row["id"] for row in out} == ids for out in outputs)

@@ -8,9 +8,19 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "cmtool"
 # Lower number = lower layer. A module may import its own layer or any lower one.
 LAYERS = {
-    "errors": 0, "model": 1, "store": 2, "calendar": 3, "rules": 3, "sla": 3, "importing": 3,
-    "exporting": 4, "audit": 3, "reports": 4, "services": 5, "cli": 6,
-}  # fmt: skip
+    "errors": 0,
+    "model": 1,
+    "store": 2,
+    "calendar": 3,
+    "rules": 3,
+    "sla": 3,
+    "importing": 3,
+    "exporting": 4,
+    "audit": 3,
+    "reports": 4,
+    "services": 5,
+    "cli": 6,
+}
 PURE = {"model", "calendar", "rules", "sla"}  # no file, YAML or git access at all
 READERS = {"cmtool/rules/loader.py"}  # reads rules.yaml through the store's YAML reader
 

@@ -53,8 +53,18 @@ def _updates(action: str, case: Case, at: str, n: int) -> dict:
     return {}
 
 
-ACTIONS = ("assign", "note", "edit", "wait", "resume", "escalate", "resolve", "close", "reopen",
-           "internal_note")  # fmt: skip
+ACTIONS = (
+    "assign",
+    "note",
+    "edit",
+    "wait",
+    "resume",
+    "escalate",
+    "resolve",
+    "close",
+    "reopen",
+    "internal_note",
+)
 
 
 def play(case: Case, steps, start: datetime, side: str) -> Case:
@@ -70,16 +80,14 @@ def play(case: Case, steps, start: datetime, side: str) -> Case:
         status = next_status(action, case.status)
         if status != case.status:
             changes["status"] = (case.status.value, status.value)
-        case = case.with_event(Event(at, actor, action, MappingProxyType(changes),
-                                     note=f"{side}{index}"))  # fmt: skip
+        case = case.with_event(Event(at, actor, action, MappingProxyType(changes), note=f"{side}{index}"))
     return case
 
 
 def filed() -> Case:
     at = format_time(START)
     state = {"title": "Kettle leaks", "status": "new", "priority": "normal", "filed_at": at}
-    event = Event(at, "ana", "file", MappingProxyType({k: (None, v) for k, v in state.items()}),
-                  note="filed")  # fmt: skip
+    event = Event(at, "ana", "file", MappingProxyType({k: (None, v) for k, v in state.items()}), note="filed")
     return Case(CASE_ID, MappingProxyType({}), ()).with_event(event)
 
 
@@ -88,8 +96,7 @@ def as_file(case: Case) -> dict:
     return load(dump(case.to_dict()), "case.yaml")
 
 
-steps = st.lists(st.tuples(st.integers(0, 40), st.integers(0, 30), st.sampled_from(ACTORS)),
-                 max_size=8)  # fmt: skip
+steps = st.lists(st.tuples(st.integers(0, 40), st.integers(0, 30), st.sampled_from(ACTORS)), max_size=8)
 
 
 @settings(max_examples=300, deadline=None)
@@ -129,8 +136,9 @@ def test_a_field_both_sides_changed_differently_is_recorded(left, right):
     merged = merge_case_data(as_file(ours), as_file(theirs))
     contests = [c for c in merged.contests if c.field == "priority"]
     assert len(contests) == 1
-    kept_by_later = ours.updated_at if parse_time(ours.updated_at) > parse_time(
-        theirs.updated_at) else theirs.updated_at
+    kept_by_later = (
+        ours.updated_at if parse_time(ours.updated_at) > parse_time(theirs.updated_at) else theirs.updated_at
+    )
     assert contests[0].kept_at == kept_by_later or ours.updated_at == theirs.updated_at
     assert {contests[0].kept, contests[0].overridden} == {"critical", "low"}
     assert merged.case.state["priority"] == contests[0].kept
@@ -147,11 +155,9 @@ def _edit(case: Case, priority: str, tag: str) -> Case:
 
 def test_the_issue_example_assign_and_note_with_a_priority_contest():
     common = filed()
-    one = _at(common, "10:00", "bo", "assign", {"assignee": (None, "bo"),
-                                                "status": ("new", "assigned")})  # fmt: skip
+    one = _at(common, "10:00", "bo", "assign", {"assignee": (None, "bo"), "status": ("new", "assigned")})
     one = _at(one, "10:20", "bo", "edit", {"priority": ("normal", "high")})
-    two = _at(common, "10:05", "ana", "note", {"first_response_at": (None, T + "10:05:00+08:00")},
-              "called")
+    two = _at(common, "10:05", "ana", "note", {"first_response_at": (None, T + "10:05:00+08:00")}, "called")
     two = _at(two, "10:10", "ana", "edit", {"priority": ("normal", "critical")})
     merged = merge_case_data(as_file(one), as_file(two))
     events = merged.case.events
@@ -160,20 +166,38 @@ def test_the_issue_example_assign_and_note_with_a_priority_contest():
     assert events[2].changes["status"] == ("assigned", "in_progress")
     assert events[4].changes["priority"] == ("critical", "high")  # re-based old value
     assert merged.case.state["priority"] == "high"  # the later change wins
-    assert events[-1].details["contested"] == [{
-        "field": "priority", "kept": "high", "kept_by": "bo",
-        "kept_at": "2025-11-21T10:20:00+08:00", "overridden": "critical", "overridden_by": "ana",
-        "overridden_at": "2025-11-21T10:10:00+08:00"}]  # fmt: skip
+    assert events[-1].details["contested"] == [
+        {
+            "field": "priority",
+            "kept": "high",
+            "kept_by": "bo",
+            "kept_at": "2025-11-21T10:20:00+08:00",
+            "overridden": "critical",
+            "overridden_by": "ana",
+            "overridden_at": "2025-11-21T10:10:00+08:00",
+        }
+    ]
     assert check_case_data(load(dump(merged.case.to_dict()), "m.yaml")) == []
 
 
 def test_an_action_the_merged_status_no_longer_allows_keeps_the_status():
-    assigned = _at(filed(), "10:00", "bo", "assign", {"assignee": (None, "bo"),
-                                                      "status": ("new", "assigned")})  # fmt: skip
-    resolved = _at(assigned, "10:10", "bo", "resolve", {"resolution": (None, "refund"),
-                                                        "status": ("assigned", "resolved")})
-    waiting = _at(assigned, "10:20", "ana", "wait", {"waiting_reason": (None, "photos"),
-                                                     "status": ("assigned", "waiting")})
+    assigned = _at(
+        filed(), "10:00", "bo", "assign", {"assignee": (None, "bo"), "status": ("new", "assigned")}
+    )
+    resolved = _at(
+        assigned,
+        "10:10",
+        "bo",
+        "resolve",
+        {"resolution": (None, "refund"), "status": ("assigned", "resolved")},
+    )
+    waiting = _at(
+        assigned,
+        "10:20",
+        "ana",
+        "wait",
+        {"waiting_reason": (None, "photos"), "status": ("assigned", "waiting")},
+    )
     merged = merge_case_data(as_file(resolved), as_file(waiting))
     wait = merged.case.events[3]
     assert wait.action == "wait" and "status" not in wait.changes
@@ -197,8 +221,9 @@ def test_escalations_on_both_sides_add_up_and_the_first_response_stays_first():
 
 def test_identical_events_made_on_both_sides_count_once_but_repeats_on_one_side_stay():
     common = filed()
-    twice = _at(_at(common, "10:00", "bo", "internal_note", {}, "same"), "10:00", "bo",
-                "internal_note", {}, "same")  # fmt: skip
+    twice = _at(
+        _at(common, "10:00", "bo", "internal_note", {}, "same"), "10:00", "bo", "internal_note", {}, "same"
+    )
     once = _at(common, "10:00", "bo", "internal_note", {}, "same")
     merged = merge_case_data(as_file(twice), as_file(once))
     assert [e.note for e in merged.case.events] == ["filed", "same", "same"]
@@ -211,7 +236,6 @@ def test_a_side_that_is_ahead_merges_to_itself_byte_for_byte():
     assert dump(merged.case.to_dict()) == dump(ahead.to_dict())
 
 
-def _at(case: Case, clock: str, actor: str, action: str, changes: dict,
-        note: str | None = None) -> Case:  # fmt: skip
+def _at(case: Case, clock: str, actor: str, action: str, changes: dict, note: str | None = None) -> Case:
     at = f"2025-11-21T{clock}:00+08:00"
     return case.with_event(Event(at, actor, action, MappingProxyType(changes), note))

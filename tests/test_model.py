@@ -26,10 +26,18 @@ def ev(at: str, action: str, **changes) -> Event:
 
 def sample_case() -> Case:
     case = Case("C-251121-QA54SPM", MappingProxyType({}), ())
-    case = case.with_event(ev("2025-11-21T17:30:00+08:00", "file", title=(None, "Charger"),
-                              status=(None, "new"), priority=(None, "normal")))  # fmt: skip
-    case = case.with_event(ev("2025-11-21T17:40:00+08:00", "assign", assignee=(None, "bob"),
-                              status=("new", "assigned")))  # fmt: skip
+    case = case.with_event(
+        ev(
+            "2025-11-21T17:30:00+08:00",
+            "file",
+            title=(None, "Charger"),
+            status=(None, "new"),
+            priority=(None, "normal"),
+        )
+    )
+    case = case.with_event(
+        ev("2025-11-21T17:40:00+08:00", "assign", assignee=(None, "bob"), status=("new", "assigned"))
+    )
     return case
 
 
@@ -68,16 +76,18 @@ def test_refused_transitions_name_the_current_status(action, current, message):
 
 def test_state_is_the_replay_of_events():
     case = sample_case()
-    assert replay(case.events) == {"title": "Charger", "status": "assigned", "priority": "normal",
-                                   "assignee": "bob"}  # fmt: skip
+    assert replay(case.events) == {
+        "title": "Charger",
+        "status": "assigned",
+        "priority": "normal",
+        "assignee": "bob",
+    }
     assert dict(case.state) == replay(case.events)
     assert state_differences({**case.state, "status": "closed"}, case.events) == ["status"]
 
 
 def test_a_removed_event_breaks_the_chain():
-    case = sample_case().with_event(
-        ev("2025-11-21T18:00:00+08:00", "assign", assignee=("bob", "li.na"))
-    )
+    case = sample_case().with_event(ev("2025-11-21T18:00:00+08:00", "assign", assignee=("bob", "li.na")))
     assert chain_breaks(case.events) == []
     shortened = (case.events[0], case.events[2])
     assert chain_breaks(shortened) == [(1, "assignee", "bob", None)]
@@ -98,8 +108,9 @@ def test_ids_sort_by_filing_time_and_do_not_collide():
     assert [i[:11] for i in sorted(shuffled)] == slots
 
 
-@pytest.mark.parametrize("bad", ["../../etc/passwd", "C-25/../x", "", "a b", "C-251121-QA54SPM.yaml",
-                                 "~root", "C-" + "9" * 30])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad", ["../../etc/passwd", "C-25/../x", "", "a b", "C-251121-QA54SPM.yaml", "~root", "C-" + "9" * 30]
+)
 def test_malicious_or_malformed_ids_are_refused(bad):
     with pytest.raises(ValueError):
         normalize_prefix(bad)

@@ -53,9 +53,7 @@ def test_compliance_report_escapes_markdown_and_masks_contacts(cli, rws):
     out = cli("report", "compliance", "--period", "2026-03", "-w", str(rws), "--now", NOW).out
     assert "\\*Great\\* &lt;b&gt;" in out  # a survey comment cannot format or inject HTML
     assert "<b>" not in out
-    cases = cli(
-        "report", "compliance", "--period", "2026-03", "-f", "csv", "-w", str(rws), "--now", NOW
-    ).out
+    cases = cli("report", "compliance", "--period", "2026-03", "-f", "csv", "-w", str(rws), "--now", NOW).out
     rows = list(csv.DictReader(io.StringIO(cases)))
     assert {r["Contact"] for r in rows} == {"a***@example.com", "d***@example.org"}
     assert {r["Customer"] for r in rows} == {"A. L.", "D. W."}
@@ -96,25 +94,33 @@ def test_formula_injection_is_text_in_excel_and_csv(cli, rws, tmp_path):
     titles = {row[11].value: row[11] for row in sheet.iter_rows(min_row=2)}
     cell = titles['=HYPERLINK("http://x","y")']
     assert cell.data_type == "s" and cell.quotePrefix
-    out = cli(
-        "report", "compliance", "--period", "2026-03", "-f", "csv", "-w", str(rws), "--now", NOW
-    ).out
+    out = cli("report", "compliance", "--period", "2026-03", "-f", "csv", "-w", str(rws), "--now", NOW).out
     assert "'=HYPERLINK" in out
 
 
 def compliance_xlsx(cli, rws, target):
     """The March compliance report of the fixture, as a workbook at ``target``."""
-    return cli("report", "compliance", "--period", "2026-03", "-f", "xlsx", "-o", str(target),
-               "-w", str(rws), "--now", NOW)  # fmt: skip
+    return cli(
+        "report",
+        "compliance",
+        "--period",
+        "2026-03",
+        "-f",
+        "xlsx",
+        "-o",
+        str(target),
+        "-w",
+        str(rws),
+        "--now",
+        NOW,
+    )
 
 
 def test_excel_workbook_has_sheets_formats_totals_and_charts(cli, rws, tmp_path):
     target = tmp_path / "c.xlsx"
     assert compliance_xlsx(cli, rws, target).code == 0
     book = load_workbook(target)
-    assert {"Summary", "By category", "SLA", "Breaches", "Trend", "Cases", "About"} <= set(
-        book.sheetnames
-    )
+    assert {"Summary", "By category", "SLA", "Breaches", "Trend", "Cases", "About"} <= set(book.sheetnames)
     summary = book["Summary"]
     assert summary.freeze_panes == "A2"
     values = {row[0].value: row[1] for row in summary.iter_rows(min_row=2)}
@@ -331,20 +337,14 @@ def test_bad_input_is_one_clear_line(cli, rws):
     (folder / "report.yaml").write_text("formats: {xlsx: s.yaml.j2}\n")
     (folder / "s.yaml.j2").write_text("sheets:\n  - name: 'a/b'\n    rows: cases\n")
     broken = cli("report", "broken", "-f", "xlsx", "-o", str(rws / "x.xlsx"), "-w", str(rws))
-    assert (
-        broken.code == 2
-        and "sheet name" in broken.err
-        and "needs at least one column" in broken.err
-    )
+    assert broken.code == 2 and "sheet name" in broken.err and "needs at least one column" in broken.err
     assert not (rws / "x.xlsx").exists()
 
 
 def test_stats_json_and_by(cli, rws):
     import json
 
-    done = cli(
-        "stats", "--period", "2026-03", "--by", "category", "--json", "-w", str(rws), "--now", NOW
-    )
+    done = cli("stats", "--period", "2026-03", "--by", "category", "--json", "-w", str(rws), "--now", NOW)
     assert done.code == 0, done.err
     data = json.loads(done.out)
     assert data["received"] == 3 and data["closed"] == 3

@@ -79,8 +79,10 @@ def test_validate_cli_reports_them(ws, cli):
     problems = {p["message"].split(":")[0]: p for p in json.loads(result.out)["problems"]}
     assert set(problems) == {"roles.agent.max_redress", "audit.require_signed_commits"}
     lines = text.splitlines()
-    for key, needle in (("roles.agent.max_redress", "five hundred"),
-                        ("audit.require_signed_commits", "maybe")):  # fmt: skip
+    for key, needle in (
+        ("roles.agent.max_redress", "five hundred"),
+        ("audit.require_signed_commits", "maybe"),
+    ):
         line = problems[key]["line"]
         assert needle in lines[line - 1], (key, line)
     text = cli("validate", cwd=ws).out
@@ -144,8 +146,11 @@ def test_audit_verify_applies_the_bundled_limit(ws, cli):
     code, report = verify_json(cli, ws)
     denied = [(i["case_id"], i["message"]) for i in report["items"] if i["code"] == "ROLE_DENIED"]
     assert code == 1 and denied == [
-        (case.id, "event 3: 'bob' (agent) may not resolve a case with redress 800 "
-                  "(above the role's max_redress 500)")  # fmt: skip
+        (
+            case.id,
+            "event 3: 'bob' (agent) may not resolve a case with redress 800 "
+            "(above the role's max_redress 500)",
+        )
     ], report
 
 
@@ -162,6 +167,7 @@ def test_audit_reports_a_broken_roles_version_with_its_line(ws, cli):
 
 
 def test_read_access_is_tolerant_of_other_broken_sections():
-    policy, problems = read_access({"sla": "nonsense", "roles": {"agent": {"may": ["file"]}},
-                                    "people": {"bob": {"role": "agent"}}})  # fmt: skip
+    policy, problems = read_access(
+        {"sla": "nonsense", "roles": {"agent": {"may": ["file"]}}, "people": {"bob": {"role": "agent"}}}
+    )
     assert problems == [] and policy.checks_roles and policy.people == {"bob": "agent"}

@@ -22,8 +22,15 @@ from cmtool.model.timefmt import parse_time
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "cases"
 CJK = re.compile(r"[\u4e00-\u9fff]")
-CATEGORIES = {"product_quality", "service_attitude", "logistics", "billing", "false_advertising",
-              "privacy", "safety"}  # fmt: skip
+CATEGORIES = {
+    "product_quality",
+    "service_attitude",
+    "logistics",
+    "billing",
+    "false_advertising",
+    "privacy",
+    "safety",
+}
 
 
 def sample_files() -> list[Path]:
@@ -32,15 +39,13 @@ def sample_files() -> list[Path]:
 
 @pytest.fixture(scope="module")
 def sample() -> list[dict]:
-    return [yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-            for path in sample_files()]  # fmt: skip
+    return [yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) for path in sample_files()]
 
 
 def test_sample_is_large_and_covers_every_status(sample):
     assert len(sample) >= 40
     assert {case["status"] for case in sample} == {status.value for status in Status}
-    reopened = [case for case in sample
-                if any(event["action"] == "reopen" for event in case["events"])]  # fmt: skip
+    reopened = [case for case in sample if any(event["action"] == "reopen" for event in case["events"])]
     assert len(reopened) >= 3
     # Reopened cases end in different places: still open, resolved again, closed again.
     assert len({case["status"] for case in reopened}) >= 3
@@ -111,8 +116,7 @@ def test_sample_agrees_with_bundled_rules(sample):
         assert case["category"] in rules["categories"], where
         assert case["team"] in teams, where
         assert rules["categories"][case["category"]].get("team") == case["team"] or any(
-            event["action"] == "edit" and "team" in (event.get("changes") or {})
-            for event in case["events"]
+            event["action"] == "edit" and "team" in (event.get("changes") or {}) for event in case["events"]
         ), where
         assert case.get("assignee") in people | {None}, where
         assert {event["actor"] for event in case["events"]} <= people | system, where
@@ -164,18 +168,30 @@ def test_demo_builds_from_the_sample(cli, tmp_path):
 def test_build_script_plays_stories_through_the_services(tmp_path):
     """A few real stories (reopened, surveyed, waiting, new) rebuilt from scratch."""
     stories = yaml.safe_load((REPO / "scripts" / "sample_stories.yaml").read_text("utf-8"))
-    picked = [next(s for s in stories if "reopen" in s and s["status"] == "closed"),
-              next(s for s in stories if "survey" in s),
-              next(s for s in stories if s["status"] == "waiting"),
-              next(s for s in stories if s["status"] == "new")]  # fmt: skip
+    picked = [
+        next(s for s in stories if "reopen" in s and s["status"] == "closed"),
+        next(s for s in stories if "survey" in s),
+        next(s for s in stories if s["status"] == "waiting"),
+        next(s for s in stories if s["status"] == "new"),
+    ]
     subset = tmp_path / "stories.yaml"
     subset.write_text(yaml.safe_dump(picked, allow_unicode=True), encoding="utf-8")
     out = tmp_path / "cases"
     out.mkdir()
     (out / ".gitkeep").write_text("")
-    done = subprocess.run([sys.executable, str(REPO / "scripts" / "build_sample.py"),
-                           "--stories", str(subset), "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "build_sample.py"),
+            "--stories",
+            str(subset),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "4 sample cases written" in done.stdout
     assert not (out / ".gitkeep").exists()
@@ -190,48 +206,81 @@ def test_build_script_plays_stories_through_the_services(tmp_path):
     assert reopened["redress"] == picked[0]["reopen"]["redress"]
     surveyed = built[picked[1]["title"]]
     assert [e["action"] for e in surveyed["events"]][-2:] == ["survey_invite", "survey"]
-    assert (surveyed["csat"], surveyed["nps"]) == (picked[1]["survey"]["csat"],
-                                                   picked[1]["survey"]["nps"])  # fmt: skip
+    assert (surveyed["csat"], surveyed["nps"]) == (picked[1]["survey"]["csat"], picked[1]["survey"]["nps"])
 
 
 def test_sample_works_from_an_installed_wheel(tmp_path):
     """The wheel carries rules.yaml, templates and the sample (bundled/ is symlinks)."""
     # Build from a snapshot: colleagues may be editing or building in the checkout.
     source = tmp_path / "source"
-    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache",
-        "bench-work", "cmtool-demo"))  # fmt: skip
+    shutil.copytree(
+        REPO,
+        source,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv",
+            "build",
+            "dist",
+            "*.egg-info",
+            "__pycache__",
+            ".*_cache",
+            "bench-work",
+            "cmtool-demo",
+        ),
+    )
     wheels = tmp_path / "wheels"
     pip = [sys.executable, "-m", "pip"]
-    build = subprocess.run([*pip, "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
-                           capture_output=True, text=True, timeout=600)  # fmt: skip
+    build = subprocess.run(
+        [*pip, "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert build.returncode == 0, build.stderr
     (wheel,) = wheels.glob("cmtool-*.whl")
     env_dir = tmp_path / "venv"
     venv.create(env_dir, system_site_packages=True)  # the deps come from the system
     python = env_dir / "bin" / "python"
-    install = subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "-q",
-                              str(wheel)], capture_output=True, text=True, timeout=600)  # fmt: skip
+    install = subprocess.run(
+        [*pip, "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert install.returncode == 0, install.stderr
     outside = tmp_path / "elsewhere"  # not the checkout, so the checkout cannot be imported
     outside.mkdir()
-    where = subprocess.run([str(python), "-c", "import cmtool; print(cmtool.__file__)"],
-                           cwd=outside, capture_output=True, text=True)  # fmt: skip
+    where = subprocess.run(
+        [str(python), "-c", "import cmtool; print(cmtool.__file__)"],
+        cwd=outside,
+        capture_output=True,
+        text=True,
+    )
     assert str(env_dir) in where.stdout, where.stdout + where.stderr
 
     root = outside / "ws"
-    done = subprocess.run([str(env_dir / "bin" / "cmtool"), "init", "--sample", str(root)],
-                          cwd=outside, capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [str(env_dir / "bin" / "cmtool"), "init", "--sample", str(root)],
+        cwd=outside,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     copied = sorted(path.relative_to(root) for path in (root / "cases").glob("*/*/C-*.yaml"))
     assert copied == sorted(path.relative_to(source) for path in source.glob("cases/*/*/C-*.yaml"))
     assert len(copied) >= 40
     assert (root / "rules.yaml").read_bytes() == (source / "rules.yaml").read_bytes()
-    templates = sorted(p.relative_to(source) for p in (source / "templates").rglob("*")
-                       if p.is_file())  # fmt: skip
+    templates = sorted(p.relative_to(source) for p in (source / "templates").rglob("*") if p.is_file())
     assert templates, "the project ships templates"
     for rel in templates:
         assert (root / rel).read_bytes() == (source / rel).read_bytes(), rel
-    check = subprocess.run([str(env_dir / "bin" / "cmtool"), "validate", "-w", str(root)],
-                           cwd=outside, capture_output=True, text=True, timeout=120)  # fmt: skip
+    check = subprocess.run(
+        [str(env_dir / "bin" / "cmtool"), "validate", "-w", str(root)],
+        cwd=outside,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert check.returncode == 0, check.stdout + check.stderr

@@ -60,9 +60,7 @@ def make_case(filed_at: str, *steps: tuple, regimes: list | None = None) -> Case
     for at, action, updates, *details in steps:
         changes = {k: (case.state.get(k), v) for k, v in updates.items()}
         extra = MappingProxyType(details[0] if details else {})
-        case = case.with_event(
-            Event(at, "tester", action, MappingProxyType(changes), details=extra)
-        )
+        case = case.with_event(Event(at, "tester", action, MappingProxyType(changes), details=extra))
     return case
 
 
@@ -129,8 +127,7 @@ def test_china_banking_extended_to_30_days_with_5_days_of_appraisal_excluded():
     filed = "2025-11-03T10:00:00+08:00"
     base = make_case(filed, regimes=["cn_banking"])
     assert (
-        clock(base, "cn_banking.decision", "2025-11-04T00:00:00+08:00").due_at
-        == "2025-11-18T23:59:59+08:00"
+        clock(base, "cn_banking.decision", "2025-11-04T00:00:00+08:00").due_at == "2025-11-18T23:59:59+08:00"
     )
     extended = make_case(
         filed,
@@ -161,8 +158,7 @@ def test_china_deadline_on_national_day_moves_to_the_next_working_day():
     # Filed 20 Sep 2025: 15 days -> 5 Oct, a holiday; 6, 7, 8 Oct too -> end of Thu 9 Oct.
     case = make_case("2025-09-20T11:00:00+08:00", regimes=["cn_banking"])
     assert (
-        clock(case, "cn_banking.decision", "2025-09-21T00:00:00+08:00").due_at
-        == "2025-10-09T23:59:59+08:00"
+        clock(case, "cn_banking.decision", "2025-09-21T00:00:00+08:00").due_at == "2025-10-09T23:59:59+08:00"
     )
 
 
@@ -200,9 +196,7 @@ def test_ladder_fires_each_rung_once_and_only_the_highest_when_late():
     due = due_step(case, first, RULES, now, fired_steps(case))
     assert due.step.name == "warn" and due.notify == ("alice",)
     warned = case.with_event(step_event(case, due, "bot", now))
-    assert (
-        due_step(warned, evaluate(warned, RULES, now)[0], RULES, now, fired_steps(warned)) is None
-    )
+    assert due_step(warned, evaluate(warned, RULES, now)[0], RULES, now, fired_steps(warned)) is None
     # Next day 10:00: breached for 17 wall hours: breach and manager both due; manager fires.
     later = parse_time("2025-11-04T10:00:00+00:00")
     due = due_step(warned, evaluate(warned, RULES, later)[0], RULES, later, fired_steps(warned))
@@ -237,7 +231,5 @@ def test_pausing_never_shortens_a_deadline(start_minutes, length_minutes):
         regimes=["cn_banking"],
     )
     now = resume_at + timedelta(hours=1)
-    for before, after in zip(
-        case_clocks(plain, RULES, now), case_clocks(paused, RULES, now), strict=True
-    ):
+    for before, after in zip(case_clocks(plain, RULES, now), case_clocks(paused, RULES, now), strict=True):
         assert parse_time(after.due_at) >= parse_time(before.due_at), before.clock

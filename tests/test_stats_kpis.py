@@ -80,9 +80,7 @@ def test_surveys_repeats_and_tops(kpis):
 
 def test_group_by_category():
     facts = [case_facts(c) for c in (truncate(c, AS_AT) for c in fixture_cases()) if c]
-    rows = group_kpis(
-        facts, "category", parse_period("2026-03", UTC), AS_AT, KpiCalendar.fallback("UTC")
-    )
+    rows = group_kpis(facts, "category", parse_period("2026-03", UTC), AS_AT, KpiCalendar.fallback("UTC"))
     assert [(r["key"], r["received"], r["closed"], r["open_at_end"]) for r in rows] == [
         ("billing", 2, 2, 0),
         ("logistics", 1, 1, 1),

@@ -33,9 +33,7 @@ def closed_case(cli, ws: Path, customer: str, contact: str | None, day: int) -> 
     assert done.code == 0, done.err
     case_id = done.out.strip()
     for action, extra, hour in (("resolve", ["--resolution", "Replaced"], 10), ("close", [], 12)):
-        step = cli(
-            action, case_id, *extra, "-w", str(ws), "--now", f"2025-11-{day:02d}T{hour}:00:00+08:00"
-        )
+        step = cli(action, case_id, *extra, "-w", str(ws), "--now", f"2025-11-{day:02d}T{hour}:00:00+08:00")
         assert step.code == 0, step.err
     return case_id
 
@@ -55,9 +53,7 @@ def test_record_an_answer_and_refuse_bad_ones(cli, ws):
     ):
         bad = cli("survey", case_id, *args, "-w", str(ws))
         assert bad.code == code and text in bad.err
-    done = cli(
-        "survey", case_id, "--csat", "4", "--nps", "9", "--comment", "Quick fix", "-w", str(ws)
-    )
+    done = cli("survey", case_id, "--csat", "4", "--nps", "9", "--comment", "Quick fix", "-w", str(ws))
     assert done.code == 0, done.err
     assert "survey recorded (CSAT 4, NPS 9)" in done.out
     shown = json.loads(cli("show", case_id, "--json", "-w", str(ws)).out)
@@ -115,9 +111,7 @@ def test_due_respects_delay_max_age_cooldown_and_asks_once(cli, ws, tmp_path):
 
 def test_render_to_stdout(cli, ws):
     case_id = closed_case(cli, ws, "Ann Lee", "ann@example.com", 3)
-    done = cli(
-        "survey", "due", "--render", "-", "-w", str(ws), "--now", "2025-11-05T09:00:00+08:00"
-    )
+    done = cli("survey", "due", "--render", "-", "-w", str(ws), "--now", "2025-11-05T09:00:00+08:00")
     assert done.code == 0, done.err
     assert f"--- {case_id} to ann@example.com" in done.out and "Dear Ann Lee" in done.out
 

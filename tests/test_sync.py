@@ -80,8 +80,7 @@ def test_both_clones_change_one_case_offline_and_sync(team, cli):
     assert merged.code == 0, merged.err
     report = json.loads(merged.out)
     assert report["merged_cases"] == [case_id]
-    assert [c["summary"].split(":")[0] for c in report["incoming"]] == [
-        f"note {case_id}", f"edit {case_id}"]
+    assert [c["summary"].split(":")[0] for c in report["incoming"]] == [f"note {case_id}", f"edit {case_id}"]
     assert len(report["contests"]) == 1 and "priority: kept high" in report["contests"][0]
     assert cli("sync", cwd=a).code == 0
 
@@ -91,9 +90,17 @@ def test_both_clones_change_one_case_offline_and_sync(team, cli):
         assert_clean(cli, where)
     assert events_of(remote, case_id, "main") == events_of(a, case_id)
     contest = events_of(a, case_id)[-1]["contested"]
-    assert contest == [{"field": "priority", "kept": "high", "kept_by": "Test Runner",
-                        "kept_at": LATER.format(20), "overridden": "critical",
-                        "overridden_by": "Test Runner", "overridden_at": LATER.format(10)}]
+    assert contest == [
+        {
+            "field": "priority",
+            "kept": "high",
+            "kept_by": "Test Runner",
+            "kept_at": LATER.format(20),
+            "overridden": "critical",
+            "overridden_by": "Test Runner",
+            "overridden_at": LATER.format(10),
+        }
+    ]
     shown = cli("show", case_id, "--json", cwd=a)
     assert json.loads(shown.out)["status"] == "in_progress"  # the note follows the assignment
     log = git(b, "log", "-1", "--format=%B")
@@ -126,13 +133,14 @@ def test_plain_git_pull_uses_the_driver(team, cli, tmp_path):
     bin_dir = tmp_path / "bin"  # `cmtool` on PATH, as a user's shell has it
     bin_dir.mkdir()
     wrapper = bin_dir / "cmtool"
-    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} -m cmtool \"$@\"\n")
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} -m cmtool "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
     env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
     import subprocess
 
-    done = subprocess.run(["git", "pull", "--no-rebase", "--no-edit"], cwd=b, env=env,
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        ["git", "pull", "--no-rebase", "--no-edit"], cwd=b, env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     assert notes(b, case_id) == ["from b", "from a"]
     assert_clean(cli, b)
@@ -236,8 +244,18 @@ def test_a_case_edited_by_hand_on_one_side_needs_a_person(team, cli):
     assert git(b, "rev-parse", "HEAD") == head and git(b, "status", "--porcelain") == ""
     import subprocess
 
-    pulled = subprocess.run(["git", "-c", f"merge.cmtool.driver={sys.executable} -m cmtool "
-                             "merge-driver %O %A %B %P", "pull", "--no-rebase", "--no-edit"],
-                            cwd=b, capture_output=True, text=True)  # fmt: skip
+    pulled = subprocess.run(
+        [
+            "git",
+            "-c",
+            f"merge.cmtool.driver={sys.executable} -m cmtool merge-driver %O %A %B %P",
+            "pull",
+            "--no-rebase",
+            "--no-edit",
+        ],
+        cwd=b,
+        capture_output=True,
+        text=True,
+    )
     assert pulled.returncode != 0 and "CASE_STATE_MISMATCH" in pulled.stderr
     assert "<<<<<<<" in path.read_text()  # git's markers, for the person who fixes it

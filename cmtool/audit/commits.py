@@ -68,43 +68,83 @@ def is_case_area(path: str) -> bool:
     return path.startswith("cases/") and path.rsplit("/", 1)[-1] not in IGNORED_NAMES
 
 
-def check_commit_meta(commit: CommitLike, trailers: Trailers, case_paths: Sequence[str],
-                      policy: AccessPolicy) -> list[Finding]:  # fmt: skip
+def check_commit_meta(
+    commit: CommitLike, trailers: Trailers, case_paths: Sequence[str], policy: AccessPolicy
+) -> list[Finding]:
     """Trailers and signature of one commit; ``case_paths`` are the cases/ files it changed."""
     found: list[Finding] = []
     sha = commit.sha
     if policy.require_signed and commit.signature not in GOOD_SIGNATURES:
-        what = "is not signed" if commit.signature in ("N", "") else (
-            f"has a signature git does not accept (status {commit.signature})")  # fmt: skip
-        found.append(Finding("UNSIGNED_COMMIT", f"{what}, but rules.yaml requires signed "
-                             "commits (audit.require_signed_commits)", sha))  # fmt: skip
+        what = (
+            "is not signed"
+            if commit.signature in ("N", "")
+            else (f"has a signature git does not accept (status {commit.signature})")
+        )
+        found.append(
+            Finding(
+                "UNSIGNED_COMMIT",
+                f"{what}, but rules.yaml requires signed commits (audit.require_signed_commits)",
+                sha,
+            )
+        )
     if commit.is_merge or not case_paths:
         return found
     if not trailers.present:
         for path in case_paths:
-            found.append(Finding("HAND_EDIT", "changed outside cmtool: the commit has no "
-                                 f"Cmtool-* trailers ({commit.message.splitlines()[0][:60]!r} "
-                                 f"by {commit.author_name})", sha, path, None,
-                                 case_id_of(path)))  # fmt: skip
+            found.append(
+                Finding(
+                    "HAND_EDIT",
+                    "changed outside cmtool: the commit has no "
+                    f"Cmtool-* trailers ({commit.message.splitlines()[0][:60]!r} "
+                    f"by {commit.author_name})",
+                    sha,
+                    path,
+                    None,
+                    case_id_of(path),
+                )
+            )
         return found
     for problem in trailers.problems:
         found.append(Finding("TRAILER_MALFORMED", problem, sha))
     if trailers.actor and trailers.actor != commit.author_name:
-        found.append(Finding("TRAILER_ACTOR_MISMATCH", f"Cmtool-Actor is {trailers.actor!r} but "
-                             f"the commit's author is {commit.author_name!r}", sha))  # fmt: skip
+        found.append(
+            Finding(
+                "TRAILER_ACTOR_MISMATCH",
+                f"Cmtool-Actor is {trailers.actor!r} but the commit's author is {commit.author_name!r}",
+                sha,
+            )
+        )
     touched = {case_id_of(p): p for p in case_paths if case_id_of(p)}
     unnamed, untouched = trailer_mismatches(trailers, touched)
     for case_id in unnamed:
-        found.append(Finding("TRAILER_UNNAMED_CASE", "the commit changes this case but its "
-                             "trailers do not name it", sha, touched[case_id], None, case_id))
+        found.append(
+            Finding(
+                "TRAILER_UNNAMED_CASE",
+                "the commit changes this case but its trailers do not name it",
+                sha,
+                touched[case_id],
+                None,
+                case_id,
+            )
+        )
     for case_id in untouched:
-        found.append(Finding("TRAILER_UNTOUCHED_CASE", "the trailers name this case but the "
-                             "commit does not change it", sha, "", None, case_id))  # fmt: skip
+        found.append(
+            Finding(
+                "TRAILER_UNTOUCHED_CASE",
+                "the trailers name this case but the commit does not change it",
+                sha,
+                "",
+                None,
+                case_id,
+            )
+        )
     return found
 
 
 def check_file_change(
-    commit: CommitLike, change: FileChange, policy: AccessPolicy,
+    commit: CommitLike,
+    change: FileChange,
+    policy: AccessPolicy,
     check_appended: bool = True,
 ) -> tuple[list[Finding], list[tuple[int, Event]]]:
     """Findings for one changed case file, and the events this commit appended
@@ -112,23 +152,38 @@ def check_file_change(
     sha, path = commit.sha, change.path
     case_id = case_id_of(path)
     if not case_id:
-        return [Finding("CASE_STRAY_FILE", "a file under cases/ that is not a case file "
-                        "(cases/YYYY/MM/<ID>.yaml)", sha, path)], []  # fmt: skip
+        return [
+            Finding(
+                "CASE_STRAY_FILE",
+                "a file under cases/ that is not a case file (cases/YYYY/MM/<ID>.yaml)",
+                sha,
+                path,
+            )
+        ], []
     if change.new is None:
-        return [Finding("CASE_DELETED", "case file deleted (or renamed): case files may never be "
-                        "removed", sha, path, None, case_id)], []  # fmt: skip
+        return [
+            Finding(
+                "CASE_DELETED",
+                "case file deleted (or renamed): case files may never be removed",
+                sha,
+                path,
+                None,
+                case_id,
+            )
+        ], []
     new = change.new
     if new.error is not None:
         where, _, message = new.error.partition(": ")
         line = where.rsplit(":", 1)[-1]
-        return [Finding("CASE_YAML", message, sha, path, int(line) if line.isdigit() else None,
-                        case_id)], []  # fmt: skip
-    found = [Finding(p.code, p.message, sha, path, p.line, case_id)
-             for p in _schema_problems(new, path)]  # fmt: skip
+        return [Finding("CASE_YAML", message, sha, path, int(line) if line.isdigit() else None, case_id)], []
+    found = [Finding(p.code, p.message, sha, path, p.line, case_id) for p in _schema_problems(new, path)]
     data_id = new.data.get("id") if isinstance(new.data, Mapping) else None
     if isinstance(data_id, str) and data_id != case_id:
-        found.append(Finding("CASE_WRONG_PATH", f"the file holds case {data_id}", sha, path,
-                             new.lines().get("id"), case_id))  # fmt: skip
+        found.append(
+            Finding(
+                "CASE_WRONG_PATH", f"the file holds case {data_id}", sha, path, new.lines().get("id"), case_id
+            )
+        )
     old_events = change.old.events if change.old is not None else []
     new_events = new.events
     appended = _check_append_only(commit, change, old_events, new_events, found)
@@ -146,14 +201,29 @@ def check_file_change(
         except (TypeError, ValueError):
             late = False  # a bad time is a schema finding already
         if late:
-            found.append(Finding("EVENT_AFTER_COMMIT", f"event {index + 1} is dated {event.at}, "
-                                 f"after its commit ({commit.committer_date})", sha, path,
-                                 new.lines().get(f"events[{index}]"), case_id))  # fmt: skip
+            found.append(
+                Finding(
+                    "EVENT_AFTER_COMMIT",
+                    f"event {index + 1} is dated {event.at}, after its commit ({commit.committer_date})",
+                    sha,
+                    path,
+                    new.lines().get(f"events[{index}]"),
+                    case_id,
+                )
+            )
         if not commit.is_merge:
             denial = policy.denial(event, _redress_after(new_events, index))
             if denial:
-                found.append(Finding("ROLE_DENIED", f"event {index + 1}: {denial}", sha, path,
-                                     new.lines().get(f"events[{index}]"), case_id))  # fmt: skip
+                found.append(
+                    Finding(
+                        "ROLE_DENIED",
+                        f"event {index + 1}: {denial}",
+                        sha,
+                        path,
+                        new.lines().get(f"events[{index}]"),
+                        case_id,
+                    )
+                )
     return found, events
 
 
@@ -164,8 +234,9 @@ def _schema_problems(new: FileVersion, path: str) -> list:
     return problems
 
 
-def _check_append_only(commit: CommitLike, change: FileChange, old: list[Any], new: list[Any],
-                       found: list[Finding]) -> list[int]:  # fmt: skip
+def _check_append_only(
+    commit: CommitLike, change: FileChange, old: list[Any], new: list[Any], found: list[Finding]
+) -> list[int]:
     """Flag removed or rewritten events; returns indexes of the events this commit added."""
     sha, path, case_id = commit.sha, change.path, case_id_of(change.path)
     lines = change.new.lines if change.new is not None else (lambda: {})
@@ -177,8 +248,16 @@ def _check_append_only(commit: CommitLike, change: FileChange, old: list[Any], n
             while position < len(new) and new[position] != event:
                 position += 1
             if position == len(new):
-                found.append(Finding("EVENT_REMOVED", f"the merge lost event {index + 1} of a "
-                                     f"parent ({_label(event)})", sha, path, None, case_id))
+                found.append(
+                    Finding(
+                        "EVENT_REMOVED",
+                        f"the merge lost event {index + 1} of a parent ({_label(event)})",
+                        sha,
+                        path,
+                        None,
+                        case_id,
+                    )
+                )
                 return []
             kept.add(position)
             position += 1
@@ -190,11 +269,14 @@ def _check_append_only(commit: CommitLike, change: FileChange, old: list[Any], n
         if removed:
             message = f"event {index + 1} ({_label(event)}) was removed after it was committed"
         else:
-            message = (f"event {index + 1} ({_label(event)}) was rewritten after it was committed"
-                       f"{_diff_hint(event, new[index])}")  # fmt: skip
+            message = (
+                f"event {index + 1} ({_label(event)}) was rewritten after it was committed"
+                f"{_diff_hint(event, new[index])}"
+            )
         line = lines().get(f"events[{min(index, len(new) - 1)}]") if new else None
-        found.append(Finding("EVENT_REMOVED" if removed else "EVENT_REWRITTEN", message, sha, path,
-                             line, case_id))  # fmt: skip
+        found.append(
+            Finding("EVENT_REMOVED" if removed else "EVENT_REWRITTEN", message, sha, path, line, case_id)
+        )
         return []
     return list(range(len(old), len(new)))
 

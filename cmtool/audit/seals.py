@@ -23,14 +23,15 @@ NAME_RE = re.compile(r"^cmtool-seal-(\d+)$")
 NO_PREVIOUS = "none"
 
 
-def seal_message(note: str, number: int, commit: str, tree: str, previous: str | None,
-                 actor: str) -> str:  # fmt: skip
-    return (f"{note.strip() or 'audit seal'}\n\n"
-            f"Cmtool-Seal: {number}\n"
-            f"Cmtool-Seal-Commit: {commit}\n"
-            f"Cmtool-Seal-Tree: {tree}\n"
-            f"Cmtool-Seal-Previous: {previous or NO_PREVIOUS}\n"
-            f"Cmtool-Actor: {actor}\n")  # fmt: skip
+def seal_message(note: str, number: int, commit: str, tree: str, previous: str | None, actor: str) -> str:
+    return (
+        f"{note.strip() or 'audit seal'}\n\n"
+        f"Cmtool-Seal: {number}\n"
+        f"Cmtool-Seal-Commit: {commit}\n"
+        f"Cmtool-Seal-Tree: {tree}\n"
+        f"Cmtool-Seal-Previous: {previous or NO_PREVIOUS}\n"
+        f"Cmtool-Actor: {actor}\n"
+    )
 
 
 def parse_seal_message(message: str) -> dict[str, str]:
@@ -73,12 +74,14 @@ def check_seals(seals: list[SealRecord], require_signed: bool = False) -> list[F
     ordered = sorted(seals, key=lambda s: s.number)
     previous: SealRecord | None = None
     for seal in ordered:
+
         def flag(code: str, message: str, seal: SealRecord = seal) -> None:
             found.append(Finding(code, f"{seal.name}: {message}", seal.target))
 
         if seal.object_type != "tag":
-            flag("SEAL_NOT_ANNOTATED", "is a lightweight tag, not a cmtool seal (it records "
-                 "nothing to verify)")  # fmt: skip
+            flag(
+                "SEAL_NOT_ANNOTATED", "is a lightweight tag, not a cmtool seal (it records nothing to verify)"
+            )
             continue
         fields = parse_seal_message(seal.message)
         recorded = fields.get("Cmtool-Seal-Commit", "")
@@ -86,17 +89,29 @@ def check_seals(seals: list[SealRecord], require_signed: bool = False) -> list[F
             flag("SEAL_MALFORMED", "the tag message lacks Cmtool-Seal-Commit/Cmtool-Seal-Tree")
             continue
         if recorded != seal.target:
-            flag("SEAL_MOVED", f"the tag now points at {seal.target[:12]} but sealed "
-                 f"{recorded[:12]} (the tag was moved or recreated)")  # fmt: skip
+            flag(
+                "SEAL_MOVED",
+                f"the tag now points at {seal.target[:12]} but sealed "
+                f"{recorded[:12]} (the tag was moved or recreated)",
+            )
         elif seal.target_tree != fields["Cmtool-Seal-Tree"]:
-            flag("SEAL_TREE_CHANGED", f"sealed tree {fields['Cmtool-Seal-Tree'][:12]} but the "
-                 f"commit now has tree {str(seal.target_tree)[:12]}")  # fmt: skip
+            flag(
+                "SEAL_TREE_CHANGED",
+                f"sealed tree {fields['Cmtool-Seal-Tree'][:12]} but the "
+                f"commit now has tree {str(seal.target_tree)[:12]}",
+            )
         if not seal.recorded_exists:
-            flag("SEAL_COMMIT_GONE", f"the sealed commit {recorded[:12]} is no longer in the "
-                 "repository: sealed history was rewritten")  # fmt: skip
+            flag(
+                "SEAL_COMMIT_GONE",
+                f"the sealed commit {recorded[:12]} is no longer in the "
+                "repository: sealed history was rewritten",
+            )
         elif not seal.recorded_in_head:
-            flag("SEAL_NOT_IN_HISTORY", f"the sealed commit {recorded[:12]} is not in HEAD's "
-                 "history: sealed history was rewritten (amend, rebase or force-push)")  # fmt: skip
+            flag(
+                "SEAL_NOT_IN_HISTORY",
+                f"the sealed commit {recorded[:12]} is not in HEAD's "
+                "history: sealed history was rewritten (amend, rebase or force-push)",
+            )
         if fields.get("Cmtool-Seal") != str(seal.number):
             flag("SEAL_MALFORMED", f"the message says seal {fields.get('Cmtool-Seal')!r}")
         expected_previous = previous.tag_object if previous else NO_PREVIOUS
@@ -105,9 +120,12 @@ def check_seals(seals: list[SealRecord], require_signed: bool = False) -> list[F
         elif previous is not None and seal.number != previous.number + 1:
             flag("SEAL_CHAIN_BROKEN", f"seal {previous.number + 1} is missing")
         elif fields.get("Cmtool-Seal-Previous") != expected_previous:
-            flag("SEAL_CHAIN_BROKEN", "names previous seal "
-                 f"{fields.get('Cmtool-Seal-Previous', '?')[:12]} but the previous seal tag is "
-                 f"{expected_previous[:12]} (a seal was deleted or recreated)")  # fmt: skip
+            flag(
+                "SEAL_CHAIN_BROKEN",
+                "names previous seal "
+                f"{fields.get('Cmtool-Seal-Previous', '?')[:12]} but the previous seal tag is "
+                f"{expected_previous[:12]} (a seal was deleted or recreated)",
+            )
         if seal.signature_ok is False:
             flag("SEAL_BAD_SIGNATURE", "git verify-tag rejects the tag's signature")
         elif seal.signature_ok is None and require_signed:

@@ -7,8 +7,7 @@ import typer
 
 from cmtool.cli.common import ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json, warn
 
-audit_app = typer.Typer(help="Check the history: verify, seal, export for auditors.",
-                        no_args_is_help=True)  # fmt: skip
+audit_app = typer.Typer(help="Check the history: verify, seal, export for auditors.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -17,7 +16,8 @@ def register(app: typer.Typer) -> None:
     @app.command(rich_help_panel="Audit")
     def history(
         case_id: Annotated[str, typer.Argument(help="Case ID or an unambiguous prefix.")],
-        workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+        workspace: WorkspaceOpt = None,
+        as_json: JsonOpt = False,
     ) -> None:
         """A case's timeline with the commit that wrote each event (hash, author, date)."""
         from cmtool.services.history import case_history
@@ -33,9 +33,11 @@ def register(app: typer.Typer) -> None:
 
 @audit_app.command("verify")
 def verify_cmd(
-    since: Annotated[str | None, typer.Option(help="Check only commits after this one "
-                                              "(id, tag or branch).")] = None,  # fmt: skip
-    workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+    since: Annotated[
+        str | None, typer.Option(help="Check only commits after this one (id, tag or branch).")
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check every commit and seal; exit 1 when anything was changed behind cmtool's back."""
     from cmtool.services.audit import verify
@@ -49,19 +51,22 @@ def verify_cmd(
             echo(str(finding))
         summary = report.summary()
         verdict = "OK: no findings" if report.ok else f"{len(report.findings)} finding(s)"
-        warn(f"{verdict} ({summary['commits_checked']} commits, "
-             f"{summary['case_files_checked']} case files, {summary['seals_checked']} seals)")
+        warn(
+            f"{verdict} ({summary['commits_checked']} commits, "
+            f"{summary['case_files_checked']} case files, {summary['seals_checked']} seals)"
+        )
     if not report.ok:
         raise typer.Exit(1)
 
 
 @audit_app.command("seal")
 def seal_cmd(
-    message: Annotated[str | None, typer.Option("--message", "-m",
-                                                help="Why this point is sealed.")] = None,  # fmt: skip
+    message: Annotated[str | None, typer.Option("--message", "-m", help="Why this point is sealed.")] = None,
     sign: Annotated[bool, typer.Option("--sign", help="Sign the tag (git tag -s).")] = False,
     force: Annotated[bool, typer.Option(help="Seal even when verify has findings.")] = False,
-    workspace: WorkspaceOpt = None, actor: ActorOpt = None, now: NowOpt = None,
+    workspace: WorkspaceOpt = None,
+    actor: ActorOpt = None,
+    now: NowOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Seal HEAD: an annotated tag cmtool-seal-N that later verifies prove unchanged."""
@@ -69,8 +74,9 @@ def seal_cmd(
 
     done = seal(context(workspace, actor, now), message, sign, force)
     if as_json:
-        print_json({"tag": done.name, "tag_object": done.tag_object, "commit": done.commit,
-                    "tree": done.tree})  # fmt: skip
+        print_json(
+            {"tag": done.name, "tag_object": done.tag_object, "commit": done.commit, "tree": done.tree}
+        )
         return
     echo(f"sealed {done.commit[:12]} as {done.name} (tag object {done.tag_object})")
     echo("keep the tag object id somewhere outside this repository: it proves this seal later")
@@ -78,11 +84,15 @@ def seal_cmd(
 
 @audit_app.command("export")
 def export_cmd(
-    period: Annotated[str, typer.Option(help="2025, 2025-Q4, 2025-11, 2025-11-03, or "
-                                        "FROM..TO (dates, TO included).")],  # fmt: skip
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the bundle "
-                                         "to (must be new or empty).")],  # fmt: skip
-    workspace: WorkspaceOpt = None, now: NowOpt = None, as_json: JsonOpt = False,
+    period: Annotated[
+        str, typer.Option(help="2025, 2025-Q4, 2025-11, 2025-11-03, or FROM..TO (dates, TO included).")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder to write the bundle to (must be new or empty).")
+    ],
+    workspace: WorkspaceOpt = None,
+    now: NowOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write an auditor's bundle: event log (CSV, JSON), verify findings, commits in range."""
     from cmtool.services.audit_export import export_bundle
@@ -93,7 +103,9 @@ def export_cmd(
     if as_json:
         print_json(manifest)
         return
-    echo(f"wrote {output}: {manifest['events']} events, {manifest['commits']} commits, "
-         f"{manifest['findings']} findings")  # fmt: skip
+    echo(
+        f"wrote {output}: {manifest['events']} events, {manifest['commits']} commits, "
+        f"{manifest['findings']} findings"
+    )
     if manifest["findings"]:
         raise typer.Exit(1)

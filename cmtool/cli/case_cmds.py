@@ -25,35 +25,52 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     @app.command("file", rich_help_panel="Cases")
     def file_cmd(
         title: Annotated[str, typer.Option("--title", help="One-line summary.")],
-        channel: Annotated[str, typer.Option(help="phone, email, web, app, social, regulator, "
-                                             "letter, in_person, chat, other.")] = "other",  # fmt: skip
+        channel: Annotated[
+            str,
+            typer.Option(help="phone, email, web, app, social, regulator, letter, in_person, chat, other."),
+        ] = "other",
         customer: Annotated[str | None, typer.Option(help="Customer name.")] = None,
         contact: Annotated[str | None, typer.Option(help="Phone or e-mail.")] = None,
         customer_tier: Annotated[str | None, typer.Option(help="e.g. standard, vip.")] = None,
         product: Annotated[str | None, typer.Option()] = None,
         region: Annotated[str | None, typer.Option()] = None,
         description: Annotated[str | None, typer.Option(help="What the customer said.")] = None,
-        category: Annotated[str | None, typer.Option(help="Taxonomy key (default: chosen by "
-                                                     "rules.yaml from the text).")] = None,  # fmt: skip
-        priority: Annotated[str | None, typer.Option(help="low, normal, high, critical "
-                                                     "(default: by rules.yaml).")] = None,  # fmt: skip
-        regime: Annotated[str | None, typer.Option(help="Regulatory presets, comma-separated "
-                                                   "(e.g. fca_disp).")] = None,  # fmt: skip
+        category: Annotated[
+            str | None, typer.Option(help="Taxonomy key (default: chosen by rules.yaml from the text).")
+        ] = None,
+        priority: Annotated[
+            str | None, typer.Option(help="low, normal, high, critical (default: by rules.yaml).")
+        ] = None,
+        regime: Annotated[
+            str | None, typer.Option(help="Regulatory presets, comma-separated (e.g. fca_disp).")
+        ] = None,
         tags: Annotated[str | None, typer.Option(help="Comma-separated tags.")] = None,
-        filed_at: Annotated[str | None, typer.Option(help="When the complaint was received "
-                                                     "(default: --now).")] = None,  # fmt: skip
-        workspace: WorkspaceOpt = None, actor: ActorOpt = None, now: NowOpt = None,
+        filed_at: Annotated[
+            str | None, typer.Option(help="When the complaint was received (default: --now).")
+        ] = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """File a new complaint; prints its ID."""
         from cmtool.services.filing import file_complaint
 
         fields = {
-            "title": title, "channel": channel, "customer": customer, "contact": contact,
-            "customer_tier": customer_tier, "product": product, "region": region,
-            "description": description, "category": category, "priority": priority,
-            "regimes": _split(regime), "tags": _split(tags), "filed_at": filed_at,
-        }  # fmt: skip
+            "title": title,
+            "channel": channel,
+            "customer": customer,
+            "contact": contact,
+            "customer_tier": customer_tier,
+            "product": product,
+            "region": region,
+            "description": description,
+            "category": category,
+            "priority": priority,
+            "regimes": _split(regime),
+            "tags": _split(tags),
+            "filed_at": filed_at,
+        }
         case = file_complaint(context(workspace, actor, now), fields)
         _done(case, as_json, case.id)
 
@@ -63,7 +80,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         to: Annotated[str | None, typer.Option("--to", help="New owner.")] = None,
         auto: Annotated[bool, typer.Option("--auto", help="Let rules.yaml routing choose.")] = False,
         reason: Annotated[str | None, typer.Option(help="Why (kept in the event).")] = None,
-        workspace: WorkspaceOpt = None, actor: ActorOpt = None, now: NowOpt = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Give a case an owner (or re-route it with --auto)."""
@@ -81,9 +100,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     def note(
         case_id: IdArg,
         text: Annotated[str, typer.Argument(help="What happened, e.g. 'Called the customer'.")],
-        internal: Annotated[bool, typer.Option("--internal", help="An internal note: not a "
-                                               "contact with the customer.")] = False,  # fmt: skip
-        workspace: WorkspaceOpt = None, actor: ActorOpt = None, now: NowOpt = None,
+        internal: Annotated[
+            bool, typer.Option("--internal", help="An internal note: not a contact with the customer.")
+        ] = False,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Record a contact with the customer (the first one stops the first-response clock)."""
@@ -96,7 +118,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     def wait(
         case_id: IdArg,
         reason: Annotated[str, typer.Option(help="What we wait for from the customer.")],
-        workspace: WorkspaceOpt = None, actor: ActorOpt = None, now: NowOpt = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Mark a case as waiting on the customer (SLA clocks may pause)."""
@@ -109,7 +133,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     def resume(
         case_id: IdArg,
         note_text: Annotated[str | None, typer.Option("--note", help="What came in.")] = None,
-        workspace: WorkspaceOpt = None, actor: ActorOpt = None, now: NowOpt = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """The customer answered: a waiting case is in progress again."""
@@ -123,7 +149,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         case_id: IdArg,
         to: Annotated[str, typer.Option("--to", help="Who takes it over.")],
         reason: Annotated[str, typer.Option(help="Why it is escalated.")],
-        workspace: WorkspaceOpt = None, actor: ActorOpt = None, now: NowOpt = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Escalate a case to someone more senior."""
@@ -149,18 +177,29 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         regime: Annotated[str | None, typer.Option(help="Comma-separated presets.")] = None,
         tags: Annotated[str | None, typer.Option(help="Comma-separated.")] = None,
         reason: Annotated[str | None, typer.Option(help="Why (kept in the event).")] = None,
-        workspace: WorkspaceOpt = None, actor: ActorOpt = None, now: NowOpt = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Change descriptive fields; the event records old -> new."""
         from cmtool.services import lifecycle
 
         given = {
-            "title": title, "priority": priority, "category": category, "channel": channel,
-            "customer": customer, "contact": contact, "customer_tier": customer_tier,
-            "product": product, "region": region, "team": team, "root_cause": root_cause,
-            "regimes": _split(regime), "tags": _split(tags),
-        }  # fmt: skip
+            "title": title,
+            "priority": priority,
+            "category": category,
+            "channel": channel,
+            "customer": customer,
+            "contact": contact,
+            "customer_tier": customer_tier,
+            "product": product,
+            "region": region,
+            "team": team,
+            "root_cause": root_cause,
+            "regimes": _split(regime),
+            "tags": _split(tags),
+        }
         updates = {k: v for k, v in given.items() if v is not None}
         case = lifecycle.edit(context(workspace, actor, now), case_id, updates, reason)
         _done(case, as_json, f"{case.id} edited: {', '.join(updates)}")
@@ -169,26 +208,31 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     def resolve(
         case_id: IdArg,
         resolution: Annotated[str, typer.Option(help="What was done for the customer.")],
-        remedy: Annotated[str | None, typer.Option(help="e.g. refund, replacement, repair, "
-                                                   "apology, explanation.")] = None,  # fmt: skip
+        remedy: Annotated[
+            str | None, typer.Option(help="e.g. refund, replacement, repair, apology, explanation.")
+        ] = None,
         redress: Annotated[float | None, typer.Option(help="Money paid or credited.")] = None,
-        upheld: Annotated[bool | None, typer.Option("--upheld/--not-upheld",
-                                                    help="Was the complaint upheld?")] = None,  # fmt: skip
-        workspace: WorkspaceOpt = None, actor: ActorOpt = None, now: NowOpt = None,
+        upheld: Annotated[
+            bool | None, typer.Option("--upheld/--not-upheld", help="Was the complaint upheld?")
+        ] = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Record the resolution given to the customer."""
         from cmtool.services import lifecycle
 
-        case = lifecycle.resolve(context(workspace, actor, now), case_id, resolution, remedy,
-                                 redress, upheld)  # fmt: skip
+        case = lifecycle.resolve(context(workspace, actor, now), case_id, resolution, remedy, redress, upheld)
         _done(case, as_json, f"{case.id} resolved")
 
     @app.command(rich_help_panel="Cases")
     def close(
         case_id: IdArg,
         note_text: Annotated[str | None, typer.Option("--note")] = None,
-        workspace: WorkspaceOpt = None, actor: ActorOpt = None, now: NowOpt = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Close a resolved case."""
@@ -201,7 +245,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     def reopen(
         case_id: IdArg,
         reason: Annotated[str, typer.Option(help="Why it is reopened.")],
-        workspace: WorkspaceOpt = None, actor: ActorOpt = None, now: NowOpt = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Reopen a resolved or closed case (back to in progress)."""

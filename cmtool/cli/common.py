@@ -13,24 +13,33 @@ import typer
 
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", help="Workspace folder (default: the one around the current "
-                 "folder, or $CMTOOL_WORKSPACE).", show_default=False),
-]  # fmt: skip
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: the one around the current folder, or $CMTOOL_WORKSPACE).",
+        show_default=False,
+    ),
+]
 ActorOpt = Annotated[
     str | None,
-    typer.Option("--actor", help="Who acts (default: $CMTOOL_ACTOR, else git user.name).",
-                 show_default=False),
-]  # fmt: skip
+    typer.Option(
+        "--actor", help="Who acts (default: $CMTOOL_ACTOR, else git user.name).", show_default=False
+    ),
+]
 NowOpt = Annotated[
     str | None,
-    typer.Option("--now", help="Pretend it is this ISO 8601 time (default: $CMTOOL_NOW, else now).",
-                 show_default=False),
-]  # fmt: skip
+    typer.Option(
+        "--now", help="Pretend it is this ISO 8601 time (default: $CMTOOL_NOW, else now).", show_default=False
+    ),
+]
 AsOfOpt = Annotated[
     str | None,
-    typer.Option("--as-of", help="As it stood then, rebuilt from git: a date (end of day), "
-                 "a time, or a commit/tag.", show_default=False),
-]  # fmt: skip
+    typer.Option(
+        "--as-of",
+        help="As it stood then, rebuilt from git: a date (end of day), a time, or a commit/tag.",
+        show_default=False,
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
 
@@ -56,13 +65,17 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=indent, default=str) + "\n")
 
 
-def print_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], as_json: bool,
-               as_csv: bool, title: str | None = None) -> None:  # fmt: skip
+def print_rows(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    as_json: bool,
+    as_csv: bool,
+    title: str | None = None,
+) -> None:
     """A table on a terminal; JSON when asked or piped; CSV when asked."""
     if as_csv:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore",
-                                lineterminator="\n")  # fmt: skip
+        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow({k: _cell(row.get(k)) for k in columns})
@@ -74,8 +87,7 @@ def print_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], as_jso
     print_table(rows, columns, title)
 
 
-def print_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str],
-                title: str | None = None) -> None:  # fmt: skip
+def print_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 

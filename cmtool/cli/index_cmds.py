@@ -5,8 +5,9 @@ import typer
 from cmtool.cli.common import JsonOpt, WorkspaceOpt, echo, print_json
 from cmtool.errors import EXIT_FINDINGS
 
-index_app = typer.Typer(help="The disposable index that makes list, SLA checks and reports fast.",
-                        no_args_is_help=True)  # fmt: skip
+index_app = typer.Typer(
+    help="The disposable index that makes list, SLA checks and reports fast.", no_args_is_help=True
+)
 
 
 @index_app.command("rebuild")

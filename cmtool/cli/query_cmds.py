@@ -20,22 +20,28 @@ from cmtool.cli.common import (
 def register(app: typer.Typer) -> None:
     @app.command("list", rich_help_panel="Cases")
     def list_cmd(
-        status: Annotated[str | None, typer.Option(
-            help="open (every status before resolved), done, or statuses.")] = None,
+        status: Annotated[
+            str | None, typer.Option(help="open (every status before resolved), done, or statuses.")
+        ] = None,
         assignee: Annotated[str | None, typer.Option()] = None,
         priority: Annotated[str | None, typer.Option()] = None,
         category: Annotated[str | None, typer.Option()] = None,
         channel: Annotated[str | None, typer.Option()] = None,
-        sort: Annotated[str, typer.Option(help="Fields to sort by, comma-separated; "
-                                          "-field for descending.")] = "id",  # fmt: skip
+        sort: Annotated[
+            str, typer.Option(help="Fields to sort by, comma-separated; -field for descending.")
+        ] = "id",
         limit: Annotated[int | None, typer.Option(help="At most this many rows.")] = None,
         as_of: AsOfOpt = None,
-        overdue: Annotated[bool, typer.Option(
-            "--overdue", help="Only open cases with a breached SLA clock.")] = False,
-        due_within: Annotated[str | None, typer.Option(
-            help="Only open cases with a clock due within this time, e.g. 4h.")] = None,
+        overdue: Annotated[
+            bool, typer.Option("--overdue", help="Only open cases with a breached SLA clock.")
+        ] = False,
+        due_within: Annotated[
+            str | None, typer.Option(help="Only open cases with a clock due within this time, e.g. 4h.")
+        ] = None,
         now: NowOpt = None,
-        workspace: WorkspaceOpt = None, as_json: JsonOpt = False, as_csv: CsvOpt = False,
+        workspace: WorkspaceOpt = None,
+        as_json: JsonOpt = False,
+        as_csv: CsvOpt = False,
     ) -> None:
         """List cases: a table on a terminal, JSON when piped or with --json, CSV with --csv.
 
@@ -44,8 +50,14 @@ def register(app: typer.Typer) -> None:
         from cmtool.services.context import resolve_now
         from cmtool.store.workspace import find_workspace
 
-        request = query.ListQuery(query.case_filter(status, assignee, priority, category, channel),
-                                  tuple(sort.split(",")), limit, as_of, overdue, due_within)  # fmt: skip
+        request = query.ListQuery(
+            query.case_filter(status, assignee, priority, category, channel),
+            tuple(sort.split(",")),
+            limit,
+            as_of,
+            overdue,
+            due_within,
+        )
         rows, columns = query.list_cases(find_workspace(workspace), request, resolve_now(now))
         print_rows(rows, columns, as_json, as_csv)
 
@@ -54,7 +66,8 @@ def register(app: typer.Typer) -> None:
         case_id: Annotated[str, typer.Argument(help="Case ID or an unambiguous prefix.")],
         as_of: AsOfOpt = None,
         now: NowOpt = None,
-        workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+        workspace: WorkspaceOpt = None,
+        as_json: JsonOpt = False,
     ) -> None:
         """Show one case with its SLA clocks (as of --now) and its timeline."""
         from cmtool.services.context import resolve_now

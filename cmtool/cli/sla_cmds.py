@@ -50,9 +50,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
         quiet: Annotated[
             bool,
-            typer.Option(
-                "--quiet", "-q", help="Print nothing when nothing is in warning or breach."
-            ),
+            typer.Option("--quiet", "-q", help="Print nothing when nothing is in warning or breach."),
         ] = False,
         new_only: Annotated[
             bool,
@@ -60,9 +58,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
         lock_timeout: Annotated[
             float,
-            typer.Option(
-                help="With --apply: seconds to wait for the workspace lock (then exit 5)."
-            ),
+            typer.Option(help="With --apply: seconds to wait for the workspace lock (then exit 5)."),
         ] = 10.0,
         as_of: AsOfOpt = None,
         workspace: WorkspaceOpt = None,
@@ -77,8 +73,10 @@ def register(app: typer.Typer) -> None:
 
         if as_of:
             if apply:
-                raise UsageError("--apply cannot be combined with --as-of: the past is read only",
-                                 hint="drop --as-of to apply the steps due now")  # fmt: skip
+                raise UsageError(
+                    "--apply cannot be combined with --as-of: the past is read only",
+                    hint="drop --as-of to apply the steps due now",
+                )
             from cmtool.services.context import resolve_now
             from cmtool.store.workspace import find_workspace
 
@@ -106,8 +104,11 @@ def register(app: typer.Typer) -> None:
                     f"{result.cases_checked} open cases, {result.clocks_checked} clocks: "
                     f"{len(breaches)} breached, "
                     f"{sum(f.clock.state == 'warning' for f in findings)} in warning"
-                    + (f" (as of {result.now.isoformat()}, commit {past.commit[:12]})"
-                       if past and result.now else "")  # fmt: skip
+                    + (
+                        f" (as of {result.now.isoformat()}, commit {past.commit[:12]})"
+                        if past and result.now
+                        else ""
+                    )
                 )
         if breaches:
             raise typer.Exit(EXIT_FINDINGS)

@@ -43,15 +43,11 @@ def register(app: typer.Typer) -> None:
     @survey_app.command("record")
     def record(
         case_id: Annotated[str, typer.Argument(help="Case ID or prefix.")],
-        csat: Annotated[
-            int | None, typer.Option(help="Satisfaction 1-5.", show_default=False)
-        ] = None,
+        csat: Annotated[int | None, typer.Option(help="Satisfaction 1-5.", show_default=False)] = None,
         nps: Annotated[
             int | None, typer.Option(help="Likelihood to recommend 0-10.", show_default=False)
         ] = None,
-        comment: Annotated[
-            str | None, typer.Option(help="The customer's words.", show_default=False)
-        ] = None,
+        comment: Annotated[str | None, typer.Option(help="The customer's words.", show_default=False)] = None,
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
@@ -65,10 +61,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(case.to_dict())
         else:
-            echo(
-                f"{case.id} survey recorded (CSAT {case.get('csat', '-')}, "
-                f"NPS {case.get('nps', '-')})"
-            )
+            echo(f"{case.id} survey recorded (CSAT {case.get('csat', '-')}, NPS {case.get('nps', '-')})")
 
     @survey_app.command("due")
     def due(
@@ -103,8 +96,7 @@ def register(app: typer.Typer) -> None:
         if render == "-":
             for item in due_list:
                 echo(
-                    f"--- {item.case_id} to {item.contact}\nSubject: {item.subject}\n\n"
-                    f"{item.body.rstrip()}\n"
+                    f"--- {item.case_id} to {item.contact}\nSubject: {item.subject}\n\n{item.body.rstrip()}\n"
                 )
         elif render:
             folder = Path(render)
@@ -133,9 +125,7 @@ def register(app: typer.Typer) -> None:
         file: Annotated[
             Path, typer.Argument(help="CSV: case_id, csat, nps, comment, answered_at (any order).")
         ],
-        dry_run: Annotated[
-            bool, typer.Option("--dry-run", help="Check only; write nothing.")
-        ] = False,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; write nothing.")] = False,
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,

@@ -23,9 +23,12 @@ def _commits(label: str, commits) -> None:
 def register(app: typer.Typer) -> None:
     @app.command(rich_help_panel="Team")
     def sync(
-        remote: Annotated[str | None, typer.Option(help="Git remote (default: the branch's "
-                                                   "upstream, else origin).")] = None,  # fmt: skip
-        workspace: WorkspaceOpt = None, actor: ActorOpt = None, now: NowOpt = None,
+        remote: Annotated[
+            str | None, typer.Option(help="Git remote (default: the branch's upstream, else origin).")
+        ] = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Fetch from the shared remote, merge (case files merge by timeline), push.
@@ -43,24 +46,30 @@ def register(app: typer.Typer) -> None:
             return
         _commits(f"in from {report.remote}/{report.branch}", report.incoming)
         if report.merged_cases:
-            echo(f"merged {len(report.merged_cases)} cases changed on both sides: "
-                 + ", ".join(report.merged_cases))
+            echo(
+                f"merged {len(report.merged_cases)} cases changed on both sides: "
+                + ", ".join(report.merged_cases)
+            )
         for contest in report.contests:
             echo(f"contested (recorded as a merge_contest event) {contest}")
         _commits(f"out to {report.remote}/{report.branch}", report.outgoing)
 
     @app.command("merge-driver", hidden=True)
     def merge_driver(
-        base: Annotated[Path, typer.Argument()], ours: Annotated[Path, typer.Argument()],
-        theirs: Annotated[Path, typer.Argument()], path: Annotated[str, typer.Argument()],
+        base: Annotated[Path, typer.Argument()],
+        ours: Annotated[Path, typer.Argument()],
+        theirs: Annotated[Path, typer.Argument()],
+        path: Annotated[str, typer.Argument()],
     ) -> None:
         """git's merge driver for case files (git runs: cmtool merge-driver %O %A %B %P)."""
         from cmtool.services.merge import merge_files
 
         outcome = merge_files(base, ours, theirs, path)
         if not outcome.merged:
-            common.warn(f"cmtool: cannot merge {path}: {outcome.reason}; conflict markers "
-                        "left for a person (see docs/team.md)")
+            common.warn(
+                f"cmtool: cannot merge {path}: {outcome.reason}; conflict markers "
+                "left for a person (see docs/team.md)"
+            )
             raise typer.Exit(1)
         for contest in outcome.contests:
             common.warn(f"cmtool: {path}: contested {contest.describe()}")
@@ -75,9 +84,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command(rich_help_panel="Team")
     def doctor(
-        repair: Annotated[bool, typer.Option("--repair", help="Put right what is found "
-                                             "(nothing is lost; see docs/team.md).")] = False,
-        workspace: WorkspaceOpt = None, now: NowOpt = None, as_json: JsonOpt = False,
+        repair: Annotated[
+            bool,
+            typer.Option("--repair", help="Put right what is found (nothing is lost; see docs/team.md)."),
+        ] = False,
+        workspace: WorkspaceOpt = None,
+        now: NowOpt = None,
+        as_json: JsonOpt = False,
     ) -> None:
         """Explain what an interrupted command left behind; --repair puts it right.
 
@@ -86,8 +99,9 @@ def register(app: typer.Typer) -> None:
 
         report = run_doctor(context(workspace, None, now), repair)
         if as_json:
-            common.print_json({"findings": [f.to_dict() for f in report.findings],
-                        "unresolved": len(report.unresolved)})  # fmt: skip
+            common.print_json(
+                {"findings": [f.to_dict() for f in report.findings], "unresolved": len(report.unresolved)}
+            )
         elif not report.findings:
             echo("workspace is healthy")
         for finding in report.findings if not as_json else ():

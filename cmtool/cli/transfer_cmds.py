@@ -25,25 +25,35 @@ def register(app: typer.Typer) -> None:
     @app.command("import", rich_help_panel="Transfer")
     def import_cmd(
         file: Annotated[Path, typer.Argument(help=".xlsx, .csv or .tsv file.", show_default=False)],
-        sheet: Annotated[str | None, typer.Option(help="Sheet of an .xlsx (default: the first "
-                                                  "that holds anything).")] = None,  # fmt: skip
-        mapping: Annotated[Path | None, typer.Option(help="YAML mapping that overrides or "
-                                                     "completes the automatic one.")] = None,  # fmt: skip
-        show_mapping: Annotated[bool, typer.Option("--show-mapping", help="Print the mapping "
-                                                   "that would be used, as an editable file, "
-                                                   "and stop.")] = False,  # fmt: skip
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide everything, write "
-                                              "nothing (except --rejects).")] = False,  # fmt: skip
-        update: Annotated[bool, typer.Option("--update", help="Apply changed rows of cases "
-                                             "imported before, as events.")] = False,  # fmt: skip
+        sheet: Annotated[
+            str | None, typer.Option(help="Sheet of an .xlsx (default: the first that holds anything).")
+        ] = None,
+        mapping: Annotated[
+            Path | None, typer.Option(help="YAML mapping that overrides or completes the automatic one.")
+        ] = None,
+        show_mapping: Annotated[
+            bool,
+            typer.Option(
+                "--show-mapping", help="Print the mapping that would be used, as an editable file, and stop."
+            ),
+        ] = False,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Decide everything, write nothing (except --rejects).")
+        ] = False,
+        update: Annotated[
+            bool, typer.Option("--update", help="Apply changed rows of cases imported before, as events.")
+        ] = False,
         dayfirst: Annotated[bool, typer.Option("--dayfirst", help="Read 03/04/2020 as 3 April.")] = False,
-        monthfirst: Annotated[bool, typer.Option("--monthfirst", help="Read 03/04/2020 as "
-                                                 "March 4.")] = False,  # fmt: skip
-        rejects: Annotated[Path | None, typer.Option(help="Write the rows not taken, with the "
-                                                     "reason, to this CSV.")] = None,  # fmt: skip
-        encoding: Annotated[str | None, typer.Option(help="Text encoding of a CSV (default: "
-                                                     "detected).")] = None,  # fmt: skip
-        workspace: WorkspaceOpt = None, actor: ActorOpt = None, now: NowOpt = None,
+        monthfirst: Annotated[bool, typer.Option("--monthfirst", help="Read 03/04/2020 as March 4.")] = False,
+        rejects: Annotated[
+            Path | None, typer.Option(help="Write the rows not taken, with the reason, to this CSV.")
+        ] = None,
+        encoding: Annotated[
+            str | None, typer.Option(help="Text encoding of a CSV (default: detected).")
+        ] = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Import complaints from a spreadsheet: one case per row, one commit.
@@ -77,18 +87,24 @@ def register(app: typer.Typer) -> None:
 def summary_lines(report, rejects_path: Path | None) -> list[str]:
     where = f"{report.file}" + (f" (sheet {report.sheet})" if report.sheet else "")
     verb = "would import" if report.dry_run else "imported"
-    lines = [f"{verb} {len(report.imported)} new cases from {where}; "
-             f"{report.already_present} already present ({len(report.updated)} updated)"]  # fmt: skip
-    lines.append(f"rows: {report.data_rows} = {len(report.imported)} new + {len(report.updated)} "
-                 f"updated + {report.unchanged} unchanged + {len(report.duplicates)} duplicates "
-                 f"+ {len(report.rejected)} rejected")  # fmt: skip
+    lines = [
+        f"{verb} {len(report.imported)} new cases from {where}; "
+        f"{report.already_present} already present ({len(report.updated)} updated)"
+    ]
+    lines.append(
+        f"rows: {report.data_rows} = {len(report.imported)} new + {len(report.updated)} "
+        f"updated + {report.unchanged} unchanged + {len(report.duplicates)} duplicates "
+        f"+ {len(report.rejected)} rejected"
+    )
     lines += [f"  {decision}" for decision in report.decisions]
     listed = sorted(report.duplicates + report.rejected, key=lambda r: r.row)
     for reject in listed[:SHOWN_REJECTS]:
         lines.append(f"  row {reject.row}: {reject.code} {reject.reason}")
     if len(listed) > SHOWN_REJECTS:
-        lines.append(f"  ... and {len(listed) - SHOWN_REJECTS} more"
-                     + ("" if rejects_path else "; list them all with --rejects FILE"))  # fmt: skip
+        lines.append(
+            f"  ... and {len(listed) - SHOWN_REJECTS} more"
+            + ("" if rejects_path else "; list them all with --rejects FILE")
+        )
     if rejects_path and listed:
         lines.append(f"rejected rows written to {rejects_path}")
     if report.dry_run:
@@ -125,17 +141,23 @@ class _progress:
 def register_export(app: typer.Typer) -> None:
     @app.command("export", rich_help_panel="Transfer")
     def export_cmd(
-        fmt: Annotated[str | None, typer.Option(
-            "--format", "-f", help="xlsx, csv or json (default: from -o's extension, else csv).")] = None,
-        output: Annotated[Path | None, typer.Option(
-            "--output", "-o", help="File to write (default: stdout; xlsx needs a file).")] = None,
-        status: Annotated[str | None, typer.Option(help="open, done, or statuses, "
-                                                   "comma-separated.")] = None,  # fmt: skip
+        fmt: Annotated[
+            str | None,
+            typer.Option(
+                "--format", "-f", help="xlsx, csv or json (default: from -o's extension, else csv)."
+            ),
+        ] = None,
+        output: Annotated[
+            Path | None,
+            typer.Option("--output", "-o", help="File to write (default: stdout; xlsx needs a file)."),
+        ] = None,
+        status: Annotated[str | None, typer.Option(help="open, done, or statuses, comma-separated.")] = None,
         assignee: Annotated[str | None, typer.Option()] = None,
         priority: Annotated[str | None, typer.Option()] = None,
         category: Annotated[str | None, typer.Option()] = None,
         channel: Annotated[str | None, typer.Option()] = None,
-        workspace: WorkspaceOpt = None, now: NowOpt = None,
+        workspace: WorkspaceOpt = None,
+        now: NowOpt = None,
     ) -> None:
         """Export cases: one row per case with SLA state; xlsx adds an Events sheet."""
         from cmtool.services import exporter, query
@@ -143,8 +165,7 @@ def register_export(app: typer.Typer) -> None:
         from cmtool.store.workspace import find_workspace
 
         case_filter = query.case_filter(status, assignee, priority, category, channel)
-        result = exporter.export_cases(find_workspace(workspace), fmt, case_filter,
-                                       resolve_now(now), output)  # fmt: skip
+        result = exporter.export_cases(find_workspace(workspace), fmt, case_filter, resolve_now(now), output)
         if result.text is not None:
             sys.stdout.write(result.text)
             return

@@ -14,7 +14,8 @@ def register(app: typer.Typer) -> None:
     def init(
         directory: Annotated[Path, typer.Argument(help="Folder for the new workspace.")],
         sample: Annotated[bool, typer.Option(help="Also copy the bundled sample cases.")] = False,
-        actor: ActorOpt = None, now: NowOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
     ) -> None:
         """Create a workspace: a git repository with rules.yaml, templates/ and cases/."""
         from cmtool.services.workspace_ops import create_workspace
@@ -41,9 +42,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command(rich_help_panel="Workspace")
     def demo(
-        directory: Annotated[Path, typer.Argument(help="Folder to build the demo in.")] = Path(
-            "cmtool-demo"
-        ),
+        directory: Annotated[Path, typer.Argument(help="Folder to build the demo in.")] = Path("cmtool-demo"),
         now: NowOpt = None,
     ) -> None:
         """Build a demo workspace from the bundled sample and run the main job on it."""

@@ -61,11 +61,20 @@ def event_table(cases: Sequence[Case]) -> ExportTable:
     rows = []
     for case in cases:
         for event in case.events:
-            changes = "\n".join(f"{name}: {_short(old)} -> {_short(new)}"
-                                for name, (old, new) in event.changes.items())  # fmt: skip
-            rows.append({"case_id": case.id, "at": parse_time(event.at), "actor": event.actor,
-                         "action": event.action, "changes": changes or None,
-                         "note": event.note, "rule": event.rule})  # fmt: skip
+            changes = "\n".join(
+                f"{name}: {_short(old)} -> {_short(new)}" for name, (old, new) in event.changes.items()
+            )
+            rows.append(
+                {
+                    "case_id": case.id,
+                    "at": parse_time(event.at),
+                    "actor": event.actor,
+                    "action": event.action,
+                    "changes": changes or None,
+                    "note": event.note,
+                    "rule": event.rule,
+                }
+            )
     return ExportTable(EVENT_COLUMNS, rows, frozenset({"at"}))
 
 

@@ -23,8 +23,9 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MAX_WIDTH = 50
 
 
-def write_xlsx(target: Path, cases: ExportTable, events: ExportTable,
-               about: list[tuple[str, Any]], zone: tzinfo) -> None:  # fmt: skip
+def write_xlsx(
+    target: Path, cases: ExportTable, events: ExportTable, about: list[tuple[str, Any]], zone: tzinfo
+) -> None:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)

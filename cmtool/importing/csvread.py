@@ -46,8 +46,10 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as exc:
-        raise UsageError(f"cannot tell the file's text encoding (byte {exc.start})",
-                         hint="name it with --encoding, e.g. --encoding gbk") from None  # fmt: skip
+        raise UsageError(
+            f"cannot tell the file's text encoding (byte {exc.start})",
+            hint="name it with --encoding, e.g. --encoding gbk",
+        ) from None
 
 
 def _mostly_chinese(text: str) -> bool:
@@ -77,8 +79,9 @@ def read_csv(path: Path, encoding: str | None = None, tab: bool = False) -> Sour
     data = path.read_bytes()
     text, used = decode(data, encoding)
     if "\0" in text:
-        raise UsageError(f"{path.name}: this looks like a binary file, not CSV",
-                         hint="an Excel workbook must end in .xlsx")  # fmt: skip
+        raise UsageError(
+            f"{path.name}: this looks like a binary file, not CSV", hint="an Excel workbook must end in .xlsx"
+        )
     # Split on \r\n, \n and \r alike but keep the endings: the csv module then sees
     # the real line breaks inside quoted fields.
     lines = list(io.StringIO(text, newline=""))
@@ -92,12 +95,16 @@ def read_csv(path: Path, encoding: str | None = None, tab: bool = False) -> Sour
         last_start, start_line = start_line, reader.line_num + 1
     if rows and _unterminated("".join(lines[last_start - 1 :]), delimiter):
         last = rows[-1]
-        rows[-1] = RawRow(last.number, last.cells,
-                          f"truncated record: a quote opened on line {last_start} is never "
-                          "closed before the end of the file")  # fmt: skip
+        rows[-1] = RawRow(
+            last.number,
+            last.cells,
+            f"truncated record: a quote opened on line {last_start} is never "
+            "closed before the end of the file",
+        )
     shown = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "bar"}[delimiter]
-    return SourceTable(path.name, file_sha256(path), None, tuple(rows),
-                       (f"encoding {used}", f"delimiter {shown}"))  # fmt: skip
+    return SourceTable(
+        path.name, file_sha256(path), None, tuple(rows), (f"encoding {used}", f"delimiter {shown}")
+    )
 
 
 def _unterminated(record_text: str, delimiter: str) -> bool:

@@ -28,10 +28,27 @@ _DAY_MONTH_NAME = re.compile(
 )
 _MONTH_NAME_DAY = re.compile(r"^(?P<m>[A-Za-z]{3,9})\.? (?P<d>\d{1,2}),? (?P<y>\d{4})" + _TIME + "$")
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
-_MONTHS = {name: number for number, names in enumerate(
-    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
-     ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
-     ("oct", "october"), ("nov", "november"), ("dec", "december")], start=1) for name in names}  # fmt: skip
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
 
 
 @dataclass(frozen=True)
@@ -70,16 +87,20 @@ def decide_order(values: Iterable[object], default_hint: str | None = None) -> O
         order = DAYFIRST if dayfirst >= monthfirst else MONTHFIRST
         why = f"{example[order]} can only be {'day/month' if order == DAYFIRST else 'month/day'}"
         if dayfirst and monthfirst:
-            why += (f"; {dayfirst} rows read day-first and {monthfirst} month-first, "
-                    "the rows that do not fit the majority are rejected")  # fmt: skip
+            why += (
+                f"; {dayfirst} rows read day-first and {monthfirst} month-first, "
+                "the rows that do not fit the majority are rejected"
+            )
         return OrderDecision(order, why)
     if default_hint:
         return OrderDecision(default_hint, "every date is ambiguous; decided by the other date columns")
     sep = max(separators, key=separators.__getitem__)
     order = MONTHFIRST if sep == "/" else DAYFIRST
     shape = "month/day" if order == MONTHFIRST else "day/month"
-    return OrderDecision(order, "every date is ambiguous (day and month both 12 or less); "
-                                f"{sep!r}-separated dates read {shape}")  # fmt: skip
+    return OrderDecision(
+        order,
+        f"every date is ambiguous (day and month both 12 or less); {sep!r}-separated dates read {shape}",
+    )
 
 
 def parse_date(value: object, order: str | None, zone: tzinfo) -> datetime:
@@ -128,15 +149,16 @@ def _build(year: int, month: int, day: int, match: re.Match, zone: tzinfo, text:
             raise ValueError(f"{text!r}: hour {hour} with AM/PM")
         hour = hour % 12 + (12 if match["ampm"][0] in "Pp" else 0)
     try:
-        return datetime(year, month, day, hour, int(match["mi"] or 0), int(match["s"] or 0),
-                        tzinfo=zone)  # fmt: skip
+        return datetime(year, month, day, hour, int(match["mi"] or 0), int(match["s"] or 0), tzinfo=zone)
     except ValueError as exc:
         raise ValueError(f"{text!r}: {exc}") from None
 
 
 def _serial(number: float, zone: tzinfo) -> datetime:
     if not SERIAL_RANGE[0] <= number <= SERIAL_RANGE[1]:
-        raise ValueError(f"{number:g} is not a date (Excel serial numbers for 1954-2119 "
-                         f"are {SERIAL_RANGE[0]}-{SERIAL_RANGE[1]})")  # fmt: skip
+        raise ValueError(
+            f"{number:g} is not a date (Excel serial numbers for 1954-2119 "
+            f"are {SERIAL_RANGE[0]}-{SERIAL_RANGE[1]})"
+        )
     moment = EXCEL_EPOCH + timedelta(days=number)
     return moment.replace(microsecond=0, tzinfo=zone) + timedelta(seconds=round(moment.microsecond / 1e6))

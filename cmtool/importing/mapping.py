@@ -71,20 +71,21 @@ def mapping_from_data(data: Any, path: str) -> ImportMapping:
         columns = {}
     for header, target in columns.items():
         if target not in TARGETS:
-            problems.append(f"columns: {header!r} -> {target!r} is not a field "
-                            f"(use one of: {', '.join(TARGETS)})")  # fmt: skip
+            problems.append(
+                f"columns: {header!r} -> {target!r} is not a field (use one of: {', '.join(TARGETS)})"
+            )
     values: dict[str, dict[str, str]] = {}
     for name, table in (data.get("values") or {}).items():
         if name not in VALUE_FIELDS or not isinstance(table, Mapping):
-            problems.append(f"values: {name!r} must be one of {', '.join(VALUE_FIELDS)} "
-                            "with a mapping of words")  # fmt: skip
+            problems.append(
+                f"values: {name!r} must be one of {', '.join(VALUE_FIELDS)} with a mapping of words"
+            )
             continue
         choices = FIELDS_BY_NAME[name].choices
         table = {word: target for word, target in table.items() if target is not None}
         for word, target in table.items():
             if choices and target not in choices:
-                problems.append(f"values.{name}: {word!r} -> {target!r} is not one of "
-                                f"{', '.join(choices)}")  # fmt: skip
+                problems.append(f"values.{name}: {word!r} -> {target!r} is not one of {', '.join(choices)}")
         values[name] = {normalize(word): str(target) for word, target in table.items()}
     order = data.get("dates", "auto")
     if order not in ("auto", DAYFIRST, MONTHFIRST, None):
@@ -95,31 +96,42 @@ def mapping_from_data(data: Any, path: str) -> ImportMapping:
     if problems:
         more = f" (and {len(problems) - 1} more: {'; '.join(problems[1:])})" if len(problems) > 1 else ""
         raise DataError(f"{path}: {problems[0]}{more}", hint="see: cmtool import FILE --show-mapping")
-    return ImportMapping({str(k): str(v) for k, v in columns.items()}, values,
-                         None if order == "auto" else order, header_row)  # fmt: skip
+    return ImportMapping(
+        {str(k): str(v) for k, v in columns.items()}, values, None if order == "auto" else order, header_row
+    )
 
 
-def render_mapping(source: str, header_row: int, columns: list[Column],
-                   found: Mapping[str, Mapping[str, str | None]], order_notes: list[str],
-                   date_order: str | None) -> str:  # fmt: skip
+def render_mapping(
+    source: str,
+    header_row: int,
+    columns: list[Column],
+    found: Mapping[str, Mapping[str, str | None]],
+    order_notes: list[str],
+    date_order: str | None,
+) -> str:
     """The mapping in use as a YAML file the user can edit and pass back with --mapping."""
-    lines = [f"# cmtool import mapping for {source}",
-             "# Edit, then: cmtool import FILE --mapping THIS_FILE",
-             "# Targets: a field name, source_id (the sheet's complaint ID), extra (kept on the",
-             "# case under its header) or ignore.",
-             f"header_row: {header_row}",
-             f"dates: {date_order or 'auto'}"]  # fmt: skip
+    lines = [
+        f"# cmtool import mapping for {source}",
+        "# Edit, then: cmtool import FILE --mapping THIS_FILE",
+        "# Targets: a field name, source_id (the sheet's complaint ID), extra (kept on the",
+        "# case under its header) or ignore.",
+        f"header_row: {header_row}",
+        f"dates: {date_order or 'auto'}",
+    ]
     lines += [f"# {note}" for note in order_notes]
     lines.append("columns:")
     for column in columns:
         if column.target.endswith("."):
-            note = {"source.": "provenance of a cmtool export: kept as source.origin",
-                    "extra.": "extra column of a cmtool export",
-                    "sla.": "derived by a cmtool export: recomputed, not imported"}[column.target]
+            note = {
+                "source.": "provenance of a cmtool export: kept as source.origin",
+                "extra.": "extra column of a cmtool export",
+                "sla.": "derived by a cmtool export: recomputed, not imported",
+            }[column.target]
             lines.append(f"  # {column.header}: {note}")
             continue
-        how = {"auto": "", "mapping": "  # from --mapping",
-               "unmapped": "  # no field: kept under extra"}[column.how]
+        how = {"auto": "", "mapping": "  # from --mapping", "unmapped": "  # no field: kept under extra"}[
+            column.how
+        ]
         lines.append(f"  {scalar(column.header)}: {column.target}{how}")
     lines.append("values:")
     for name in VALUE_FIELDS:
@@ -129,8 +141,11 @@ def render_mapping(source: str, header_row: int, columns: list[Column],
         lines.append(f"  {name}:")
         for word, target in words.items():
             if target is None:
-                fallback = ("rows with it are rejected" if name == "status"
-                            else f"kept in extra, {name} set to the default")  # fmt: skip
+                fallback = (
+                    "rows with it are rejected"
+                    if name == "status"
+                    else f"kept in extra, {name} set to the default"
+                )
                 lines.append(f"    {scalar(word)}: null  # unknown: {fallback}")
             else:
                 lines.append(f"    {scalar(word)}: {scalar(target)}")

@@ -34,26 +34,35 @@ class ImportReport:
 
     def accounted(self) -> bool:
         """Every data row is exactly one of: imported, updated, unchanged, duplicate, rejected."""
-        total = (len(self.imported) + self.already_present + len(self.duplicates)
-                 + len(self.rejected))  # fmt: skip
+        total = len(self.imported) + self.already_present + len(self.duplicates) + len(self.rejected)
         return total == self.data_rows
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "file": self.file, "sha256": self.sha256, "sheet": self.sheet,
-            "header_row": self.header_row, "data_rows": self.data_rows,
-            "blank_rows": self.blank_rows, "imported": len(self.imported),
-            "updated": len(self.updated), "unchanged": self.unchanged,
-            "already_present": self.already_present, "duplicates": len(self.duplicates),
-            "rejected": len(self.rejected), "dry_run": self.dry_run, "commit": self.commit,
-            "decisions": self.decisions, "case_ids": self.imported, "updated_ids": self.updated,
-            "rejects": [vars(r) for r in sorted(self.duplicates + self.rejected,
-                                                key=lambda r: r.row)],
-        }  # fmt: skip
+            "file": self.file,
+            "sha256": self.sha256,
+            "sheet": self.sheet,
+            "header_row": self.header_row,
+            "data_rows": self.data_rows,
+            "blank_rows": self.blank_rows,
+            "imported": len(self.imported),
+            "updated": len(self.updated),
+            "unchanged": self.unchanged,
+            "already_present": self.already_present,
+            "duplicates": len(self.duplicates),
+            "rejected": len(self.rejected),
+            "dry_run": self.dry_run,
+            "commit": self.commit,
+            "decisions": self.decisions,
+            "case_ids": self.imported,
+            "updated_ids": self.updated,
+            "rejects": [vars(r) for r in sorted(self.duplicates + self.rejected, key=lambda r: r.row)],
+        }
 
 
-def write_rejects(path: Path, header: tuple[Any, ...], rejects: list[Reject],
-                  cells_by_row: dict[int, tuple[Any, ...]]) -> None:  # fmt: skip
+def write_rejects(
+    path: Path, header: tuple[Any, ...], rejects: list[Reject], cells_by_row: dict[int, tuple[Any, ...]]
+) -> None:
     """A CSV of the rows not taken: why, then the row as it was (fix it and import again).
 
     UTF-8 with a BOM so Excel shows Chinese text right.
@@ -63,5 +72,11 @@ def write_rejects(path: Path, header: tuple[Any, ...], rejects: list[Reject],
         writer.writerow(["row", "code", "reason", *(text_of(h) if h is not None else "" for h in header)])
         for reject in sorted(rejects, key=lambda r: r.row):
             cells = cells_by_row.get(reject.row, ())
-            writer.writerow([reject.row, reject.code, neutralise(reject.reason),
-                             *("" if c is None else neutralise(text_of(c)) for c in cells)])  # fmt: skip
+            writer.writerow(
+                [
+                    reject.row,
+                    reject.code,
+                    neutralise(reject.reason),
+                    *("" if c is None else neutralise(text_of(c)) for c in cells),
+                ]
+            )

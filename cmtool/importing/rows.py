@@ -74,11 +74,15 @@ class RowConverter:
             raise RowError("TRUNCATED", raw.broken)
         cells = raw.cells
         if self.strict_width and len(cells) < self.width:
-            raise RowError("SHORT_ROW", f"row has {len(cells)} cells, the header has "
-                                        f"{self.width} (cut short?)")  # fmt: skip
+            raise RowError(
+                "SHORT_ROW", f"row has {len(cells)} cells, the header has {self.width} (cut short?)"
+            )
         if any(not is_empty(c) for c in cells[self.width :]):
-            raise RowError("LONG_ROW", f"row has {len(cells)} cells, the header has {self.width} "
-                                       "(an unquoted delimiter inside a value?)")  # fmt: skip
+            raise RowError(
+                "LONG_ROW",
+                f"row has {len(cells)} cells, the header has {self.width} "
+                "(an unquoted delimiter inside a value?)",
+            )
         state: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         origin: dict[str, Any] = {}
@@ -102,8 +106,7 @@ class RowConverter:
                 if column.target == "status" and normalize(value) != converted:
                     raw_status = text_of(value)
         self._complete(state)
-        return Record(raw.number, state, extra, source_id, row_hash(self.columns, cells),
-                      raw_status, origin)  # fmt: skip
+        return Record(raw.number, state, extra, source_id, row_hash(self.columns, cells), raw_status, origin)
 
     def _field(self, column: Column, value: Any) -> Any:
         name = column.target
@@ -114,14 +117,18 @@ class RowConverter:
                 word = text_of(value)
                 mapped = self.mapping.lookup(name, word)
                 if mapped is None and name == "status":
-                    raise RowError("UNKNOWN_STATUS", f"{where}: status {word!r} is not known "
-                                   "(map it under values: status: in --mapping)")  # fmt: skip
+                    raise RowError(
+                        "UNKNOWN_STATUS",
+                        f"{where}: status {word!r} is not known (map it under values: status: in --mapping)",
+                    )
                 return mapped
             if kind == "time":
                 moment = parse_date(value, self.orders.get(column.index), self.zone)
                 if moment > self.now:
-                    raise RowError("FUTURE_DATE", f"{where}: {format_time(moment)} is after "
-                                   f"now ({format_time(self.now)})")  # fmt: skip
+                    raise RowError(
+                        "FUTURE_DATE",
+                        f"{where}: {format_time(moment)} is after now ({format_time(self.now)})",
+                    )
                 return format_time(moment)
             if kind == "int":
                 return to_int(value)
@@ -151,16 +158,19 @@ class RowConverter:
         if not state.get("filed_at"):
             raise RowError("NO_DATE", "the received date is empty")
         if "status" not in state:
-            state["status"] = ("closed" if state.get("closed_at") else
-                               "resolved" if state.get("resolved_at") else "new")  # fmt: skip
+            state["status"] = (
+                "closed" if state.get("closed_at") else "resolved" if state.get("resolved_at") else "new"
+            )
         status = Status(state["status"])
         for name in ("first_response_at", "resolved_at", "closed_at"):
             if state.get(name) and _earlier(state, name):
-                raise RowError("DATE_ORDER", f"{name} {state[name]} is before the received "
-                                             f"date {state['filed_at']}")  # fmt: skip
+                raise RowError(
+                    "DATE_ORDER", f"{name} {state[name]} is before the received date {state['filed_at']}"
+                )
         if status in OPEN_STATUSES and (state.get("resolved_at") or state.get("closed_at")):
-            raise RowError("STATUS_DATE", f"status is {status.value} but the row has a "
-                                          "resolved or closed date")  # fmt: skip
+            raise RowError(
+                "STATUS_DATE", f"status is {status.value} but the row has a resolved or closed date"
+            )
 
 
 def _earlier(state: dict[str, Any], name: str) -> bool:

@@ -55,8 +55,9 @@ def read_table(path: Path, sheet: str | None = None, encoding: str | None = None
             raise UsageError("--encoding applies to CSV files only")
         return read_xlsx(path, sheet)
     if suffix == ".xls":
-        raise UsageError(f"{path}: the old .xls format is not supported",
-                         hint="save it from Excel as .xlsx or CSV")  # fmt: skip
+        raise UsageError(
+            f"{path}: the old .xls format is not supported", hint="save it from Excel as .xlsx or CSV"
+        )
     if sheet:
         raise UsageError("--sheet applies to .xlsx files only")
     from cmtool.importing.csvread import read_csv

@@ -26,8 +26,14 @@ from cmtool.model.transitions import TRANSITIONS
 
 WALK_ACTIONS = ("assign", "note", "wait", "resume", "resolve", "close", "reopen")
 # Fields an action of the walk sets; without that action they are set at filing.
-OWNED_BY = {"assignee": "assign", "first_response_at": "note", "resolution": "resolve",
-            "remedy": "resolve", "redress": "resolve", "upheld": "resolve"}  # fmt: skip
+OWNED_BY = {
+    "assignee": "assign",
+    "first_response_at": "note",
+    "resolution": "resolve",
+    "remedy": "resolve",
+    "redress": "resolve",
+    "upheld": "resolve",
+}
 EVENT_SET = ("status", "resolved_at", "closed_at", "waiting_reason")  # only ever by events
 DATE_OF = {"note": "first_response_at", "resolve": "resolved_at", "close": "closed_at"}
 
@@ -65,14 +71,14 @@ def new_case(record: Record, case_id: str, actor: str, source: Mapping[str, Any]
         filing["extra"] = dict(record.extra)
     filing = {name: filing[name] for name in FIELD_NAMES if name in filing}
     note = f"imported from {source.get('file')} row {record.row}"
-    event = Event(state["filed_at"], actor, "file",
-                  MappingProxyType({k: (None, v) for k, v in filing.items()}), note)  # fmt: skip
+    event = Event(
+        state["filed_at"], actor, "file", MappingProxyType({k: (None, v) for k, v in filing.items()}), note
+    )
     case = Case(case_id, MappingProxyType({}), ()).with_event(event)
     return walk_to(case, record, walk, actor, fallback=None)
 
 
-def walk_to(case: Case, record: Record, walk: list[str], actor: str,
-            fallback: datetime | None) -> Case:  # fmt: skip
+def walk_to(case: Case, record: Record, walk: list[str], actor: str, fallback: datetime | None) -> Case:
     """Append one event per action of ``walk``, dated by the sheet where it can be.
 
     ``fallback`` is the time for an action the sheet gives no usable date for
@@ -97,8 +103,7 @@ def walk_to(case: Case, record: Record, walk: list[str], actor: str,
         if action == "note":
             note = f"status in the source: {record.raw_status or wanted['status']}"
         elif action == "wait":
-            put("waiting_reason",
-                wanted.get("waiting_reason") or record.raw_status or "waiting (imported)")
+            put("waiting_reason", wanted.get("waiting_reason") or record.raw_status or "waiting (imported)")
         elif action == "resume":
             put("waiting_reason", None)
         elif action == "resolve":
@@ -108,7 +113,8 @@ def walk_to(case: Case, record: Record, walk: list[str], actor: str,
             put("resolved_at", at)
             if not dated:
                 note = "no resolution date in the source; dated at " + (
-                    "the previous event" if fallback is None else "the import")
+                    "the previous event" if fallback is None else "the import"
+                )
         elif action == "close":
             put("closed_at", at)
         elif action == "reopen":
@@ -128,8 +134,9 @@ def _when(case: Case, wanted: str | None, fallback: datetime | None) -> str:
     return format_time(fallback) if fallback is not None else case.updated_at
 
 
-def updated_case(case: Case, record: Record, actor: str, now: datetime,
-                 source: Mapping[str, Any]) -> Case | None:  # fmt: skip
+def updated_case(
+    case: Case, record: Record, actor: str, now: datetime, source: Mapping[str, Any]
+) -> Case | None:
     """``case`` with the record's changes as events, or None when nothing changed.
 
     Raises ValueError when the sheet's status cannot be reached from the case's.
@@ -158,6 +165,5 @@ def updated_case(case: Case, record: Record, actor: str, now: datetime,
         changes["source"] = (updated.state.get("source"), dict(source))
         note = f"updated from {source.get('file')} row {record.row}"
         at = max(now, parse_time(updated.updated_at))
-        updated = updated.with_event(Event(format_time(at), actor, "edit",
-                                           MappingProxyType(changes), note))  # fmt: skip
+        updated = updated.with_event(Event(format_time(at), actor, "edit", MappingProxyType(changes), note))
     return updated

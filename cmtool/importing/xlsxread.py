@@ -16,13 +16,14 @@ def read_xlsx(path: Path, sheet: str | None = None) -> SourceTable:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise UsageError(f"{path.name}: not a readable .xlsx workbook ({exc})",
-                         hint="open it in Excel and save it again as .xlsx") from None  # fmt: skip
+        raise UsageError(
+            f"{path.name}: not a readable .xlsx workbook ({exc})",
+            hint="open it in Excel and save it again as .xlsx",
+        ) from None
     try:
         names = book.sheetnames
         if sheet is not None and sheet not in names:
-            raise UsageError(f"{path.name} has no sheet {sheet!r}",
-                             hint=f"sheets: {', '.join(names)}")  # fmt: skip
+            raise UsageError(f"{path.name} has no sheet {sheet!r}", hint=f"sheets: {', '.join(names)}")
         for name in [sheet] if sheet else names:
             worksheet = book[name]
             if not hasattr(worksheet, "iter_rows"):  # a chart sheet
@@ -39,8 +40,7 @@ def read_xlsx(path: Path, sheet: str | None = None) -> SourceTable:
             width = max((len(row.cells) for row in rows), default=0)
             rows = [RawRow(r.number, r.cells + (None,) * (width - len(r.cells))) for r in rows]
             if rows or sheet:
-                return SourceTable(path.name, file_sha256(path), name, tuple(rows),
-                                   (f"sheet {name!r}",))  # fmt: skip
+                return SourceTable(path.name, file_sha256(path), name, tuple(rows), (f"sheet {name!r}",))
     finally:
         book.close()
     raise UsageError(f"{path.name}: every sheet is empty")

@@ -50,5 +50,12 @@ class Event:
         changes = MappingProxyType({str(k): (v[0], v[1]) for k, v in raw.items()}) if raw else EMPTY
         extra = data.keys() - _KNOWN_KEYS  # usually none: skip building a dict per event
         details = MappingProxyType({key: data[key] for key in extra}) if extra else EMPTY
-        return cls(str(data["at"]), str(data["actor"]), str(data["action"]), changes,
-                   data.get("note"), data.get("rule"), details)  # fmt: skip
+        return cls(
+            str(data["at"]),
+            str(data["actor"]),
+            str(data["action"]),
+            changes,
+            data.get("note"),
+            data.get("rule"),
+            details,
+        )

@@ -65,15 +65,21 @@ class Contest:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "field": self.field, "kept": self.kept, "kept_by": self.kept_by,
-            "kept_at": self.kept_at, "overridden": self.overridden,
-            "overridden_by": self.overridden_by, "overridden_at": self.overridden_at,
-        }  # fmt: skip
+            "field": self.field,
+            "kept": self.kept,
+            "kept_by": self.kept_by,
+            "kept_at": self.kept_at,
+            "overridden": self.overridden,
+            "overridden_by": self.overridden_by,
+            "overridden_at": self.overridden_at,
+        }
 
     def describe(self) -> str:
-        return (f"{self.field}: kept {_show(self.kept)} ({self.kept_by}, {self.kept_at}), "
-                f"overrode {_show(self.overridden)} ({self.overridden_by}, "
-                f"{self.overridden_at})")  # fmt: skip
+        return (
+            f"{self.field}: kept {_show(self.kept)} ({self.kept_by}, {self.kept_at}), "
+            f"overrode {_show(self.overridden)} ({self.overridden_by}, "
+            f"{self.overridden_at})"
+        )
 
 
 def _show(value: Any) -> str:
@@ -91,16 +97,22 @@ class MergeResult:
 def event_key(event: Event) -> str:
     """What an event says, minus what a merge may re-base: its identity across clones."""
     changes = {name: new for name, (_old, new) in event.changes.items() if name not in REWRITTEN}
-    content = [event.at, event.actor, event.action, event.note, event.rule,
-               dict(event.details), sorted(changes.items())]  # fmt: skip
+    content = [
+        event.at,
+        event.actor,
+        event.action,
+        event.note,
+        event.rule,
+        dict(event.details),
+        sorted(changes.items()),
+    ]
     return json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def merge_case_data(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> MergeResult:
     """Merge two parsed versions of one case file (schema-checked by the caller)."""
     if ours.get("id") != theirs.get("id"):
-        raise MergeRefused(f"the two versions are different cases ({ours.get('id')} and "
-                           f"{theirs.get('id')})")  # fmt: skip
+        raise MergeRefused(f"the two versions are different cases ({ours.get('id')} and {theirs.get('id')})")
     left = Case.from_dict(ours).events
     right = Case.from_dict(theirs).events
     rebased = rebase(union_in_order(left, right))
@@ -114,8 +126,7 @@ def merge_case_data(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> Merge
     return MergeResult(Case(case.id, MappingProxyType(state), case.events), tuple(contests))
 
 
-def union_in_order(left: Sequence[Event],
-                   right: Sequence[Event]) -> list[tuple[Event, Any]]:  # fmt: skip
+def union_in_order(left: Sequence[Event], right: Sequence[Event]) -> list[tuple[Event, Any]]:
     """Every event of both sides once, each side's order kept, earliest first otherwise.
 
     Nodes are (identity, n-th occurrence); each side adds edges between its
@@ -197,13 +208,23 @@ def rebase(events: Sequence[tuple[Event, Any]]) -> list[Event]:
             changes[name] = (current, new)
         status = _status_change(event, state.get("status"), prior)
         if status is not None:
-            changes = {"status": status, **changes} if "status" in event.changes else {
-                **changes, "status": status}
+            changes = (
+                {"status": status, **changes} if "status" in event.changes else {**changes, "status": status}
+            )
         changes = {name: changes[name] for name in _field_order(event, changes)}
         for name, (_old, new) in changes.items():
             state[name] = new
-        out.append(Event(event.at, event.actor, event.action, MappingProxyType(changes),
-                         event.note, event.rule, event.details))  # fmt: skip
+        out.append(
+            Event(
+                event.at,
+                event.actor,
+                event.action,
+                MappingProxyType(changes),
+                event.note,
+                event.rule,
+                event.details,
+            )
+        )
     return out
 
 
@@ -234,8 +255,7 @@ def _status_change(event: Event, current: Any, prior: Any) -> tuple[Any, Any] | 
     return (current, target) if target != current else None
 
 
-def find_contests(left: Sequence[Event], right: Sequence[Event],
-                  merged: Sequence[Event]) -> list[Contest]:  # fmt: skip
+def find_contests(left: Sequence[Event], right: Sequence[Event], merged: Sequence[Event]) -> list[Contest]:
     """Fields both sides changed (since they parted) to different final values."""
     left_keys = Counter(event_key(e) for e in left)
     right_keys = Counter(event_key(e) for e in right)
@@ -254,8 +274,9 @@ def find_contests(left: Sequence[Event], right: Sequence[Event],
             continue
         kept_event, lost = (l_event, r_event) if final.get(name) == l_value else (r_event, l_event)
         lost_value = r_value if lost is r_event else l_value
-        contests.append(Contest(name, final.get(name), kept_event.actor, kept_event.at,
-                                lost_value, lost.actor, lost.at))  # fmt: skip
+        contests.append(
+            Contest(name, final.get(name), kept_event.actor, kept_event.at, lost_value, lost.actor, lost.at)
+        )
     return contests
 
 

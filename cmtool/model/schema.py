@@ -17,9 +17,7 @@ from cmtool.model.transitions import TRANSITIONS
 KNOWN_TOP = {"id", "events", *FIELDS_BY_NAME}
 
 
-def check_case_data(
-    data: Any, path: str = "", lines: Mapping[str, int] | None = None
-) -> list[Problem]:
+def check_case_data(data: Any, path: str = "", lines: Mapping[str, int] | None = None) -> list[Problem]:
     """Every problem in one parsed case file; ``lines`` maps key paths to line numbers."""
     lines = lines or {}
     case_id = data.get("id") if isinstance(data, Mapping) else None
@@ -80,9 +78,7 @@ def check_case_data(
                 source = Status(old) if old is not None else None
             except ValueError:
                 source = None
-            if source is not None and (
-                source not in allowed or (allowed[source] or source).value != new
-            ):
+            if source is not None and (source not in allowed or (allowed[source] or source).value != new):
                 found.append(
                     problem(
                         "CASE_BAD_TRANSITION",

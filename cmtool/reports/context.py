@@ -120,9 +120,7 @@ def build_context(
         "category_labels": dict(category_labels or {}),
         "breaches": breaches(facts, clocks, period, end),
         "ageing": ageing(open_end, end),
-        "oldest_open": [
-            _case_row(f, show_pii, end) for f in sorted(open_end, key=lambda f: f.filed)[:10]
-        ],
+        "oldest_open": [_case_row(f, show_pii, end) for f in sorted(open_end, key=lambda f: f.filed)[:10]],
         "escalations": escalations(facts, period.start, end),
         "survey_scores": score_distribution(facts, period.start, end),
         "survey_comments": [
@@ -136,9 +134,7 @@ def build_context(
             if f.get("survey_comment") and in_window(f.get("surveyed_at"), period.start, end)
         ],
         "root_causes": _all_top(
-            f.get("root_cause")
-            for f in facts
-            if f.closure_in(period.start, end) and f.get("root_cause")
+            f.get("root_cause") for f in facts if f.closure_in(period.start, end) and f.get("root_cause")
         ),
         "trend": trend(facts, period, as_at, calendar, clocks),
         "fca": fca_return(facts, period, end, calendar),
@@ -156,15 +152,11 @@ def _case_row(fact: CaseFacts, show_pii: bool, end: datetime) -> dict[str, Any]:
     row["filed"] = fact.filed
     row["age_days"] = (end - fact.filed).days
     row["first_response_hours"] = (
-        round((fact.first_response - fact.filed).total_seconds() / 3600, 2)
-        if fact.first_response
-        else None
+        round((fact.first_response - fact.filed).total_seconds() / 3600, 2) if fact.first_response else None
     )
     closure = fact.closures[-1] if fact.closures and not fact.open_before(end) else None
     row["closed"] = closure
-    row["resolution_hours"] = (
-        round((closure - fact.filed).total_seconds() / 3600, 2) if closure else None
-    )
+    row["resolution_hours"] = round((closure - fact.filed).total_seconds() / 3600, 2) if closure else None
     row["escalated"] = fact.escalated
     row["reopened"] = bool(fact.reopens)
     return row

@@ -82,16 +82,12 @@ def _write_sheet(
 
     totals = [_Total(column.total) for column in sheet.columns]
     # ``format: row.key`` takes each row's number format from the row (mixed rows).
-    per_row = [
-        c.format[4:] if c.format and c.format.startswith("row.") else None for c in sheet.columns
-    ]
+    per_row = [c.format[4:] if c.format and c.format.startswith("row.") else None for c in sheet.columns]
     cells = iter_cells(rows, getters, context)
     for count, (row, values) in enumerate(zip(rows, cells, strict=True), 1):
         out = []
         for column, key, total, value in zip(sheet.columns, per_row, totals, values, strict=True):
-            number_format = (
-                (row.get(key) if isinstance(row, dict) else None) if key else column.format
-            )
+            number_format = (row.get(key) if isinstance(row, dict) else None) if key else column.format
             out.append(_cell(page, value, number_format, zone))
             total.add(value)
         page.append(out)
@@ -103,9 +99,7 @@ def _write_sheet(
     if sheet.totals:
         line = Side(style="thin")
         row = []
-        for index, (column, key, total) in enumerate(
-            zip(sheet.columns, per_row, totals, strict=True)
-        ):
+        for index, (column, key, total) in enumerate(zip(sheet.columns, per_row, totals, strict=True)):
             value = sheet.totals if index == 0 else total.result()
             cell = _cell(page, value, None if key else column.format, zone)
             cell.font = bold

@@ -26,9 +26,7 @@ from cmtool.model.timefmt import parse_time
 from cmtool.reports.safety import markdown_text
 
 
-def make_environment(
-    folders: Sequence[Path], markdown: bool = False
-) -> ImmutableSandboxedEnvironment:
+def make_environment(folders: Sequence[Path], markdown: bool = False) -> ImmutableSandboxedEnvironment:
     """An environment loading from ``folders``; with ``markdown``, every ``{{ value }}``
     is Markdown-escaped unless marked ``|safe`` (like HTML autoescaping)."""
     env = ImmutableSandboxedEnvironment(

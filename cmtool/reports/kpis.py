@@ -80,9 +80,7 @@ def period_kpis(
     reopened = sum(1 for f, m in closed if any(r < m for r in f.reopens))
     fcr = sum(1 for f, m in closed if _first_contact(f, m))
     upheld = sum(1 for f, _ in closed if f.get("upheld") is True)
-    answered_closed = sum(
-        1 for f, _ in closed if f.get("csat") is not None or f.get("nps") is not None
-    )
+    answered_closed = sum(1 for f, _ in closed if f.get("csat") is not None or f.get("nps") is not None)
     csat = [f.get("csat") for f in answered if f.get("csat") is not None]
     nps_scores = [f.get("nps") for f in answered if f.get("nps") is not None]
     repeats = repeat_cases(received, history)
@@ -193,9 +191,7 @@ def top(keys: Iterable[str], limit: int = TOP) -> list[dict[str, Any]]:
     counts = Counter(keys)
     total = sum(counts.values())
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
-    return [
-        {"key": key, "count": count, "share": _round(rate(count, total))} for key, count in ordered
-    ]
+    return [{"key": key, "count": count, "share": _round(rate(count, total))} for key, count in ordered]
 
 
 def _first_contact(fact: CaseFacts, closure: datetime) -> bool:

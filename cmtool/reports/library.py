@@ -74,9 +74,7 @@ def find_report(templates_dir: Path, name: str) -> ReportTemplate:
         if folder.name == name:
             return load_manifest(folder, source)
     known = ", ".join(folder.name for folder, _ in report_folders(templates_dir)) or "none"
-    raise NotFound(
-        f"no report named {name!r} (reports: {known})", hint="see them with: cmtool report --list"
-    )
+    raise NotFound(f"no report named {name!r} (reports: {known})", hint="see them with: cmtool report --list")
 
 
 def load_manifest(folder: Path, source: str) -> ReportTemplate:

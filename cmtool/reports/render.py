@@ -17,9 +17,7 @@ from cmtool.reports.sheetspec import parse_spec
 Tick = Callable[[int], None]
 
 
-def render_text(
-    template: ReportTemplate, fmt: str, context: dict[str, Any], tick: Tick | None = None
-) -> str:
+def render_text(template: ReportTemplate, fmt: str, context: dict[str, Any], tick: Tick | None = None) -> str:
     """Markdown or CSV as text."""
     file = check_format(template, fmt)
     where = f"templates/reports/{template.name}/{file}"

@@ -85,9 +85,7 @@ def ageing(open_cases: Sequence[CaseFacts], end: datetime) -> list[dict[str, Any
     buckets = Counter()
     for fact in open_cases:
         age = (end - fact.filed).days
-        label = next(
-            lab for low, high, lab in AGEING if age >= low and (high is None or age <= high)
-        )
+        label = next(lab for low, high, lab in AGEING if age >= low and (high is None or age <= high))
         buckets[label] += 1
     total = len(open_cases)
     return [

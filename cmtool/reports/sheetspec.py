@@ -79,9 +79,7 @@ def parse_spec(text: str, where: str) -> WorkbookSpec:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise DataError(
-            f"{where} (rendered){line}: not valid YAML: {getattr(exc, 'problem', exc)}"
-        ) from None
+        raise DataError(f"{where} (rendered){line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     problems: list[str] = []
     if not isinstance(data, dict) or not isinstance(data.get("sheets"), list) or not data["sheets"]:
         raise DataError(f"{where}: needs a list of sheets (sheets: - name: ...)")
@@ -119,9 +117,7 @@ def _sheet(item: Any, label: str, problems: list[str]) -> Sheet | None:
             continue
         total = raw.get("total")
         if total is not None and total not in TOTALS:
-            problems.append(
-                f"{label}: column {raw['header']!r}: total must be one of {', '.join(TOTALS)}"
-            )
+            problems.append(f"{label}: column {raw['header']!r}: total must be one of {', '.join(TOTALS)}")
         width = raw.get("width")
         if width is not None and not isinstance(width, (int, float)):
             problems.append(f"{label}: column {raw['header']!r}: width must be a number")

@@ -82,27 +82,29 @@ class AccessPolicy:
             and isinstance(redress_after, (int, float))
             and redress_after > role.max_redress
         ):
-            return (f"{event.actor!r} ({role_name}) may not {event.action} a case with redress "
-                    f"{redress_after:g} (above the role's max_redress {role.max_redress:g})")
+            return (
+                f"{event.actor!r} ({role_name}) may not {event.action} a case with redress "
+                f"{redress_after:g} (above the role's max_redress {role.max_redress:g})"
+            )
         return None
 
 
 def build_access(c: Checker, data: Mapping[str, Any]) -> AccessPolicy:
     """The policy of a parsed rules.yaml; each problem goes to ``c`` with its line.
     (Whether ``people:`` and its entries are mappings is the people reader's job.)"""
-    roles = {str(name): _role(c, str(name), spec)
-             for name, spec in c.mapping(data.get("roles"), "roles").items()}  # fmt: skip
+    roles = {
+        str(name): _role(c, str(name), spec) for name, spec in c.mapping(data.get("roles"), "roles").items()
+    }
     known = tuple(roles) or DEFAULT_ROLES
     people: dict[str, str] = {}
     raw_people = data.get("people")
-    for name, spec in (raw_people.items() if isinstance(raw_people, Mapping) else ()):
+    for name, spec in raw_people.items() if isinstance(raw_people, Mapping) else ():
         role = spec.get("role", "agent") if isinstance(spec, Mapping) else "agent"
         if not isinstance(role, str) or role not in known:
             c.bad(f"people.{name}.role", f"unknown role {role!r} (roles: {', '.join(known)})")
         people[str(name)] = str(role)
     require_signed, system_actors = _audit(c, data.get("audit"))
-    return AccessPolicy(MappingProxyType(roles), MappingProxyType(people), require_signed,
-                        system_actors)  # fmt: skip
+    return AccessPolicy(MappingProxyType(roles), MappingProxyType(people), require_signed, system_actors)
 
 
 def read_access(
@@ -127,16 +129,16 @@ def _role(c: Checker, name: str, spec: Any) -> Role:
         may = c.words(spec["may"], f"{path}.may")
         for index, action in enumerate(may):
             if action != "*" and action not in EVENT_ACTIONS:
-                c.bad(f"{path}.may[{index}]", f"{action!r} is not an action (actions: "
-                      f"{', '.join(sorted(EVENT_ACTIONS))}; \"*\" for every one)")  # fmt: skip
+                c.bad(
+                    f"{path}.may[{index}]",
+                    f"{action!r} is not an action (actions: "
+                    f'{", ".join(sorted(EVENT_ACTIONS))}; "*" for every one)',
+                )
     limit = spec.get("max_redress")
-    if limit is not None and (
-        isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit < 0
-    ):
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit < 0):
         c.bad(f"{path}.max_redress", f"{limit!r} is not an amount (a number, 0 or more)")
         limit = None
-    return Role(name, frozenset(may) if may is not None else None,
-                None if limit is None else float(limit))  # fmt: skip
+    return Role(name, frozenset(may) if may is not None else None, None if limit is None else float(limit))
 
 
 def _audit(c: Checker, value: Any) -> tuple[bool, frozenset[str]]:

@@ -12,9 +12,7 @@ from cmtool.calendar import CalendarSpec, always_open, hours_by_weekday, parse_s
 from cmtool.rules.checker import Checker
 
 
-def build_calendars(
-    c: Checker, data: Mapping[str, Any], check_holidays: bool
-) -> dict[str, CalendarSpec]:
+def build_calendars(c: Checker, data: Mapping[str, Any], check_holidays: bool) -> dict[str, CalendarSpec]:
     out = {}
     for name, spec in c.mapping(data.get("calendars"), "calendars").items():
         path = f"calendars.{name}"
@@ -29,9 +27,7 @@ def build_calendars(
         if hours_value == "24x7":
             out[str(name)] = always_open(str(name), str(zone))
             continue
-        hours = c.convert(
-            f"{path}.hours", hours_by_weekday, c.mapping(hours_value, f"{path}.hours")
-        )
+        hours = c.convert(f"{path}.hours", hours_by_weekday, c.mapping(hours_value, f"{path}.hours"))
         if hours is not None and not any(hours):
             c.bad(f"{path}.hours", "no working hours on any weekday (use hours: 24x7 for always)")
         country = subdiv = None

@@ -71,9 +71,7 @@ def build_teams(c: Checker, data: Mapping[str, Any], people: Mapping[str, Person
         for index, member in enumerate(members):
             if people and member not in people:
                 c.bad(f"{path}.members[{index}]", f"{member!r} is not listed under people:")
-        teams[str(name)] = Team(
-            str(name), spec.get("lead"), members, str(strategy), spec.get("manager")
-        )
+        teams[str(name)] = Team(str(name), spec.get("lead"), members, str(strategy), spec.get("manager"))
     for name, person in people.items():
         if person.team is not None and person.team not in teams:
             c.bad(f"people.{name}.team", f"unknown team {person.team!r}")
@@ -92,9 +90,7 @@ def build_routing(c: Checker, data: Mapping[str, Any], teams: Mapping[str, Team]
     return default_team, assign_on_file is True
 
 
-def build_categories(
-    c: Checker, data: Mapping[str, Any], teams: Mapping[str, Team]
-) -> tuple[Category, ...]:
+def build_categories(c: Checker, data: Mapping[str, Any], teams: Mapping[str, Team]) -> tuple[Category, ...]:
     out = []
     for key, spec in c.mapping(data.get("categories"), "categories").items():
         path = f"categories.{key}"
@@ -123,9 +119,7 @@ def build_priority_rules(c: Checker, data: Mapping[str, Any]) -> tuple[PriorityR
             c.bad(path, "needs exactly one of set:, at_least: or raise:")
             continue
         effect, value = effects[0], spec[effects[0]]
-        if effect == "raise" and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 1
-        ):
+        if effect == "raise" and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             c.bad(f"{path}.raise", "must be a whole number of levels (1 = one step up)")
         elif effect != "raise" and value not in values(Priority):
             c.bad(f"{path}.{effect}", f"{value!r} is not one of {', '.join(values(Priority))}")

@@ -14,9 +14,7 @@ from cmtool.rules.model import Person, Policy, Regime, Step, Target
 NOTIFY_WORDS = ("assignee", "team_lead", "manager")
 
 
-def build_policies(
-    c: Checker, data: Mapping[str, Any], calendars: Mapping[str, Any]
-) -> tuple[Policy, ...]:
+def build_policies(c: Checker, data: Mapping[str, Any], calendars: Mapping[str, Any]) -> tuple[Policy, ...]:
     sla = c.mapping(data.get("sla"), "sla")
     default_calendar = sla.get("calendar")
     pause = sla.get("pause_while_waiting", True)
@@ -26,15 +24,11 @@ def build_policies(
     for index, spec in enumerate(c.seq(sla.get("policies"), "sla.policies")):
         path = f"sla.policies[{index}]"
         spec = c.mapping(spec, path)
-        calendar = calendar_ref(
-            c, spec.get("calendar", default_calendar), f"{path}.calendar", calendars
-        )
+        calendar = calendar_ref(c, spec.get("calendar", default_calendar), f"{path}.calendar", calendars)
         targets = {}
         for clock in ("first_response", "resolution"):
             raw = spec.get(clock)
-            targets[clock] = (
-                None if raw is None else c.convert(f"{path}.{clock}", Target.parse, raw)
-            )
+            targets[clock] = None if raw is None else c.convert(f"{path}.{clock}", Target.parse, raw)
         if not any(targets.values()):
             c.bad(path, "needs first_response: and/or resolution: (e.g. 8h, 3bd)")
         policy_pause = spec.get("pause_while_waiting", pause)
@@ -51,9 +45,7 @@ def build_policies(
     return tuple(out)
 
 
-def build_regimes(
-    c: Checker, data: Mapping[str, Any], calendars: Mapping[str, Any]
-) -> dict[str, Regime]:
+def build_regimes(c: Checker, data: Mapping[str, Any], calendars: Mapping[str, Any]) -> dict[str, Regime]:
     from cmtool.sla.regimes import PRESETS
 
     out = {}
@@ -65,9 +57,7 @@ def build_regimes(
             c.bad(f"{path}.preset", f"unknown preset {preset!r} (presets: {', '.join(PRESETS)})")
         calendar = calendar_ref(c, spec.get("calendar"), f"{path}.calendar", calendars)
         when = (
-            build_condition(c, spec["apply_when"], f"{path}.apply_when")
-            if spec.get("apply_when")
-            else None
+            build_condition(c, spec["apply_when"], f"{path}.apply_when") if spec.get("apply_when") else None
         )
         out[str(name)] = Regime(str(name), str(preset), calendar, when)
     return out

@@ -46,11 +46,7 @@ class Checker:
         items = [value] if isinstance(value, str) else self.seq(value, path)
         out = []
         for index, item in enumerate(items):
-            if (
-                not isinstance(item, (str, int))
-                or isinstance(item, bool)
-                or str(item).strip() == ""
-            ):
+            if not isinstance(item, (str, int)) or isinstance(item, bool) or str(item).strip() == "":
                 self.bad(f"{path}[{index}]", f"{item!r} must be non-empty text")
             else:
                 out.append(str(item).strip())

@@ -53,9 +53,7 @@ def rules_from_text(text: str, rel: str = "rules.yaml") -> Rules:
     return rules
 
 
-def check_rules_file(
-    path: Path, rel: str = "rules.yaml"
-) -> tuple[dict[str, Any] | None, list[Problem]]:
+def check_rules_file(path: Path, rel: str = "rules.yaml") -> tuple[dict[str, Any] | None, list[Problem]]:
     """(parsed data, every problem): what ``cmtool validate`` reports."""
     try:
         text = path.read_text(encoding="utf-8")

@@ -35,13 +35,17 @@ def resolve_as_of(ws: Workspace, when: str) -> str:
         moment = _moment(text)
         commit = gitread.commit_at_or_before(ws.root, format_time(moment))
         if commit is None:
-            raise NotFound(f"--as-of {when}: no commit at or before {format_time(moment)}",
-                           hint="the history starts later; pick a later date")  # fmt: skip
+            raise NotFound(
+                f"--as-of {when}: no commit at or before {format_time(moment)}",
+                hint="the history starts later; pick a later date",
+            )
         return commit
     commit = gitread.rev_parse(ws.root, text) if text and not text.startswith("-") else None
     if commit is None:
-        raise UsageError(f"--as-of {when!r} is neither a date (2025-11-18, "
-                         "2025-11-18T17:00+08:00) nor a commit, tag or branch")  # fmt: skip
+        raise UsageError(
+            f"--as-of {when!r} is neither a date (2025-11-18, "
+            "2025-11-18T17:00+08:00) nor a commit, tag or branch"
+        )
     return commit
 
 
@@ -105,8 +109,9 @@ def _moment(text: str) -> datetime:
 def cases_as_of(ws: Workspace, when: str, statuses: Collection[str] | None = None) -> list[Case]:
     """Every case (or those in ``statuses``) as it stood at ``when``, in ID order."""
     commit = resolve_as_of(ws, when)
-    entries = [(path, sha) for path, sha in gitread.tree_blobs(ws.root, commit, "cases/")
-               if path.endswith(".yaml")]  # fmt: skip
+    entries = [
+        (path, sha) for path, sha in gitread.tree_blobs(ws.root, commit, "cases/") if path.endswith(".yaml")
+    ]
     cases = []
     blobs = gitread.read_blobs(ws.root, [sha for _path, sha in entries])
     for (path, _sha), raw in zip(entries, blobs, strict=True):
@@ -123,16 +128,21 @@ def case_as_of(ws: Workspace, ref: str, when: str) -> Case:
         prefix = normalize_prefix(ref)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    names = [path for path, _sha in gitread.tree_blobs(ws.root, commit, "cases/")
-             if path.rsplit("/", 1)[-1].startswith(prefix)]  # fmt: skip
+    names = [
+        path
+        for path, _sha in gitread.tree_blobs(ws.root, commit, "cases/")
+        if path.rsplit("/", 1)[-1].startswith(prefix)
+    ]
     if not names:
-        raise NotFound(f"no case {prefix}{'' if is_valid_id(prefix) else '...'} as of "
-                       f"{when} (commit {commit[:12]})")  # fmt: skip
+        raise NotFound(
+            f"no case {prefix}{'' if is_valid_id(prefix) else '...'} as of {when} (commit {commit[:12]})"
+        )
     if len(names) > 1:
         from cmtool.errors import Ambiguous
 
-        raise Ambiguous(f"{prefix} matched {len(names)} cases as of {when}",
-                        hint="type more characters of the ID")  # fmt: skip
+        raise Ambiguous(
+            f"{prefix} matched {len(names)} cases as of {when}", hint="type more characters of the ID"
+        )
     with gitread.BlobReader(ws.root) as reader:
         return _case(reader.read(f"{commit}:{names[0]}"), names[0], commit)
 

@@ -26,7 +26,7 @@ from cmtool.audit.seals import (
     check_seals,
     parse_seal_message,
     seal_message,
-    seal_number,  # fmt: skip
+    seal_number,
 )
 from cmtool.audit.trailers import parse_trailers
 from cmtool.errors import DataError, InvalidTransition, NotFound, UsageError
@@ -68,9 +68,15 @@ class VerifyReport:
         return not self.findings
 
     def summary(self) -> dict[str, object]:
-        return {"head": self.head, "since": self.since, "commits_checked": len(self.commits),
-                "case_files_checked": self.case_files, "seals_checked": self.seals,
-                "findings": len(self.findings), "ok": self.ok}  # fmt: skip
+        return {
+            "head": self.head,
+            "since": self.since,
+            "commits_checked": len(self.commits),
+            "case_files_checked": self.case_files,
+            "seals_checked": self.seals,
+            "findings": len(self.findings),
+            "ok": self.ok,
+        }
 
 
 def verify(ws: Workspace, since: str | None = None, collect_events: bool = False) -> VerifyReport:
@@ -81,8 +87,10 @@ def verify(ws: Workspace, since: str | None = None, collect_events: bool = False
     if since:
         base = gitread.rev_parse(root, since)
         if base is None:
-            raise UsageError(f"--since {since!r}: no such commit",
-                             hint="name a commit id, tag (e.g. cmtool-seal-3) or branch")
+            raise UsageError(
+                f"--since {since!r}: no such commit",
+                hint="name a commit id, tag (e.g. cmtool-seal-3) or branch",
+            )
     report = VerifyReport(head, base)
     if head is None:
         return report
@@ -100,10 +108,16 @@ def verify(ws: Workspace, since: str | None = None, collect_events: bool = False
     return report
 
 
-def _check_commits(ws: Workspace, commits: list[LogCommit], policies: dict[str, AccessPolicy],
-                   report: VerifyReport, collect: bool) -> list[Finding]:  # fmt: skip
-    changes = [(c, d, ch) for c in commits for d, diff in enumerate(c.diffs)
-               for ch in diff if is_case_area(ch.path)]  # fmt: skip
+def _check_commits(
+    ws: Workspace,
+    commits: list[LogCommit],
+    policies: dict[str, AccessPolicy],
+    report: VerifyReport,
+    collect: bool,
+) -> list[Finding]:
+    changes = [
+        (c, d, ch) for c in commits for d, diff in enumerate(c.diffs) for ch in diff if is_case_area(ch.path)
+    ]
     blobs = _BlobStream(ws, [sha for _c, _d, ch in changes for sha in (ch.old_blob, ch.new_blob)])
     report.case_files = len({ch.path for _c, _d, ch in changes})
     by_commit: dict[str, list] = {}
@@ -123,8 +137,9 @@ def _check_commits(ws: Workspace, commits: list[LogCommit], policies: dict[str, 
             here += problems
             if collect and diff_index == 0 and not commit.is_merge:
                 case_id = ch.path.rsplit("/", 1)[-1].removesuffix(".yaml")
-                report.appended += [AppendedEvent(commit, ch.path, case_id, index, event)
-                                    for index, event in appended]  # fmt: skip
+                report.appended += [
+                    AppendedEvent(commit, ch.path, case_id, index, event) for index, event in appended
+                ]
         found += dict.fromkeys(here)  # a merge diffed twice reports a problem once
     return found
 
@@ -169,8 +184,9 @@ def _parse(raw: bytes | None, path: str) -> FileVersion:
     return FileVersion(data, None, cache(lambda: load_with_lines(text, path)[1]))
 
 
-def _policies_in_force(ws: Workspace,
-                       commits: list[LogCommit]) -> tuple[dict[str, AccessPolicy], list[Finding]]:
+def _policies_in_force(
+    ws: Workspace, commits: list[LogCommit]
+) -> tuple[dict[str, AccessPolicy], list[Finding]]:
     """Commit -> the policy of rules.yaml as its first parent had it (the rules in
     force when the action was taken), and findings for broken rules versions."""
     rules_after: dict[str, str | None] = {}
@@ -184,8 +200,12 @@ def _policies_in_force(ws: Workspace,
         elif parent in rules_after:
             before = rules_after[parent]
         else:
-            before = gitread.run_git(ws.root, "rev-parse", "-q", "--verify",
-                                     f"{parent}:{RULES}", check=False).strip() or None  # fmt: skip
+            before = (
+                gitread.run_git(
+                    ws.root, "rev-parse", "-q", "--verify", f"{parent}:{RULES}", check=False
+                ).strip()
+                or None
+            )
         if before not in by_blob:
             by_blob[before] = _policy_of_text(_read_text(ws, before))[0]
         result[commit.sha] = by_blob[before]
@@ -234,9 +254,19 @@ def _seal_records(ws: Workspace, head: str | None) -> list[SealRecord]:
     for tag in sealtags.read_seal_tags(ws.root):
         recorded = parse_seal_message(tag.message).get("Cmtool-Seal-Commit", "")
         exists, in_head = sealtags.commit_in_history(ws.root, recorded, head)
-        records.append(SealRecord(tag.name, tag.object_type, tag.tag_object, tag.target,
-                                  tag.message, tag.target_tree, exists, in_head,
-                                  tag.signature_ok))  # fmt: skip
+        records.append(
+            SealRecord(
+                tag.name,
+                tag.object_type,
+                tag.tag_object,
+                tag.target,
+                tag.message,
+                tag.target_tree,
+                exists,
+                in_head,
+                tag.signature_ok,
+            )
+        )
     return records
 
 
@@ -268,13 +298,16 @@ def seal(ctx: Context, note: str | None = None, sign: bool = False, force: bool 
             raise InvalidTransition(
                 f"not sealing: audit verify has {len(report.findings)} finding(s) since "
                 f"{last.name if last else 'the first commit'}",
-                hint="see them with: cmtool audit verify; seal anyway with --force")  # fmt: skip
+                hint="see them with: cmtool audit verify; seal anyway with --force",
+            )
         number = (seal_number(last.name) if last else 0) + 1
         tree = gitread.run_git(ws.root, "rev-parse", f"{head}^{{tree}}").strip()
         name = f"{sealtags.SEAL_PREFIX}{number}"
-        message = seal_message(note or "", number, head, tree, last.tag_object if last else None,
-                               ctx.actor)  # fmt: skip
-        env = {"GIT_COMMITTER_NAME": ctx.actor, "GIT_COMMITTER_EMAIL": ctx.actor_email,
-               "GIT_COMMITTER_DATE": ctx.now_text}  # fmt: skip
+        message = seal_message(note or "", number, head, tree, last.tag_object if last else None, ctx.actor)
+        env = {
+            "GIT_COMMITTER_NAME": ctx.actor,
+            "GIT_COMMITTER_EMAIL": ctx.actor_email,
+            "GIT_COMMITTER_DATE": ctx.now_text,
+        }
         tag_object = sealtags.create_seal_tag(ws.root, name, head, message, sign, env)
     return Seal(name, tag_object, head, tree)

@@ -27,18 +27,41 @@ from cmtool.reports.periods import parse_period
 from cmtool.services.audit import verify
 from cmtool.store.workspace import Workspace
 
-EVENT_COLUMNS = ("case_id", "index", "at", "actor", "action", "changes", "note", "commit",
-                 "commit_author", "commit_date", "by_cmtool")  # fmt: skip
-COMMIT_COLUMNS = ("commit", "parents", "author", "email", "author_date", "committer_date",
-                  "summary", "action", "actor", "cases", "by_cmtool")  # fmt: skip
+EVENT_COLUMNS = (
+    "case_id",
+    "index",
+    "at",
+    "actor",
+    "action",
+    "changes",
+    "note",
+    "commit",
+    "commit_author",
+    "commit_date",
+    "by_cmtool",
+)
+COMMIT_COLUMNS = (
+    "commit",
+    "parents",
+    "author",
+    "email",
+    "author_date",
+    "committer_date",
+    "summary",
+    "action",
+    "actor",
+    "cases",
+    "by_cmtool",
+)
 
 
 def export_bundle(ws: Workspace, period_text: str, output: Path, now: datetime) -> dict[str, Any]:
     period = parse_period(period_text, now.tzinfo)  # type: ignore[arg-type]
     target = output.expanduser().resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise UsageError(f"{target} exists and is not an empty folder",
-                         hint="name a new folder for the bundle")  # fmt: skip
+        raise UsageError(
+            f"{target} exists and is not an empty folder", hint="name a new folder for the bundle"
+        )
     report = verify(ws, collect_events=True)
 
     def within(text: str) -> bool:
@@ -47,27 +70,44 @@ def export_bundle(ws: Workspace, period_text: str, output: Path, now: datetime) 
         except (TypeError, ValueError):
             return False
 
-    events = [{
-        "case_id": item.case_id, "index": item.index, "at": item.event.at,
-        "actor": item.event.actor, "action": item.event.action,
-        "changes": {k: list(v) for k, v in item.event.changes.items()},
-        "note": item.event.note, "commit": item.commit.sha,
-        "commit_author": item.commit.author_name, "commit_date": item.commit.committer_date,
-        "by_cmtool": parse_trailers(item.commit.message).present,
-    } for item in report.appended if within(item.event.at)]  # fmt: skip
+    events = [
+        {
+            "case_id": item.case_id,
+            "index": item.index,
+            "at": item.event.at,
+            "actor": item.event.actor,
+            "action": item.event.action,
+            "changes": {k: list(v) for k, v in item.event.changes.items()},
+            "note": item.event.note,
+            "commit": item.commit.sha,
+            "commit_author": item.commit.author_name,
+            "commit_date": item.commit.committer_date,
+            "by_cmtool": parse_trailers(item.commit.message).present,
+        }
+        for item in report.appended
+        if within(item.event.at)
+    ]
     events.sort(key=lambda row: (parse_time(row["at"]), row["case_id"], row["index"]))
     commits = []
     for commit in report.commits:
         if not within(commit.committer_date):
             continue
         trailers = parse_trailers(commit.message)
-        commits.append({
-            "commit": commit.sha, "parents": list(commit.parents), "author": commit.author_name,
-            "email": commit.author_email, "author_date": commit.author_date,
-            "committer_date": commit.committer_date, "summary": commit.summary,
-            "action": trailers.action, "actor": trailers.actor, "cases": list(trailers.cases),
-            "by_cmtool": trailers.present,
-        })  # fmt: skip
+        commits.append(
+            {
+                "commit": commit.sha,
+                "parents": list(commit.parents),
+                "author": commit.author_name,
+                "email": commit.author_email,
+                "author_date": commit.author_date,
+                "committer_date": commit.committer_date,
+                "summary": commit.summary,
+                "action": trailers.action,
+                "actor": trailers.actor,
+                "cases": list(trailers.cases),
+                "by_cmtool": trailers.present,
+            }
+        )
     findings = [finding.to_dict() for finding in report.findings]
     files = {
         "events.json": _json(events),
@@ -75,20 +115,23 @@ def export_bundle(ws: Workspace, period_text: str, output: Path, now: datetime) 
         "commits.json": _json(commits),
         "commits.csv": _csv(commits, COMMIT_COLUMNS),
         "findings.json": _json(findings),
-        "findings.txt": "".join(f"{finding}\n" for finding in report.findings)
-        or "no findings\n",
+        "findings.txt": "".join(f"{finding}\n" for finding in report.findings) or "no findings\n",
     }
     target.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (target / name).write_text(text, encoding="utf-8", newline="")
     manifest = {
-        "period": period.to_dict(), "workspace": str(ws.root), "head": report.head,
-        "generated_at": format_time(now), "cmtool_version": __version__,
-        "verify": report.summary(), "events": len(events), "commits": len(commits),
+        "period": period.to_dict(),
+        "workspace": str(ws.root),
+        "head": report.head,
+        "generated_at": format_time(now),
+        "cmtool_version": __version__,
+        "verify": report.summary(),
+        "events": len(events),
+        "commits": len(commits),
         "findings": len(findings),
-        "sha256": {name: hashlib.sha256(text.encode("utf-8")).hexdigest()
-                   for name, text in files.items()},
-    }  # fmt: skip
+        "sha256": {name: hashlib.sha256(text.encode("utf-8")).hexdigest() for name, text in files.items()},
+    }
     (target / "manifest.json").write_text(_json(manifest), encoding="utf-8")
     return manifest
 

@@ -45,8 +45,7 @@ def resolve_now(text: str | None) -> datetime:
         raise UsageError(f"--now {value!r}: {exc}") from None
 
 
-def make_context(workspace: Path | None = None, actor: str | None = None,
-                 now: str | None = None) -> Context:  # fmt: skip
+def make_context(workspace: Path | None = None, actor: str | None = None, now: str | None = None) -> Context:
     ws = find_workspace(workspace)
     who = actor or os.environ.get(ACTOR_ENV)
     config = gitops.config_identity(ws.root)

@@ -66,9 +66,13 @@ def demo_reports(ws, now: str | None) -> Iterator[str]:
     with open(ws.git_dir / "info" / "exclude", "a", encoding="utf-8") as exclude:
         exclude.write("/reports/\n")
     moment = resolve_now(now)
-    for name, fmt, period in (("compliance", "md", latest), ("compliance", "xlsx", latest),
-                              ("fca", "md", half), ("cfpb", "csv", latest),
-                              ("cn", "md", latest)):  # fmt: skip
+    for name, fmt, period in (
+        ("compliance", "md", latest),
+        ("compliance", "xlsx", latest),
+        ("fca", "md", half),
+        ("cfpb", "csv", latest),
+        ("cn", "md", latest),
+    ):
         target = folder / f"{name}-{period}.{fmt}"
         render_report(ws, name, moment, period, fmt, target)
         yield f"report: {target.relative_to(ws.root)}"
@@ -81,9 +85,11 @@ def _sla_sweep(ws, now: str | None) -> Iterator[str]:
 
     ctx = make_context(ws.root, "sla-bot", now)
     result = sla_check(ctx, apply=True)
-    yield (f"sla check --apply: {result.cases_checked} open cases, {result.clocks_checked} "
-           f"clocks, {len(result.breaches)} breached, "
-           f"{sum(f.clock.state == 'warning' for f in result.findings)} in warning; "
-           f"{len(result.applied)} escalation steps committed")  # fmt: skip
+    yield (
+        f"sla check --apply: {result.cases_checked} open cases, {result.clocks_checked} "
+        f"clocks, {len(result.breaches)} breached, "
+        f"{sum(f.clock.state == 'warning' for f in result.findings)} in warning; "
+        f"{len(result.applied)} escalation steps committed"
+    )
     for step in result.applied[:10]:
         yield f"  {step.case_id} {step.clock}: {step.step.name} -> {', '.join(step.notify) or '-'}"

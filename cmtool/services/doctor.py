@@ -28,8 +28,7 @@ class Finding:
     action: str = ""  # what --repair did, or what a person should do
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "repaired": self.repaired,
-                "action": self.action}  # fmt: skip
+        return {"code": self.code, "message": self.message, "repaired": self.repaired, "action": self.action}
 
 
 @dataclass
@@ -53,62 +52,114 @@ def doctor(ctx: Context, repair: bool = False) -> DoctorReport:
             names = ", ".join(str(p.relative_to(root)) for p in locks)
             if repair:
                 health.remove_stale_locks(locks)
-            add(Finding("GIT_LOCK_LEFT", f"git lock files left by a killed git process: {names}",
-                        repair, "removed" if repair else "doctor --repair removes them"))
+            add(
+                Finding(
+                    "GIT_LOCK_LEFT",
+                    f"git lock files left by a killed git process: {names}",
+                    repair,
+                    "removed" if repair else "doctor --repair removes them",
+                )
+            )
         if remote_git.interrupted_sync(root):
             if repair:
                 remote_git.clear_interrupted_sync(root)
-            add(Finding("INTERRUPTED_SYNC", "a sync was killed while merging", repair,
-                        "merge undone; run cmtool sync again" if repair
-                        else "doctor --repair undoes the half-done merge"))  # fmt: skip
+            add(
+                Finding(
+                    "INTERRUPTED_SYNC",
+                    "a sync was killed while merging",
+                    repair,
+                    "merge undone; run cmtool sync again"
+                    if repair
+                    else "doctor --repair undoes the half-done merge",
+                )
+            )
         elif remote_git.merge_in_progress(root):
-            add(Finding("MERGE_IN_PROGRESS", "a git merge started by hand is not finished", False,
-                        "finish it (fix the files, git commit) or undo it (git merge --abort)"))
+            add(
+                Finding(
+                    "MERGE_IN_PROGRESS",
+                    "a git merge started by hand is not finished",
+                    False,
+                    "finish it (fix the files, git commit) or undo it (git merge --abort)",
+                )
+            )
         journal = ws.git_dir / JOURNAL
         pending = health.journal_paths(journal)  # its files are part of that finding
         if journal.exists():
             paths = recover(ws) if repair else []
-            add(Finding("INTERRUPTED_ACTION",
-                        "an action was killed before its commit completed", repair,
-                        f"rolled back {', '.join(paths) or 'its files'} to the last commit"
-                        if repair else "doctor --repair rolls it back (it never happened)"))
+            add(
+                Finding(
+                    "INTERRUPTED_ACTION",
+                    "an action was killed before its commit completed",
+                    repair,
+                    f"rolled back {', '.join(paths) or 'its files'} to the last commit"
+                    if repair
+                    else "doctor --repair rolls it back (it never happened)",
+                )
+            )
         leftovers = health.temp_files(ws)
         if leftovers:
             if repair:
                 for path in leftovers:
                     path.unlink(missing_ok=True)
             names = ", ".join(str(p.relative_to(root)) for p in leftovers[:5])
-            add(Finding("TEMP_FILES", f"{len(leftovers)} half-written temporary files: {names}",
-                        repair, "deleted" if repair else "doctor --repair deletes them"))
+            add(
+                Finding(
+                    "TEMP_FILES",
+                    f"{len(leftovers)} half-written temporary files: {names}",
+                    repair,
+                    "deleted" if repair else "doctor --repair deletes them",
+                )
+            )
         stale = health.staged_only(root)
         if stale:
             if repair:
                 health.reset_index(root, stale)
-            add(Finding("INDEX_OUT_OF_SYNC",
-                        f"git's index disagrees with the last commit for {', '.join(stale[:5])}",
-                        repair, "index updated" if repair else "doctor --repair updates it"))
+            add(
+                Finding(
+                    "INDEX_OUT_OF_SYNC",
+                    f"git's index disagrees with the last commit for {', '.join(stale[:5])}",
+                    repair,
+                    "index updated" if repair else "doctor --repair updates it",
+                )
+            )
         for rel in health.uncommitted_cases(root):
             if not repair and (rel in pending or rel in stale):
                 continue  # already explained above
             kept = health.move_aside(ws, rel, stamp) if repair else None
             where = f"kept a copy at {kept.relative_to(root)}; " if kept else ""
-            add(Finding("UNCOMMITTED_CASE_FILE",
-                        f"{rel} is not what the last commit holds (a hand edit, or left by an "
-                        "interrupted tool)", repair,
-                        f"{where}restored the committed version" if repair
-                        else "doctor --repair keeps a copy under .cmtool/doctor/ and restores "
-                        "the committed file; to keep the edit, record it with cmtool edit"))
+            add(
+                Finding(
+                    "UNCOMMITTED_CASE_FILE",
+                    f"{rel} is not what the last commit holds (a hand edit, or left by an interrupted tool)",
+                    repair,
+                    f"{where}restored the committed version"
+                    if repair
+                    else "doctor --repair keeps a copy under .cmtool/doctor/ and restores "
+                    "the committed file; to keep the edit, record it with cmtool edit",
+                )
+            )
     missing = health.driver_missing(ws)
     if missing:
         if repair:
             install(ctx)
-        add(Finding("MERGE_DRIVER_MISSING", f"case-file merge driver not registered: "
-                    f"{', '.join(missing)}", repair,
-                    "registered" if repair else "run cmtool install"))  # fmt: skip
+        add(
+            Finding(
+                "MERGE_DRIVER_MISSING",
+                f"case-file merge driver not registered: {', '.join(missing)}",
+                repair,
+                "registered" if repair else "run cmtool install",
+            )
+        )
     if shutil.which("cmtool") is None:
-        add(Finding("CMTOOL_NOT_ON_PATH", "`cmtool` is not on PATH, so a plain `git pull` cannot "
-                    "run the case-file merge driver (cmtool sync still can)", False,
-                    "put cmtool's folder on PATH (also in crontab)"))  # fmt: skip
+        add(
+            Finding(
+                "CMTOOL_NOT_ON_PATH",
+                "`cmtool` is not on PATH, so a plain `git pull` cannot "
+                "run the case-file merge driver (cmtool sync still can)",
+                False,
+                "put cmtool's folder on PATH (also in crontab)",
+            )
+        )
     return report
 
 
@@ -124,6 +175,9 @@ def install(ctx: Context) -> list[str]:
         attributes = health.register_driver(ws)
         if attributes is not None:
             tx.put_file(".gitattributes", attributes)
-            tx.commit(commit_message("install: merge case files with cmtool", "install",
-                                     ctx.actor, []), ctx.identity, ctx.now_text)  # fmt: skip
+            tx.commit(
+                commit_message("install: merge case files with cmtool", "install", ctx.actor, []),
+                ctx.identity,
+                ctx.now_text,
+            )
     return missing

@@ -36,8 +36,9 @@ def choose_format(fmt: str | None, target: Path | None) -> str:
     return chosen
 
 
-def export_cases(ws: Workspace, fmt: str | None, case_filter: CaseFilter, now: datetime,
-                 target: Path | None = None) -> ExportResult:  # fmt: skip
+def export_cases(
+    ws: Workspace, fmt: str | None, case_filter: CaseFilter, now: datetime, target: Path | None = None
+) -> ExportResult:
     chosen = choose_format(fmt, target)
     cases = select(all_cases(ws, case_filter.statuses or None), case_filter)
     clocks = _clocks(ws, cases, now)
@@ -46,11 +47,18 @@ def export_cases(ws: Workspace, fmt: str | None, case_filter: CaseFilter, now: d
     elif chosen == "csv":
         text = csv_text(case_table(cases, clocks))
     else:
-        about = [("exported at", now), ("cases", len(cases)),
-                 ("time zone", f"times are wall-clock at UTC{format_time(now)[-6:]}"),
-                 ("workspace", ws.root.name),
-                 ("SLA", "sla.* columns are computed at export and skipped by cmtool import"
-                  if clocks is not None else "SLA module not available")]  # fmt: skip
+        about = [
+            ("exported at", now),
+            ("cases", len(cases)),
+            ("time zone", f"times are wall-clock at UTC{format_time(now)[-6:]}"),
+            ("workspace", ws.root.name),
+            (
+                "SLA",
+                "sla.* columns are computed at export and skipped by cmtool import"
+                if clocks is not None
+                else "SLA module not available",
+            ),
+        ]
         write_xlsx(target, case_table(cases, clocks), event_table(cases), about, now.tzinfo)
         return ExportResult(len(cases), target, None, clocks is not None)
     if target is None:
@@ -75,7 +83,8 @@ def _json_case(case: Case, clocks: dict[str, list[Any]] | None) -> dict[str, Any
     data = case.to_dict()
     if clocks is not None:
         events = data.pop("events")
-        data["sla"] = [{"clock": c.clock, "state": c.state, "due_at": c.due_at}
-                       for c in clocks.get(case.id, ())]  # fmt: skip
+        data["sla"] = [
+            {"clock": c.clock, "state": c.state, "due_at": c.due_at} for c in clocks.get(case.id, ())
+        ]
         data["events"] = events
     return data

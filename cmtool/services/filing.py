@@ -41,9 +41,7 @@ def file_complaint(ctx: Context, fields: Mapping[str, Any]) -> Case:
         if not fields.get("category"):
             case = _decide(case, engine.classify(case.state, rules), "classify", "category", ctx)
         if not fields.get("priority"):
-            case = _decide(
-                case, engine.prioritize(case.state, rules), "prioritize", "priority", ctx
-            )
+            case = _decide(case, engine.prioritize(case.state, rules), "prioritize", "priority", ctx)
         for decision in engine.regimes_for(case.state, rules):
             regimes = [*(case.get("regimes") or []), decision.value]
             change = {"regimes": (case.state.get("regimes"), regimes)}
@@ -66,22 +64,16 @@ def file_complaint(ctx: Context, fields: Mapping[str, Any]) -> Case:
     return lifecycle.file_case(ctx, fields, on_filed=apply_rules)
 
 
-def _decide(
-    case: Case, decision: engine.Decision | None, action: str, name: str, ctx: Context
-) -> Case:
+def _decide(case: Case, decision: engine.Decision | None, action: str, name: str, ctx: Context) -> Case:
     if decision is None or case.state.get(name) == decision.value:
         return case
     change = {name: (case.state.get(name), decision.value)}
     return case.with_event(
-        Event(
-            ctx.now_text, ctx.actor, action, MappingProxyType(change), decision.why, decision.rule
-        )
+        Event(ctx.now_text, ctx.actor, action, MappingProxyType(change), decision.why, decision.rule)
     )
 
 
-def _routing_event(
-    ws: Workspace, case: Case, rules: Rules, actor: str, now: datetime
-) -> Event | None:
+def _routing_event(ws: Workspace, case: Case, rules: Rules, actor: str, now: datetime) -> Event | None:
     """An ``assign`` event naming the routing rule; None when no team can take it."""
     team_name = engine.team_for(case.state, rules)
     team = rules.teams.get(team_name or "")
@@ -133,8 +125,7 @@ def assign_case(ctx: Context, ref: str, to: str | None, auto: bool, reason: str 
         if event is None:
             team = engine.team_for(case.state, rules)
             raise UsageError(
-                f"routing keeps {case_id} with {case.get('assignee')} "
-                f"(team {team}); nothing to change"
+                f"routing keeps {case_id} with {case.get('assignee')} (team {team}); nothing to change"
             )
         if reason:
             event = Event(

@@ -36,23 +36,37 @@ class HistoryEntry:
             if touch is None:
                 return None
             trailers = parse_trailers(touch.message)
-            return {"hash": touch.sha, "author": touch.author, "email": touch.email,
-                    "date": touch.author_date, "committed": touch.committer_date,
-                    "summary": touch.message.split("\n", 1)[0],
-                    "action": trailers.action, "actor": trailers.actor,
-                    "by_cmtool": trailers.present}  # fmt: skip
+            return {
+                "hash": touch.sha,
+                "author": touch.author,
+                "email": touch.email,
+                "date": touch.author_date,
+                "committed": touch.committer_date,
+                "summary": touch.message.split("\n", 1)[0],
+                "action": trailers.action,
+                "actor": trailers.actor,
+                "by_cmtool": trailers.present,
+            }
 
-        return {"case_id": self.case_id, "index": self.index, "at": self.event.get("at"),
-                "actor": self.event.get("actor"), "action": self.event.get("action"),
-                "changes": self.event.get("changes") or {}, "note": self.event.get("note"),
-                "commit": commit_info(self.commit),
-                "removed_by": commit_info(self.removed_by)}  # fmt: skip
+        return {
+            "case_id": self.case_id,
+            "index": self.index,
+            "at": self.event.get("at"),
+            "actor": self.event.get("actor"),
+            "action": self.event.get("action"),
+            "changes": self.event.get("changes") or {},
+            "note": self.event.get("note"),
+            "commit": commit_info(self.commit),
+            "removed_by": commit_info(self.removed_by),
+        }
 
     def render(self) -> str:
         event = self.event
-        changes = ", ".join(f"{name}: {_short(pair[0])} -> {_short(pair[1])}"
-                            for name, pair in (event.get("changes") or {}).items()
-                            if isinstance(pair, list) and len(pair) == 2)  # fmt: skip
+        changes = ", ".join(
+            f"{name}: {_short(pair[0])} -> {_short(pair[1])}"
+            for name, pair in (event.get("changes") or {}).items()
+            if isinstance(pair, list) and len(pair) == 2
+        )
         head = f"{event.get('at')}  {event.get('actor')}  {event.get('action')}"
         lines = [head + (f"  {changes}" if changes else "")]
         if event.get("note"):
@@ -60,11 +74,15 @@ class HistoryEntry:
         if self.commit is not None:
             by_tool = parse_trailers(self.commit.message).present
             hand = "" if by_tool else "  [HAND EDIT: no cmtool trailers]"
-            lines.append(f"    commit {self.commit.sha[:12]}  {self.commit.author} "
-                         f"<{self.commit.email}>  {self.commit.author_date}{hand}")  # fmt: skip
+            lines.append(
+                f"    commit {self.commit.sha[:12]}  {self.commit.author} "
+                f"<{self.commit.email}>  {self.commit.author_date}{hand}"
+            )
         if self.removed_by is not None:
-            lines.append(f"    REMOVED OR REWRITTEN by commit {self.removed_by.sha[:12]} "
-                         f"({self.removed_by.author}, {self.removed_by.author_date})")  # fmt: skip
+            lines.append(
+                f"    REMOVED OR REWRITTEN by commit {self.removed_by.sha[:12]} "
+                f"({self.removed_by.author}, {self.removed_by.author_date})"
+            )
         return "\n".join(lines)
 
 
@@ -90,11 +108,12 @@ def case_history(ws: Workspace, ref: str) -> list[HistoryEntry]:
             written_by.setdefault(_key(event), touch)
         for event in previous:
             if _key(event) not in keys:
-                removed.append(HistoryEntry(case_id, None, event, written_by.get(_key(event)),
-                                            touch))  # fmt: skip
+                removed.append(HistoryEntry(case_id, None, event, written_by.get(_key(event)), touch))
         previous = current
-    entries = [HistoryEntry(case_id, index, event, written_by.get(_key(event)))
-               for index, event in enumerate(previous)]  # fmt: skip
+    entries = [
+        HistoryEntry(case_id, index, event, written_by.get(_key(event)))
+        for index, event in enumerate(previous)
+    ]
     return sorted(entries + removed, key=_when)
 
 

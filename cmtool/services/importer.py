@@ -84,14 +84,17 @@ def check_required(prepared: Prepared) -> None:
     table, columns, header_index = prepared.table, prepared.columns, prepared.header_index
     targets = {c.target for c in columns}
     if "filed_at" not in targets:
-        raise UsageError(f"{table.name}: no column holds the date received "
-                         f"(headers on row {header_index + 1}: {_headers(columns)})",
-                         hint="name it in a mapping file, e.g. columns: {Opened: filed_at}; "
-                         "start one with --show-mapping")  # fmt: skip
+        raise UsageError(
+            f"{table.name}: no column holds the date received "
+            f"(headers on row {header_index + 1}: {_headers(columns)})",
+            hint="name it in a mapping file, e.g. columns: {Opened: filed_at}; start one with --show-mapping",
+        )
     if not targets & {"title", "description"}:
-        raise UsageError(f"{table.name}: no column holds a title or description "
-                         f"(headers on row {header_index + 1}: {_headers(columns)})",
-                         hint="name one in a mapping file; start one with --show-mapping")  # fmt: skip
+        raise UsageError(
+            f"{table.name}: no column holds a title or description "
+            f"(headers on row {header_index + 1}: {_headers(columns)})",
+            hint="name one in a mapping file; start one with --show-mapping",
+        )
 
 
 def show_mapping(path: Path, options: Options, now: datetime) -> str:
@@ -110,26 +113,31 @@ def show_mapping(path: Path, options: Options, now: datetime) -> str:
         check_required(prepared)
     except UsageError as missing:
         notes.append(f"TO DO: {str(missing).split(': ', 1)[1]}")
-    return render_mapping(prepared.table.name, prepared.header_index + 1, prepared.columns, found,
-                          notes, mapping.date_order)  # fmt: skip
+    return render_mapping(
+        prepared.table.name, prepared.header_index + 1, prepared.columns, found, notes, mapping.date_order
+    )
 
 
-def import_file(ctx: Context, path: Path, options: Options,
-                progress: Progress | None = None) -> ImportReport:  # fmt: skip
+def import_file(ctx: Context, path: Path, options: Options, progress: Progress | None = None) -> ImportReport:
     """Import ``path``; with ``dry_run`` decide everything and write nothing."""
     prepared = prepare(path, options, ctx.now)
     check_required(prepared)
     table = prepared.table
-    report = ImportReport(table.name, table.sha256, table.sheet, prepared.header_index + 1,
-                          decisions=prepared.decisions, dry_run=options.dry_run)  # fmt: skip
+    report = ImportReport(
+        table.name,
+        table.sha256,
+        table.sheet,
+        prepared.header_index + 1,
+        decisions=prepared.decisions,
+        dry_run=options.dry_run,
+    )
     records = _convert(prepared, report, progress)
     if options.dry_run:
         _plan(ctx, prepared, records, _existing(all_cases(ctx.ws)), options.update, report, progress)
     else:
         with transaction(ctx.ws) as tx:
             cases = all_cases(ctx.ws)
-            new, updates = _plan(ctx, prepared, records, _existing(cases), options.update, report,
-                                 progress)  # fmt: skip
+            new, updates = _plan(ctx, prepared, records, _existing(cases), options.update, report, progress)
             for case in new:
                 tx.put(case, None)
             for case in updates:
@@ -158,12 +166,19 @@ def _convert(prepared: Prepared, report: ImportReport, progress: Progress | None
         if isinstance(result, Reject):
             report.rejected.append(result)
         elif result.row_hash in by_hash:
-            report.duplicates.append(Reject(row.number, "DUPLICATE",
-                                            f"same content as row {by_hash[result.row_hash]}"))  # fmt: skip
+            report.duplicates.append(
+                Reject(row.number, "DUPLICATE", f"same content as row {by_hash[result.row_hash]}")
+            )
         elif result.source_id and result.source_id in by_id:
-            report.rejected.append(Reject(row.number, "DUPLICATE_ID", f"complaint ID "
-                                          f"{result.source_id} is also on row {by_id[result.source_id]} "
-                                          "with different content"))  # fmt: skip
+            report.rejected.append(
+                Reject(
+                    row.number,
+                    "DUPLICATE_ID",
+                    f"complaint ID "
+                    f"{result.source_id} is also on row {by_id[result.source_id]} "
+                    "with different content",
+                )
+            )
         else:
             by_hash[result.row_hash] = row.number
             if result.source_id:
@@ -187,9 +202,15 @@ def _existing(cases: list[Case]) -> dict[tuple[str, str], Case]:
     return found
 
 
-def _plan(ctx: Context, prepared: Prepared, records: list[Record],
-          existing: dict[tuple[str, str], Case], update: bool, report: ImportReport,
-          progress: Progress | None) -> tuple[list[Case], list[Case]]:  # fmt: skip
+def _plan(
+    ctx: Context,
+    prepared: Prepared,
+    records: list[Record],
+    existing: dict[tuple[str, str], Case],
+    update: bool,
+    report: ImportReport,
+    progress: Progress | None,
+) -> tuple[list[Case], list[Case]]:
     """The new cases and the updated ones; fills the report's counts."""
     table = prepared.table
     taken_ids = {key[1] for key in existing if key[0] == "id"}
@@ -244,8 +265,10 @@ def _source(table: SourceTable, record: Record) -> dict[str, Any]:
 
 
 def _message(ctx: Context, report: ImportReport) -> str:
-    summary = (f"import {report.file}: {len(report.imported)} new, {len(report.updated)} updated, "
-               f"{report.already_present} already present")  # fmt: skip
+    summary = (
+        f"import {report.file}: {len(report.imported)} new, {len(report.updated)} updated, "
+        f"{report.already_present} already present"
+    )
     message = commit_message(summary, "import", ctx.actor, report.imported + report.updated)
     return message + f"Cmtool-Source: {report.file} sha256:{report.sha256}\n"
 
@@ -258,11 +281,15 @@ def _read_mapping(path: Path | None) -> ImportMapping:
     return mapping_from_data(load(read_text(path), str(path)), str(path))
 
 
-def _date_orders(columns: list[headers.Column], body: list[tuple[Any, ...]],
-                 forced: str | None) -> tuple[dict[int, str | None], list[str]]:  # fmt: skip
+def _date_orders(
+    columns: list[headers.Column], body: list[tuple[Any, ...]], forced: str | None
+) -> tuple[dict[int, str | None], list[str]]:
     """Day/month order per date column: forced, proven by the column, or by the others."""
-    date_columns = [c for c in columns if FIELDS_BY_NAME.get(c.target) is not None
-                    and FIELDS_BY_NAME[c.target].kind == "time"]  # fmt: skip
+    date_columns = [
+        c
+        for c in columns
+        if FIELDS_BY_NAME.get(c.target) is not None and FIELDS_BY_NAME[c.target].kind == "time"
+    ]
     if forced:
         shape = "day/month" if forced == dates.DAYFIRST else "month/day"
         return {c.index: forced for c in date_columns}, [f"dates: read {shape} (as told)"]
@@ -279,8 +306,10 @@ def _date_orders(columns: list[headers.Column], body: list[tuple[Any, ...]],
         orders[column.index] = decision.order if decision else None
         if decision:
             shape = "day/month" if decision.order == dates.DAYFIRST else "month/day"
-            notes.append(f"dates: column {column.header!r} read {shape}: {decision.reason} "
-                         "(override with --dayfirst or --monthfirst)")  # fmt: skip
+            notes.append(
+                f"dates: column {column.header!r} read {shape}: {decision.reason} "
+                "(override with --dayfirst or --monthfirst)"
+            )
     return orders, notes
 
 

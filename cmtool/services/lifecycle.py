@@ -48,8 +48,9 @@ def _text(value: str | None, name: str, required: bool = False) -> str | None:
     return value.strip() if "\n" not in value.strip() else value.strip() + "\n"
 
 
-def file_case(ctx: Context, fields: Mapping[str, Any],
-              on_filed: Callable[[Transaction, Case], Case] | None = None) -> Case:  # fmt: skip
+def file_case(
+    ctx: Context, fields: Mapping[str, Any], on_filed: Callable[[Transaction, Case], Case] | None = None
+) -> Case:
     """File a new case; ``on_filed`` may add rule-driven events in the same commit."""
     title = _text(fields.get("title"), "title", required=True)
     if "\n" in (title or ""):
@@ -67,8 +68,12 @@ def file_case(ctx: Context, fields: Mapping[str, Any],
         state["description"] = _text(state["description"], "description")
     state["filed_at"] = state.get("filed_at") or ctx.now_text
     state = {name: state[name] for name in FIELD_NAMES if name in state}
-    event = Event(ctx.now_text, ctx.actor, "file",
-                  MappingProxyType({name: (None, value) for name, value in state.items()}))  # fmt: skip
+    event = Event(
+        ctx.now_text,
+        ctx.actor,
+        "file",
+        MappingProxyType({name: (None, value) for name, value in state.items()}),
+    )
     with transaction(ctx.ws) as tx:
         case_id = new_id(parse_time(state["filed_at"]))
         while ctx.ws.case_path(case_id).exists():
@@ -77,20 +82,25 @@ def file_case(ctx: Context, fields: Mapping[str, Any],
         if on_filed is not None:
             case = on_filed(tx, case)
         tx.put(case, None)
-        tx.commit(commit_message(f"file {case_id}: {title}", "file", ctx.actor, [case_id]),
-                  ctx.identity, ctx.now_text)  # fmt: skip
+        tx.commit(
+            commit_message(f"file {case_id}: {title}", "file", ctx.actor, [case_id]),
+            ctx.identity,
+            ctx.now_text,
+        )
     return case
 
 
-def act(ctx: Context, ref: str, action: str,
-        build: Callable[[Case], tuple[Changes, str | None]], summary: str) -> Case:  # fmt: skip
+def act(
+    ctx: Context, ref: str, action: str, build: Callable[[Case], tuple[Changes, str | None]], summary: str
+) -> Case:
     """Load a case under the lock, append the event ``build`` describes, commit."""
     case_id = resolve_id(ctx.ws, ref)
     with transaction(ctx.ws) as tx:
         case, text = tx.load(case_id)
         if parse_time(case.updated_at) > ctx.now:
-            raise UsageError(f"--now {ctx.now_text} is before the last event of {case_id} "
-                             f"({case.updated_at})")  # fmt: skip
+            raise UsageError(
+                f"--now {ctx.now_text} is before the last event of {case_id} ({case.updated_at})"
+            )
         changes, note = build(case)
         status = next_status(action, case.status, case_id)
         if status != case.status:
@@ -98,8 +108,11 @@ def act(ctx: Context, ref: str, action: str,
         event = Event(ctx.now_text, ctx.actor, action, MappingProxyType(changes), note)
         updated = case.with_event(event)
         tx.put(updated, text)
-        tx.commit(commit_message(f"{action} {case_id}: {summary}", action, ctx.actor, [case_id]),
-                  ctx.identity, ctx.now_text)  # fmt: skip
+        tx.commit(
+            commit_message(f"{action} {case_id}: {summary}", action, ctx.actor, [case_id]),
+            ctx.identity,
+            ctx.now_text,
+        )
     return updated
 
 
@@ -129,16 +142,23 @@ def note(ctx: Context, ref: str, text: str, internal: bool = False) -> Case:
 
 def wait(ctx: Context, ref: str, reason: str) -> Case:
     why = _text(reason, "--reason", required=True)
-    return act(ctx, ref, "wait",
-               lambda case: (changes_between(case.state, {"waiting_reason": why}), None),
-               f"waiting: {why}")  # fmt: skip
+    return act(
+        ctx,
+        ref,
+        "wait",
+        lambda case: (changes_between(case.state, {"waiting_reason": why}), None),
+        f"waiting: {why}",
+    )
 
 
 def resume(ctx: Context, ref: str, note_text: str | None = None) -> Case:
-    return act(ctx, ref, "resume",
-               lambda case: (changes_between(case.state, {"waiting_reason": None}),
-                             _text(note_text, "note")),
-               "resumed")  # fmt: skip
+    return act(
+        ctx,
+        ref,
+        "resume",
+        lambda case: (changes_between(case.state, {"waiting_reason": None}), _text(note_text, "note")),
+        "resumed",
+    )
 
 
 def escalate(ctx: Context, ref: str, to: str, reason: str) -> Case:
@@ -172,11 +192,16 @@ def edit(ctx: Context, ref: str, updates: Mapping[str, Any], reason: str | None 
     return act(ctx, ref, "edit", build, ", ".join(f"{k}={v}" for k, v in updates.items()))
 
 
-def resolve(ctx: Context, ref: str, resolution: str, remedy: str | None = None,
-            redress: float | None = None, upheld: bool | None = None) -> Case:  # fmt: skip
+def resolve(
+    ctx: Context,
+    ref: str,
+    resolution: str,
+    remedy: str | None = None,
+    redress: float | None = None,
+    upheld: bool | None = None,
+) -> Case:
     text = _text(resolution, "--resolution", required=True)
-    updates: dict[str, Any] = {"resolution": text, "resolved_at": ctx.now_text,
-                               "waiting_reason": None}  # fmt: skip
+    updates: dict[str, Any] = {"resolution": text, "resolved_at": ctx.now_text, "waiting_reason": None}
     if remedy:
         updates["remedy"] = remedy.strip()
     if redress is not None:
@@ -185,19 +210,28 @@ def resolve(ctx: Context, ref: str, resolution: str, remedy: str | None = None,
         updates["redress"] = redress
     if upheld is not None:
         updates["upheld"] = upheld
-    return act(ctx, ref, "resolve", lambda case: (changes_between(case.state, updates), None),
-               (text or "").splitlines()[0][:60])  # fmt: skip
+    return act(
+        ctx,
+        ref,
+        "resolve",
+        lambda case: (changes_between(case.state, updates), None),
+        (text or "").splitlines()[0][:60],
+    )
 
 
 def close(ctx: Context, ref: str, note_text: str | None = None) -> Case:
-    return act(ctx, ref, "close",
-               lambda case: (changes_between(case.state, {"closed_at": ctx.now_text}),
-                             _text(note_text, "note")),
-               "closed")  # fmt: skip
+    return act(
+        ctx,
+        ref,
+        "close",
+        lambda case: (changes_between(case.state, {"closed_at": ctx.now_text}), _text(note_text, "note")),
+        "closed",
+    )
 
 
 def reopen(ctx: Context, ref: str, reason: str) -> Case:
     why = _text(reason, "--reason", required=True)
     updates = {"resolved_at": None, "closed_at": None}
-    return act(ctx, ref, "reopen", lambda case: (changes_between(case.state, updates), why),
-               f"reopened: {why}")  # fmt: skip
+    return act(
+        ctx, ref, "reopen", lambda case: (changes_between(case.state, updates), why), f"reopened: {why}"
+    )

@@ -56,6 +56,17 @@ def merge_files(base: Path, ours: Path, theirs: Path, shown: str) -> DriverOutco
 
 def _leave_conflict_markers(base: Path, ours: Path, theirs: Path, shown: str) -> None:
     """What git itself would leave: a line merge with <<<<<<< markers where needed."""
-    gitops.git(Path.cwd(), "merge-file", "-L", f"{shown} (ours)", "-L", "base",
-               "-L", f"{shown} (theirs)", str(ours), str(base), str(theirs),
-               check=False)  # fmt: skip
+    gitops.git(
+        Path.cwd(),
+        "merge-file",
+        "-L",
+        f"{shown} (ours)",
+        "-L",
+        "base",
+        "-L",
+        f"{shown} (theirs)",
+        str(ours),
+        str(base),
+        str(theirs),
+        check=False,
+    )

@@ -15,8 +15,17 @@ from cmtool.store.casefiles import load_case, resolve_id
 from cmtool.store.catalog import case_rows
 from cmtool.store.workspace import Workspace
 
-LIST_COLUMNS = ("id", "status", "priority", "category", "channel", "assignee", "customer",
-                "filed_at", "title")  # fmt: skip
+LIST_COLUMNS = (
+    "id",
+    "status",
+    "priority",
+    "category",
+    "channel",
+    "assignee",
+    "customer",
+    "filed_at",
+    "title",
+)
 
 
 @dataclass(frozen=True)
@@ -34,18 +43,31 @@ class CaseFilter:
         """``state``: a case's state, or a summary row of it."""
         return all(
             not wanted or state.get(name) in wanted
-            for name, wanted in (("status", self.statuses), ("assignee", self.assignees),
-                                 ("priority", self.priorities), ("category", self.categories),
-                                 ("channel", self.channels))
-        )  # fmt: skip
+            for name, wanted in (
+                ("status", self.statuses),
+                ("assignee", self.assignees),
+                ("priority", self.priorities),
+                ("category", self.categories),
+                ("channel", self.channels),
+            )
+        )
 
 
-def case_filter(status: str | None = None, assignee: str | None = None,
-                priority: str | None = None, category: str | None = None,
-                channel: str | None = None) -> CaseFilter:  # fmt: skip
+def case_filter(
+    status: str | None = None,
+    assignee: str | None = None,
+    priority: str | None = None,
+    category: str | None = None,
+    channel: str | None = None,
+) -> CaseFilter:
     """A filter from comma-separated option values, checked against the enums."""
-    return CaseFilter(parse_statuses(status), _choices(assignee), _choices(priority, "priority"),
-                      _choices(category), _choices(channel, "channel"))  # fmt: skip
+    return CaseFilter(
+        parse_statuses(status),
+        _choices(assignee),
+        _choices(priority, "priority"),
+        _choices(category),
+        _choices(channel, "channel"),
+    )
 
 
 def _choices(text: str | None, field: str | None = None) -> frozenset[str]:
@@ -81,8 +103,12 @@ def summary_row(case: Case) -> dict[str, Any]:
     return row
 
 
-def select(rows: Iterable[Mapping[str, Any]], case_filter: CaseFilter,
-           sort: Sequence[str] = ("id",), limit: int | None = None) -> list[Mapping[str, Any]]:  # fmt: skip
+def select(
+    rows: Iterable[Mapping[str, Any]],
+    case_filter: CaseFilter,
+    sort: Sequence[str] = ("id",),
+    limit: int | None = None,
+) -> list[Mapping[str, Any]]:
     """Filter and sort summary rows (or states); ``-field`` sorts descending."""
     for key in sort:
         if key.lstrip("-") not in LIST_COLUMNS:
@@ -113,8 +139,9 @@ class ListQuery:
     due_within: str | None = None  # only open cases with a clock due within e.g. "4h"
 
 
-def list_cases(ws: Workspace, query: ListQuery, now: datetime) -> tuple[list[Mapping[str, Any]],
-                                                                        tuple[str, ...]]:  # fmt: skip
+def list_cases(
+    ws: Workspace, query: ListQuery, now: datetime
+) -> tuple[list[Mapping[str, Any]], tuple[str, ...]]:
     """The rows and columns `cmtool list` prints. Summary rows come straight from
     the index; ``as_of`` rebuilds them from history; SLA filters add the clock."""
     statuses = query.where.statuses or None
@@ -130,14 +157,16 @@ def list_cases(ws: Workspace, query: ListQuery, now: datetime) -> tuple[list[Map
 
         window = parse_window(query.due_within) if query.due_within else None
         urgent = urgent_clocks(ws, now, query.overdue, window)
-        rows = [{**r, "clock": urgent[r["id"]].clock, "due_at": urgent[r["id"]].due_at}
-                for r in rows if r["id"] in urgent]  # fmt: skip
+        rows = [
+            {**r, "clock": urgent[r["id"]].clock, "due_at": urgent[r["id"]].due_at}
+            for r in rows
+            if r["id"] in urgent
+        ]
         columns = (*columns, "clock", "due_at")
     return select(rows, query.where, query.sort, query.limit), columns
 
 
-def show_case(ws: Workspace, ref: str, as_of: str | None,
-              now: datetime) -> tuple[Case, list, str | None]:  # fmt: skip
+def show_case(ws: Workspace, ref: str, as_of: str | None, now: datetime) -> tuple[Case, list, str | None]:
     """A case, its SLA clocks as of ``now`` (none for a past view), and a warning
     when the clocks cannot be computed: a broken rules.yaml must not hide the case."""
     if as_of:

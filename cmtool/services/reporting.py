@@ -55,8 +55,9 @@ def snapshot(ws: Workspace, as_of: str | None = None, with_cases: bool = True) -
 
         view = past_view(ws, as_of)
         cases = cases_as_of(ws, view.commit)
-        return Snapshot(cases, view.rules, view.rules_text, view.commit, view.commit_date,
-                        False, as_of, view.moment)  # fmt: skip
+        return Snapshot(
+            cases, view.rules, view.rules_text, view.commit, view.commit_date, False, as_of, view.moment
+        )
     text = ws.rules_path.read_text(encoding="utf-8") if ws.rules_path.exists() else ""
     commit = gitops.head(ws.root)
     date = gitops.git(ws.root, "show", "-s", "--format=%cI", commit).strip() if commit else None
@@ -98,15 +99,18 @@ def choose_period(
     return last_complete_period(kind, local_now) if complete else current_period(kind, local_now)
 
 
-def clock_states(cases: list[Case], facts: list[Any], rules: Rules, as_at: datetime,
-                 since: datetime) -> dict[str, list[Any]]:  # fmt: skip
+def clock_states(
+    cases: list[Case], facts: list[Any], rules: Rules, as_at: datetime, since: datetime
+) -> dict[str, list[Any]]:
     """The SLA clocks at ``as_at`` of every case that can count from ``since`` on
     (cases closed and quiet before it cannot: skipping them is most of the time)."""
     from cmtool.sla.clocks import case_clocks
 
-    return {case.id: list(case_clocks(case, rules, as_at))
-            for case, fact in zip(cases, facts, strict=True)
-            if fact.active_during(since, as_at)}  # fmt: skip
+    return {
+        case.id: list(case_clocks(case, rules, as_at))
+        for case, fact in zip(cases, facts, strict=True)
+        if fact.active_during(since, as_at)
+    }
 
 
 def facts_at(cases: list[Case], as_at: datetime, progress: Progress | None = None):
@@ -191,9 +195,7 @@ def render_report(
         raise UsageError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
     template = find_report(ws.templates_dir, name)
     if fmt not in template.formats:
-        raise UsageError(
-            f"report {name} has no {fmt} format (it has: {', '.join(template.formats)})"
-        )
+        raise UsageError(f"report {name} has no {fmt} format (it has: {', '.join(template.formats)})")
     data = snapshot(ws, as_of, with_cases=False)
     calendar = kpi_calendar(data.rules, now)
     period = choose_period(period_text, template.period, calendar, now, complete=True)
@@ -215,16 +217,23 @@ def render_report(
     )
     labels = {c.key: c.label for c in data.rules.categories}
     context = build_context(
-        name, template.title, facts, period, as_at, calendar, clocks, provenance, show_pii, labels,
+        name,
+        template.title,
+        facts,
+        period,
+        as_at,
+        calendar,
+        clocks,
+        provenance,
+        show_pii,
+        labels,
         first_filing=first,
     )
     rows = len(context["cases"])
     if fmt == "xlsx":
         target = output or Path(f"{name}-{period.label}.xlsx")
         advance = progress("writing workbook", rows) if progress else None
-        _atomic_binary(
-            target, lambda tmp: render_workbook(template, context, tmp, calendar.zone, advance)
-        )
+        _atomic_binary(target, lambda tmp: render_workbook(template, context, tmp, calendar.zone, advance))
         return Rendered(template, period, fmt, target, None)
     advance = progress("writing rows", rows) if progress and fmt == "csv" else None
     text = render_text(template, fmt, context, advance)

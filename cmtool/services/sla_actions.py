@@ -20,9 +20,7 @@ from cmtool.store.casefiles import resolve_id
 from cmtool.store.transaction import transaction
 
 
-def extend_clock(
-    ctx: Context, ref: str, clock: str, reason: str, approved_by: str | None = None
-) -> Case:
+def extend_clock(ctx: Context, ref: str, clock: str, reason: str, approved_by: str | None = None) -> Case:
     """Move a regime clock to its next allowed target (e.g. 15 -> 30 days)."""
     why = _required(reason, "--reason")
     rules = load_rules(ctx.ws.rules_path)
@@ -31,22 +29,17 @@ def extend_clock(
         specs = {name: spec for name, _source, spec, _cal in clock_specs(case, rules)}
         spec = specs.get(clock)
         if spec is None:
-            raise UsageError(
-                f"{case.id} has no clock {clock!r} (clocks: {', '.join(specs) or 'none'})"
-            )
+            raise UsageError(f"{case.id} has no clock {clock!r} (clocks: {', '.join(specs) or 'none'})")
         if not spec.extensions:
             raise UsageError(f"clock {clock} cannot be extended")
         done = case_periods(case).extensions.get(clock, 0)
         if done >= len(spec.extensions):
             raise UsageError(
-                f"clock {clock} of {case.id} is already at its longest target "
-                f"({spec.extensions[-1].target})"
+                f"clock {clock} of {case.id} is already at its longest target ({spec.extensions[-1].target})"
             )
         step = spec.extensions[done]
         if step.needs_approval and not (approved_by or "").strip():
-            raise UsageError(
-                f"extending {clock} to {step.target} needs approval: add --approved-by NAME"
-            )
+            raise UsageError(f"extending {clock} to {step.target} needs approval: add --approved-by NAME")
         details = {"clock": clock, "target": str(step.target), "extension": done + 1}
         if approved_by:
             details["approved_by"] = approved_by.strip()
@@ -87,9 +80,7 @@ def exclude_period(
             details["clock"] = clock
         return Event(ctx.now_text, ctx.actor, EXCLUDE, note=why, details=MappingProxyType(details))
 
-    return _append(
-        ctx, ref, EXCLUDE, build, lambda e: f"excluded {e.details['from']} to {e.details['to']}"
-    )
+    return _append(ctx, ref, EXCLUDE, build, lambda e: f"excluded {e.details['from']} to {e.details['to']}")
 
 
 def _append(

@@ -30,9 +30,7 @@ def clocks_of(ws: Workspace, case: Case, now: datetime) -> list[ClockState]:
     return case_clocks(case, load_rules(ws.rules_path), now)
 
 
-def urgent_clocks(
-    ws: Workspace, now: datetime, overdue: bool, within: float | None
-) -> dict[str, ClockState]:
+def urgent_clocks(ws: Workspace, now: datetime, overdue: bool, within: float | None) -> dict[str, ClockState]:
     """case ID -> its most urgent running clock that is overdue (``overdue``) or
     falls due within ``within`` seconds of wall time. Advisory clocks never count."""
     rules = load_rules(ws.rules_path)

@@ -92,9 +92,7 @@ class SweepResult:
         return [f for f in self.breaches if f.new]
 
 
-def sla_check(
-    ctx: Context, apply: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
-) -> SweepResult:
+def sla_check(ctx: Context, apply: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> SweepResult:
     rules = load_rules(ctx.ws.rules_path)
     result, due_by_case = _sweep(all_cases(ctx.ws, statuses=OPEN), rules, ctx.now)
     if apply and due_by_case:
@@ -130,9 +128,7 @@ def _sweep(
     return result, due_by_case
 
 
-def _check_case(
-    case: Case, rules: Rules, now: datetime
-) -> tuple[list[Finding], list[DueStep], int]:
+def _check_case(case: Case, rules: Rules, now: datetime) -> tuple[list[Finding], list[DueStep], int]:
     """(findings, due rungs, number of clocks) for one case."""
     clocks = evaluate(case, rules, now)
     fired = fired_steps(case)
@@ -166,9 +162,7 @@ def _check_case(
     return findings, due_steps, len(clocks)
 
 
-def _apply(
-    ctx: Context, rules: Rules, case_ids: list[str], result: SweepResult, lock_timeout: float
-) -> None:
+def _apply(ctx: Context, rules: Rules, case_ids: list[str], result: SweepResult, lock_timeout: float) -> None:
     with transaction(ctx.ws, timeout=lock_timeout) as tx:
         touched = []
         for case_id in case_ids:

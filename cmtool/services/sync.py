@@ -37,11 +37,14 @@ class SyncReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "remote": self.remote, "branch": self.branch, "attempts": self.attempts,
+            "remote": self.remote,
+            "branch": self.branch,
+            "attempts": self.attempts,
             "incoming": [c.to_dict() for c in self.incoming],
             "outgoing": [c.to_dict() for c in self.outgoing],
-            "merged_cases": self.merged_cases, "contests": self.contests,
-        }  # fmt: skip
+            "merged_cases": self.merged_cases,
+            "contests": self.contests,
+        }
 
 
 def sync(ctx: Context, remote: str | None = None) -> SyncReport:
@@ -50,14 +53,16 @@ def sync(ctx: Context, remote: str | None = None) -> SyncReport:
         if remote_git.interrupted_sync(root):
             remote_git.clear_interrupted_sync(root)
         if remote_git.merge_in_progress(root):
-            raise DirtyWorkspace("a git merge is in progress in this workspace",
-                                 hint="finish it (git commit) or undo it (git merge --abort), "
-                                 "then sync again")  # fmt: skip
+            raise DirtyWorkspace(
+                "a git merge is in progress in this workspace",
+                hint="finish it (git commit) or undo it (git merge --abort), then sync again",
+            )
         dirty = remote_git.uncommitted(root)
         if dirty:
             shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
-            raise DirtyWorkspace(f"uncommitted changes: {shown}",
-                                 hint="commit or discard them, or see: cmtool doctor")  # fmt: skip
+            raise DirtyWorkspace(
+                f"uncommitted changes: {shown}", hint="commit or discard them, or see: cmtool doctor"
+            )
         branch = remote_git.current_branch(root)
         name = remote or remote_git.default_remote(root, branch)
         remote_git.check_remote(root, name)
@@ -68,8 +73,9 @@ def sync(ctx: Context, remote: str | None = None) -> SyncReport:
             remote_git.fetch(root, name)
             theirs = remote_git.tracking_ref(root, name, branch)
             if failed and failed[0] == theirs:  # the remote did not move: a real failure
-                raise GitError(failed[1], hint="your commits are safe here; fix the cause "
-                               "and run cmtool sync again")  # fmt: skip
+                raise GitError(
+                    failed[1], hint="your commits are safe here; fix the cause and run cmtool sync again"
+                )
             if theirs:
                 incoming = remote_git.commits(root, "HEAD", theirs)
                 if incoming:
@@ -83,8 +89,10 @@ def sync(ctx: Context, remote: str | None = None) -> SyncReport:
                 return report
             failed = (theirs, why)
             time.sleep(0.2 * attempt)  # someone pushed meanwhile? fetch and merge again
-        raise GitError(f"{name} kept moving while syncing; gave up after {MAX_ATTEMPTS} attempts",
-                       hint="your commits are safe here; run cmtool sync again")  # fmt: skip
+        raise GitError(
+            f"{name} kept moving while syncing; gave up after {MAX_ATTEMPTS} attempts",
+            hint="your commits are safe here; run cmtool sync again",
+        )
 
 
 def _merge(ctx: Context, report: SyncReport, theirs: str) -> None:
@@ -92,12 +100,14 @@ def _merge(ctx: Context, report: SyncReport, theirs: str) -> None:
     ours = gitops.head(root) or "HEAD"
     base = remote_git.merge_base(root, ours, theirs)
     if base is None:
-        raise GitError(f"{report.remote}/{report.branch} shares no history with this workspace",
-                       hint="clone the shared remote (git clone URL) instead of a separate "
-                       "cmtool init; then cmtool install")  # fmt: skip
+        raise GitError(
+            f"{report.remote}/{report.branch} shares no history with this workspace",
+            hint="clone the shared remote (git clone URL) instead of a separate "
+            "cmtool init; then cmtool install",
+        )
     both = sorted(
-        path for path in remote_git.changed_paths(root, base, ours)
-        & remote_git.changed_paths(root, base, theirs)
+        path
+        for path in remote_git.changed_paths(root, base, ours) & remote_git.changed_paths(root, base, theirs)
         if path.startswith("cases/") and path.endswith(".yaml")
     )
     case_ids = [path.rsplit("/", 1)[-1][: -len(".yaml")] for path in both]
@@ -106,15 +116,20 @@ def _merge(ctx: Context, report: SyncReport, theirs: str) -> None:
         plural = "s" if len(case_ids) > 1 else ""
         summary += f" ({len(case_ids)} case{plural} changed on both sides)"
     message = commit_message(summary, "sync", ctx.actor, case_ids)
-    env = {"GIT_AUTHOR_NAME": ctx.actor, "GIT_AUTHOR_EMAIL": ctx.actor_email,
-           "GIT_AUTHOR_DATE": ctx.now_text, "GIT_COMMITTER_DATE": ctx.now_text}  # fmt: skip
+    env = {
+        "GIT_AUTHOR_NAME": ctx.actor,
+        "GIT_AUTHOR_EMAIL": ctx.actor_email,
+        "GIT_AUTHOR_DATE": ctx.now_text,
+        "GIT_COMMITTER_DATE": ctx.now_text,
+    }
     if gitops.config_identity(root) is None:
         env |= {"GIT_COMMITTER_NAME": ctx.actor, "GIT_COMMITTER_EMAIL": ctx.actor_email}
     conflicted = remote_git.merge(root, theirs, message, env)
     if conflicted:
         raise GitError(
             "sync stopped: changed on both sides and not mergeable automatically: "
-            + ", ".join(conflicted) + "; the merge was undone, nothing was pushed",
+            + ", ".join(conflicted)
+            + "; the merge was undone, nothing was pushed",
             hint="see docs/team.md ('when a merge needs a person'): git pull, fix the files "
             "listed, git commit, then cmtool sync",
         )
@@ -133,5 +148,8 @@ def _new_contests(root, path: str, ours: str, theirs: str) -> list[str]:
 
     before = {event_key(e) for e in events_at(ours) + events_at(theirs)}
     case_id = path.rsplit("/", 1)[-1][: -len(".yaml")]
-    return [f"{case_id}: {e.note}" for e in events_at("HEAD")
-            if e.action == CONTEST_ACTION and event_key(e) not in before]  # fmt: skip
+    return [
+        f"{case_id}: {e.note}"
+        for e in events_at("HEAD")
+        if e.action == CONTEST_ACTION and event_key(e) not in before
+    ]

@@ -10,8 +10,9 @@ from cmtool.store.transaction import transaction
 from cmtool.store.workspace import Workspace, init_workspace
 
 
-def create_workspace(target: Path, actor: str | None, now: str | None,
-                     with_sample: bool = False) -> Workspace:  # fmt: skip
+def create_workspace(
+    target: Path, actor: str | None, now: str | None, with_sample: bool = False
+) -> Workspace:
     """A new workspace with its first commit (rules, templates, and any sample cases)."""
     from cmtool.model.timefmt import format_time
 
@@ -29,6 +30,5 @@ def create_workspace(target: Path, actor: str | None, now: str | None,
         for rel in files:
             tx.put_file(rel, (ws.root / rel).read_text(encoding="utf-8"))
         summary = "init workspace" + (f" with {len(case_ids)} sample cases" if case_ids else "")
-        tx.commit(commit_message(summary, "init", who, case_ids), author,
-                  format_time(resolve_now(now)))  # fmt: skip
+        tx.commit(commit_message(summary, "init", who, case_ids), author, format_time(resolve_now(now)))
     return ws

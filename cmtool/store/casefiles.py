@@ -42,8 +42,9 @@ def resolve_id(ws: Workspace, typed: str) -> str:
     if len(matches) > 1:
         shown = ", ".join(matches[:MAX_CANDIDATES])
         more = f" and {len(matches) - MAX_CANDIDATES} more" if len(matches) > MAX_CANDIDATES else ""
-        raise Ambiguous(f"{prefix} matches {len(matches)} cases: {shown}{more}",
-                        hint="type more characters of the ID")  # fmt: skip
+        raise Ambiguous(
+            f"{prefix} matches {len(matches)} cases: {shown}{more}", hint="type more characters of the ID"
+        )
     return matches[0]
 
 
@@ -76,12 +77,21 @@ def check_file(ws: Workspace, path: Path) -> tuple[dict | None, list[Problem]]:
     problems = check_case_data(data, rel, lines)
     case_id = data.get("id") if isinstance(data, dict) else None
     if isinstance(case_id, str) and ID_RE.fullmatch(case_id) and ws.case_relpath(case_id) != rel:
-        problems.append(Problem("CASE_WRONG_PATH",
-                                f"a case with id {case_id} belongs at {ws.case_relpath(case_id)}",
-                                rel, lines.get("id"), case_id))  # fmt: skip
+        problems.append(
+            Problem(
+                "CASE_WRONG_PATH",
+                f"a case with id {case_id} belongs at {ws.case_relpath(case_id)}",
+                rel,
+                lines.get("id"),
+                case_id,
+            )
+        )
     if isinstance(case_id, str) and path.stem != case_id:
-        problems.append(Problem("CASE_WRONG_PATH", f"file name does not match id {case_id}",
-                                rel, lines.get("id"), case_id))  # fmt: skip
+        problems.append(
+            Problem(
+                "CASE_WRONG_PATH", f"file name does not match id {case_id}", rel, lines.get("id"), case_id
+            )
+        )
     return (data if isinstance(data, dict) else None), problems
 
 

@@ -16,8 +16,9 @@ from cmtool.store import index
 from cmtool.store.workspace import Workspace
 
 
-def all_cases(ws: Workspace, statuses: Collection[str] | None = None,
-              active_since: datetime | None = None) -> list[Case]:  # fmt: skip
+def all_cases(
+    ws: Workspace, statuses: Collection[str] | None = None, active_since: datetime | None = None
+) -> list[Case]:
     """Every case (or those in ``statuses``), in ID order. With ``active_since``,
     only cases still open or changed since then: a monthly report at 100k cases
     reads the recent ones, not the whole history. A broken file raises DataError
@@ -38,7 +39,8 @@ def case_rows(ws: Workspace, statuses: Collection[str] | None = None) -> list[di
     return index.summary_rows(ws, statuses)
 
 
-def team_workload(ws: Workspace, team: str, members: Collection[str],
-                  open_statuses: Collection[str]) -> dict[str, index.Workload]:  # fmt: skip
+def team_workload(
+    ws: Workspace, team: str, members: Collection[str], open_statuses: Collection[str]
+) -> dict[str, index.Workload]:
     """Open load and latest assignment per team member (for routing), from the index."""
     return index.team_workload(ws, team, members, open_statuses)

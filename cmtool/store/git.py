@@ -22,24 +22,32 @@ from cmtool.errors import GitError
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 
-def git(root: Path, *args: str, input: str | None = None, env: Mapping[str, str] | None = None,
-        check: bool = True) -> str:  # fmt: skip
+def git(
+    root: Path, *args: str, input: str | None = None, env: Mapping[str, str] | None = None, check: bool = True
+) -> str:
     full_env = None
     if env:
         full_env = dict(os.environ)
         full_env.update(env)
     try:
         done = subprocess.run(
-            ["git", *args], cwd=root, input=input, capture_output=True, text=True,
-            env=full_env, encoding="utf-8",
-        )  # fmt: skip
+            ["git", *args],
+            cwd=root,
+            input=input,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            encoding="utf-8",
+        )
     except FileNotFoundError as exc:
         raise GitError("git is not installed or not on PATH") from exc
     if check and done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         if ".lock': File exists" in done.stderr:  # a git process was killed mid-write
-            raise GitError(f"git {args[0]} failed: {detail[0].removeprefix('fatal: ')}",
-                           hint="if no git command is running, run: cmtool doctor --repair")
+            raise GitError(
+                f"git {args[0]} failed: {detail[0].removeprefix('fatal: ')}",
+                hint="if no git command is running, run: cmtool doctor --repair",
+            )
         raise GitError(f"git {args[0]} failed: {detail[-1] if detail else done.returncode}")
     return done.stdout
 
@@ -110,8 +118,9 @@ def build_tree(root: Path, base_tree: str | None, changes: Mapping[str, str | No
     return _rebuild(root, base_tree, "", by_dir)
 
 
-def _rebuild(root: Path, base_tree: str | None, prefix: str,
-             by_dir: Mapping[str, Mapping[str, str | None]]) -> str:  # fmt: skip
+def _rebuild(
+    root: Path, base_tree: str | None, prefix: str, by_dir: Mapping[str, Mapping[str, str | None]]
+) -> str:
     here = prefix or "."
     entries = _ls_tree(root, base_tree) if base_tree else {}
     for name, blob in by_dir.get(here, {}).items():
@@ -161,8 +170,7 @@ def commit_changes(
     parents = ["-p", parent] if parent else []
     commit = git(root, "commit-tree", tree, *parents, input=message, env=env).strip()
     # Compare-and-swap: fails rather than lose a commit someone made meanwhile.
-    git(root, "update-ref", "-m", f"cmtool: {message.splitlines()[0]}", "HEAD", commit,
-        parent or "0" * 40)  # fmt: skip
+    git(root, "update-ref", "-m", f"cmtool: {message.splitlines()[0]}", "HEAD", commit, parent or "0" * 40)
     sync_index(root, changes)
     return commit
 

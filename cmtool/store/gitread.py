@@ -75,9 +75,16 @@ def run_git(root: Path, *args: str, check: bool = True) -> str:
     return done.stdout.decode("utf-8", "replace")
 
 
-def read_log(root: Path, revs: Sequence[str], paths: Sequence[str] = (), *,
-             raw: bool = True, signatures: bool = False, reverse: bool = True,
-             first_parent: bool = False) -> list[LogCommit]:  # fmt: skip
+def read_log(
+    root: Path,
+    revs: Sequence[str],
+    paths: Sequence[str] = (),
+    *,
+    raw: bool = True,
+    signatures: bool = False,
+    reverse: bool = True,
+    first_parent: bool = False,
+) -> list[LogCommit]:
     """Commits of ``revs`` (oldest first by default) with their raw diffs.
 
     Merges are diffed against every parent (``-m``), so the changes a merge
@@ -102,8 +109,20 @@ def read_log(root: Path, revs: Sequence[str], paths: Sequence[str] = (), *,
         if sha in by_sha:  # -m prints a merge once per parent
             by_sha[sha].diffs.append(diff)
             continue
-        commit = LogCommit(sha, tuple(parts[1].split()), parts[2], parts[3], parts[4], parts[5],
-                           parts[6], parts[7], parts[8], parts[10], parts[9], [diff])  # fmt: skip
+        commit = LogCommit(
+            sha,
+            tuple(parts[1].split()),
+            parts[2],
+            parts[3],
+            parts[4],
+            parts[5],
+            parts[6],
+            parts[7],
+            parts[8],
+            parts[10],
+            parts[9],
+            [diff],
+        )
         by_sha[sha] = commit
         commits.append(commit)
     return commits
@@ -131,8 +150,9 @@ class BlobReader:
     """
 
     def __init__(self, root: Path) -> None:
-        self._proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=root,
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+        self._proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
 
     def __enter__(self) -> BlobReader:
         return self
@@ -179,8 +199,9 @@ def read_blobs(root: Path, specs: Iterable[str]) -> Iterator[bytes | None]:
     per object (about 5x faster than asking one at a time).
     """
     wanted = list(specs)
-    proc = subprocess.Popen(["git", "cat-file", "--batch", "--buffer"], cwd=root,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        ["git", "cat-file", "--batch", "--buffer"], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
     stdin, stdout = proc.stdin, proc.stdout
     assert stdin is not None and stdout is not None
 
@@ -210,8 +231,7 @@ def rev_parse(root: Path, rev: str) -> str | None:
 
 def commit_at_or_before(root: Path, iso_time: str, rev: str = "HEAD") -> str | None:
     """The last first-parent commit of ``rev`` committed at or before ``iso_time``."""
-    out = run_git(root, "rev-list", "--first-parent", "-1", f"--before={iso_time}", rev,
-                  "--", check=False)  # fmt: skip
+    out = run_git(root, "rev-list", "--first-parent", "-1", f"--before={iso_time}", rev, "--", check=False)
     return out.strip() or None
 
 
@@ -229,6 +249,7 @@ def tree_blobs(root: Path, commit: str, prefix: str) -> list[tuple[str, str]]:
 
 
 def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
-    done = subprocess.run(["git", "merge-base", "--is-ancestor", ancestor, descendant],
-                          cwd=root, capture_output=True)  # fmt: skip
+    done = subprocess.run(
+        ["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=root, capture_output=True
+    )
     return done.returncode == 0

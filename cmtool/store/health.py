@@ -71,8 +71,7 @@ def staged_only(root: Path) -> list[str]:
     staged = _names(gitops.git(root, "diff", "--cached", "--name-only", "-z", "--no-renames"))
     if not staged:
         return []
-    on_disk = _names(gitops.git(root, "diff", "HEAD", "--name-only", "-z", "--no-renames",
-                                "--", *staged))  # fmt: skip
+    on_disk = _names(gitops.git(root, "diff", "HEAD", "--name-only", "-z", "--no-renames", "--", *staged))
     untracked = _names(gitops.git(root, "ls-files", "-z", "--others", "--", *staged))
     return sorted(set(staged) - set(on_disk) - set(untracked))
 

@@ -83,11 +83,24 @@ def _append(conn: sqlite3.Connection, root: Path, revs: str) -> None:
     start = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM commits").fetchone()[0]
     commits = read_log(root, [revs])
     for offset, commit in enumerate(commits, start + 1):
-        conn.execute("INSERT OR IGNORE INTO commits VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (offset, commit.sha, commit.author_name, commit.author_email,
-                      commit.author_date, commit.committer_date, commit.message))  # fmt: skip
-        rows = {(c.path, offset, c.status, c.old_blob, c.new_blob)
-                for diff in commit.diffs for c in diff if c.path.startswith("cases/")}
+        conn.execute(
+            "INSERT OR IGNORE INTO commits VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                offset,
+                commit.sha,
+                commit.author_name,
+                commit.author_email,
+                commit.author_date,
+                commit.committer_date,
+                commit.message,
+            ),
+        )
+        rows = {
+            (c.path, offset, c.status, c.old_blob, c.new_blob)
+            for diff in commit.diffs
+            for c in diff
+            if c.path.startswith("cases/")
+        }
         conn.executemany("INSERT OR IGNORE INTO touches VALUES (?, ?, ?, ?, ?)", sorted(rows))
 
 
@@ -99,8 +112,12 @@ def touches_of(root: Path, path: str) -> list[Touch]:
         rows = conn.execute(
             "SELECT c.sha, c.author, c.email, c.author_date, c.committer_date, c.message, "
             "t.status, t.old_blob, t.new_blob FROM touches t JOIN commits c ON c.seq = t.seq "
-            "WHERE t.path = ? ORDER BY t.seq", (path,)).fetchall()  # fmt: skip
+            "WHERE t.path = ? ORDER BY t.seq",
+            (path,),
+        ).fetchall()
     finally:
         conn.close()
-    return [Touch(*row[:7], None if row[7] == ZERO else row[7], None if row[8] == ZERO else row[8])
-            for row in rows]  # fmt: skip
+    return [
+        Touch(*row[:7], None if row[7] == ZERO else row[7], None if row[8] == ZERO else row[8])
+        for row in rows
+    ]

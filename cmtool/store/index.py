@@ -39,8 +39,7 @@ from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
 FORMAT = 6  # bump when the table layout or the stored JSON changes
-COLUMNS = ("status", "priority", "category", "channel", "assignee", "team", "customer",
-           "filed_at", "title")  # fmt: skip
+COLUMNS = ("status", "priority", "category", "channel", "assignee", "team", "customer", "filed_at", "title")
 # Derived at index time, so routing and reports can choose cases in SQL: when (UTC)
 # the current assignee got the case, and when (UTC) the case last changed.
 DERIVED = ("assigned_at", "active_at")
@@ -137,8 +136,10 @@ def parse_file(args: tuple[str, str]) -> Parsed:
 
 def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
     names = (*COLUMNS, *DERIVED)
-    insert_case = (f"INSERT OR REPLACE INTO cases (path, id, blob, error, {', '.join(names)}) "
-                   f"VALUES (?, ?, ?, ?, {', '.join('?' * len(names))})")  # fmt: skip
+    insert_case = (
+        f"INSERT OR REPLACE INTO cases (path, id, blob, error, {', '.join(names)}) "
+        f"VALUES (?, ?, ?, ?, {', '.join('?' * len(names))})"
+    )
     count = 0
     for rel, blob, error, payload, values in parsed:
         count += 1
@@ -183,8 +184,9 @@ def _changed_since(ws: Workspace, indexed: str, current: str) -> list[str] | Non
     of HEAD (history was rewritten, or the commit is gone): then only a rebuild is safe."""
     if not git_ok(ws.root, "merge-base", "--is-ancestor", indexed, current):
         return None
-    out = git(ws.root, "diff-tree", "-r", "-z", "--no-renames", "--name-only", indexed, current,
-              "--", "cases")  # fmt: skip
+    out = git(
+        ws.root, "diff-tree", "-r", "-z", "--no-renames", "--name-only", indexed, current, "--", "cases"
+    )
     return [p for p in out.split("\0") if p.endswith(".yaml")]
 
 
@@ -194,16 +196,20 @@ def _worktree_changes(ws: Workspace) -> list[str]:
     Both questions stat every file (the cost of a warm read at 100k cases), so the
     two git processes run side by side.
     """
-    commands = (["git", "diff-files", "-z", "--name-only", "--", "cases"],
-                ["git", "ls-files", "-z", "--others", "--exclude-standard", "--", "cases"])  # fmt: skip
-    procs = [subprocess.Popen(c, cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-             for c in commands]  # fmt: skip
+    commands = (
+        ["git", "diff-files", "-z", "--name-only", "--", "cases"],
+        ["git", "ls-files", "-z", "--others", "--exclude-standard", "--", "cases"],
+    )
+    procs = [
+        subprocess.Popen(c, cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for c in commands
+    ]
     out = b"".join(proc.communicate()[0] for proc in procs).decode("utf-8")
     return [p for p in out.split("\0") if p.endswith(".yaml")]
 
 
-def refresh(ws: Workspace, conn: sqlite3.Connection | None = None, force: bool = False,
-            worktree: bool = True) -> tuple[sqlite3.Connection, IndexStatus]:  # fmt: skip
+def refresh(
+    ws: Workspace, conn: sqlite3.Connection | None = None, force: bool = False, worktree: bool = True
+) -> tuple[sqlite3.Connection, IndexStatus]:
     """Bring the index up to date with the work tree; returns it and what was done.
 
     ``worktree=False`` follows commits only and skips the scan for hand edits (the
@@ -215,8 +221,11 @@ def refresh(ws: Workspace, conn: sqlite3.Connection | None = None, force: bool =
     try:
         indexed = _meta(conn, "commit")
         previous_dirty = json.loads(_meta(conn, "dirty") or "[]")
-        changed = None if force or indexed is None or current is None else (
-            [] if indexed == current else _changed_since(ws, indexed, current))  # fmt: skip
+        changed = (
+            None
+            if force or indexed is None or current is None
+            else ([] if indexed == current else _changed_since(ws, indexed, current))
+        )
         rebuilt = changed is None
         dirty = _worktree_changes(ws) if worktree or rebuilt else previous_dirty
         if rebuilt:
@@ -226,9 +235,15 @@ def refresh(ws: Workspace, conn: sqlite3.Connection | None = None, force: bool =
             refreshed = _store(conn, _parse_many(ws.root, paths))
         else:
             wanted = sorted(set(changed or ()) | set(dirty) | set(previous_dirty))
-            stored = dict(conn.execute(
-                f"SELECT path, blob FROM cases WHERE path IN ({','.join('?' * len(wanted))})",
-                wanted).fetchall()) if wanted else {}  # fmt: skip
+            stored = (
+                dict(
+                    conn.execute(
+                        f"SELECT path, blob FROM cases WHERE path IN ({','.join('?' * len(wanted))})", wanted
+                    ).fetchall()
+                )
+                if wanted
+                else {}
+            )
             stale = [p for p in wanted if _blob_of(ws.root / p) != stored.get(p)]
             refreshed = _store(conn, _parse_many(ws.root, stale))
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?)", (current,))
@@ -272,9 +287,12 @@ def _status_clause(statuses: Collection[str] | None) -> tuple[str, list[Any]]:
     return f" AND status IN ({','.join('?' * len(statuses))})", list(statuses)
 
 
-def load_cases(ws: Workspace, statuses: Collection[str] | None = None,
-               active_since: datetime | None = None,
-               open_statuses: Collection[str] = ()) -> list[Case]:  # fmt: skip
+def load_cases(
+    ws: Workspace,
+    statuses: Collection[str] | None = None,
+    active_since: datetime | None = None,
+    open_statuses: Collection[str] = (),
+) -> list[Case]:
     """Cases in ID order, from a current index: only those in ``statuses`` if given,
     and with ``active_since`` only cases still open or changed at or after it."""
     conn, _ = refresh(ws)
@@ -284,8 +302,11 @@ def load_cases(ws: Workspace, statuses: Collection[str] | None = None,
         where += f" AND (status IN ({marks}) OR active_at >= ?)"
         params += [*open_statuses, to_utc(active_since).isoformat()]
     _raise_broken(conn)
-    rows = conn.execute("SELECT p.data FROM cases c JOIN payloads p ON p.path = c.path "
-                        f"WHERE c.error IS NULL{where} ORDER BY c.id", params)  # fmt: skip
+    rows = conn.execute(
+        "SELECT p.data FROM cases c JOIN payloads p ON p.path = c.path "
+        f"WHERE c.error IS NULL{where} ORDER BY c.id",
+        params,
+    )
     return [Case.from_dict(json.loads(data)) for (data,) in rows]
 
 
@@ -294,8 +315,9 @@ def summary_rows(ws: Workspace, statuses: Collection[str] | None = None) -> list
     conn, _ = refresh(ws)
     where, params = _status_clause(statuses)
     _raise_broken(conn)
-    rows = conn.execute(f"SELECT id, {', '.join(COLUMNS)} FROM cases WHERE error IS NULL{where} "
-                        "ORDER BY id", params)  # fmt: skip
+    rows = conn.execute(
+        f"SELECT id, {', '.join(COLUMNS)} FROM cases WHERE error IS NULL{where} ORDER BY id", params
+    )
     names = ("id", *COLUMNS)
     return [dict(zip(names, row, strict=True)) for row in rows]
 
@@ -333,8 +355,9 @@ class Workload:
     last_assigned_at: str | None  # UTC, the latest case of the team this person got
 
 
-def team_workload(ws: Workspace, team: str, members: Collection[str],
-                  open_statuses: Collection[str]) -> dict[str, Workload]:  # fmt: skip
+def team_workload(
+    ws: Workspace, team: str, members: Collection[str], open_statuses: Collection[str]
+) -> dict[str, Workload]:
     """What routing needs to pick an assignee, answered in SQL instead of loading cases.
     Routing is a choice, not a report: uncommitted hand edits may be ignored, which
     saves the work-tree scan on every `file`."""
@@ -343,12 +366,20 @@ def team_workload(ws: Workspace, team: str, members: Collection[str],
     people = list(members)
     marks = ",".join("?" * len(people))
     open_marks = ",".join("?" * len(open_statuses))
-    load = dict(conn.execute(
-        f"SELECT assignee, count(*) FROM cases WHERE assignee IN ({marks}) "
-        f"AND status IN ({open_marks}) GROUP BY assignee", [*people, *open_statuses]))  # fmt: skip
-    latest = dict(conn.execute(
-        f"SELECT assignee, max(assigned_at) FROM cases WHERE team = ? AND assignee IN ({marks}) "
-        "GROUP BY assignee", [team, *people]))  # fmt: skip
+    load = dict(
+        conn.execute(
+            f"SELECT assignee, count(*) FROM cases WHERE assignee IN ({marks}) "
+            f"AND status IN ({open_marks}) GROUP BY assignee",
+            [*people, *open_statuses],
+        )
+    )
+    latest = dict(
+        conn.execute(
+            f"SELECT assignee, max(assigned_at) FROM cases WHERE team = ? AND assignee IN ({marks}) "
+            "GROUP BY assignee",
+            [team, *people],
+        )
+    )
     return {p: Workload(load.get(p, 0), latest.get(p)) for p in people}
 
 

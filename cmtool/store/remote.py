@@ -35,13 +35,13 @@ class Commit:
         return {"sha": self.sha, "summary": self.summary}
 
 
-def _run(root: Path, *args: str,
-         env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:  # fmt: skip
+def _run(root: Path, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
     full_env = dict(os.environ)
     full_env.update(env or {})
     full_env["GIT_TERMINAL_PROMPT"] = "0"  # a cron job must fail, not wait for a password
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                          encoding="utf-8", env=full_env)  # fmt: skip
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, encoding="utf-8", env=full_env
+    )
 
 
 def _last_line(done: subprocess.CompletedProcess) -> str:
@@ -52,8 +52,7 @@ def _last_line(done: subprocess.CompletedProcess) -> str:
 def current_branch(root: Path) -> str:
     done = _run(root, "symbolic-ref", "-q", "--short", "HEAD")
     if done.returncode != 0:
-        raise GitError("HEAD is detached (not on a branch); sync needs a branch",
-                       hint="git switch main")  # fmt: skip
+        raise GitError("HEAD is detached (not on a branch); sync needs a branch", hint="git switch main")
     return done.stdout.strip()
 
 
@@ -68,8 +67,10 @@ def default_remote(root: Path, branch: str) -> str:
     if len(remotes) == 1:
         return remotes[0]
     if not remotes:
-        raise NotFound("this workspace has no git remote to sync with",
-                       hint="add the shared one: git remote add origin URL")  # fmt: skip
+        raise NotFound(
+            "this workspace has no git remote to sync with",
+            hint="add the shared one: git remote add origin URL",
+        )
     raise UsageError(f"several remotes ({', '.join(remotes)}); name one with --remote")
 
 
@@ -81,9 +82,10 @@ def check_remote(root: Path, name: str) -> None:
 def fetch(root: Path, remote: str) -> None:
     done = _run(root, "fetch", "--quiet", "--prune", remote)
     if done.returncode != 0:
-        raise GitError(f"could not fetch from {remote}: {_last_line(done)}",
-                       hint="check the network and the remote's URL (git remote -v); "
-                       "nothing was changed")  # fmt: skip
+        raise GitError(
+            f"could not fetch from {remote}: {_last_line(done)}",
+            hint="check the network and the remote's URL (git remote -v); nothing was changed",
+        )
 
 
 def tracking_ref(root: Path, remote: str, branch: str) -> str | None:
@@ -135,8 +137,18 @@ def merge(root: Path, ref: str, message: str, env: Mapping[str, str]) -> list[st
     marker = root / ".git" / SYNC_MARKER
     marker.write_text(json.dumps({"pid": os.getpid(), "merging": ref}), encoding="utf-8")
     try:
-        done = _run(root, "-c", f"merge.cmtool.driver={driver_command()}", "merge",
-                    "--no-edit", "--no-stat", "-m", message, ref, env=env)  # fmt: skip
+        done = _run(
+            root,
+            "-c",
+            f"merge.cmtool.driver={driver_command()}",
+            "merge",
+            "--no-edit",
+            "--no-stat",
+            "-m",
+            message,
+            ref,
+            env=env,
+        )
         if done.returncode == 0:
             return []
         out = gitops.git(root, "diff", "--name-only", "-z", "--diff-filter=U", check=False)
@@ -144,8 +156,9 @@ def merge(root: Path, ref: str, message: str, env: Mapping[str, str]) -> list[st
         if merge_in_progress(root):
             abort_merge(root)
         if not conflicted:
-            raise GitError(f"git merge failed: {_last_line(done)}",
-                           hint="the workspace is as it was before the sync")  # fmt: skip
+            raise GitError(
+                f"git merge failed: {_last_line(done)}", hint="the workspace is as it was before the sync"
+            )
         return conflicted
     finally:
         marker.unlink(missing_ok=True)
@@ -155,8 +168,7 @@ def abort_merge(root: Path) -> None:
     """Put index and working tree back to HEAD, as `git merge --abort` does."""
     done = _run(root, "reset", "-q", "--merge")
     if done.returncode != 0:
-        raise GitError(f"could not undo the merge: {_last_line(done)}",
-                       hint="run cmtool doctor --repair")  # fmt: skip
+        raise GitError(f"could not undo the merge: {_last_line(done)}", hint="run cmtool doctor --repair")
 
 
 def interrupted_sync(root: Path) -> bool:

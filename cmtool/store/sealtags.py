@@ -26,8 +26,10 @@ class SealTag:
 
 def read_seal_tags(root: Path) -> list[SealTag]:
     """Every ``cmtool-seal-*`` tag with its target commit, tree and message."""
-    fmt = _SEP.join(("%(refname:short)", "%(objecttype)", "%(objectname)", "%(*objectname)",
-                     "%(contents)")) + "\x1e"  # fmt: skip
+    fmt = (
+        _SEP.join(("%(refname:short)", "%(objecttype)", "%(objectname)", "%(*objectname)", "%(contents)"))
+        + "\x1e"
+    )
     out = run_git(root, "for-each-ref", f"--format={fmt}", f"refs/tags/{SEAL_PREFIX}*")
     tags = []
     rows = [row.lstrip("\n") for row in out.split("\x1e") if row.strip()]
@@ -62,19 +64,18 @@ def _verify_tag(root: Path, name: str) -> bool:
     return done.returncode == 0
 
 
-def create_seal_tag(root: Path, name: str, target: str, message: str, sign: bool,
-                    env: dict[str, str]) -> str:  # fmt: skip
+def create_seal_tag(root: Path, name: str, target: str, message: str, sign: bool, env: dict[str, str]) -> str:
     """An annotated (optionally signed) tag; returns the tag object's id."""
     import os
 
     full_env = dict(os.environ)
     full_env.update(env)
     args = ["git", "tag", "-s" if sign else "-a", "-F", "-", name, target]
-    done = subprocess.run(args, cwd=root, input=message.encode("utf-8"), capture_output=True,
-                          env=full_env)  # fmt: skip
+    done = subprocess.run(args, cwd=root, input=message.encode("utf-8"), capture_output=True, env=full_env)
     if done.returncode != 0:
         detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git tag failed: {detail[-1] if detail else done.returncode}",
-                       hint="signing needs user.signingkey (and gpg or gpg.format=ssh) "
-                       "configured" if sign else None)  # fmt: skip
+        raise GitError(
+            f"git tag failed: {detail[-1] if detail else done.returncode}",
+            hint="signing needs user.signingkey (and gpg or gpg.format=ssh) configured" if sign else None,
+        )
     return run_git(root, "rev-parse", f"refs/tags/{name}").strip()

@@ -21,9 +21,21 @@ from typing import Any
 _PLAIN_RE = re.compile(r"[^\W\d_][\w .\-/@+]*")
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 _ESCAPES = {
-    "\0": "0", "\x07": "a", "\x08": "b", "\t": "t", "\n": "n", "\x0b": "v", "\x0c": "f",
-    "\r": "r", "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N", "\u2028": "L", "\u2029": "P",
-}  # fmt: skip
+    "\0": "0",
+    "\x07": "a",
+    "\x08": "b",
+    "\t": "t",
+    "\n": "n",
+    "\x0b": "v",
+    "\x0c": "f",
+    "\r": "r",
+    "\x1b": "e",
+    '"': '"',
+    "\\": "\\",
+    "\x85": "N",
+    "\u2028": "L",
+    "\u2029": "P",
+}
 
 
 def _printable(ch: str) -> bool:
@@ -58,9 +70,7 @@ def double_quoted(text: str) -> str:
     # Fast path (bulk imports): nothing to escape. Within the BMP, str.isprintable()
     # is False exactly where _printable() is False or an escape is needed, except
     # for the quote and the backslash; astral characters are always escaped.
-    if text.isprintable() and '"' not in text and "\\" not in text and (
-        not text or max(text) < "\U00010000"
-    ):
+    if text.isprintable() and '"' not in text and "\\" not in text and (not text or max(text) < "\U00010000"):
         return f'"{text}"'
     out = ['"']
     for ch in text:
