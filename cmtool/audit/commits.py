@@ -266,6 +266,7 @@ def _check_appended(
     case_id = case_id_of(path)
     new_events = new.events
     events: list[tuple[int, Event]] = []
+    redress = _redress_by_index(new_events) if appended else []
     for index in appended:
         event = _event(new_events[index])
         if event is None:
@@ -283,7 +284,7 @@ def _check_appended(
                     case_id,
                 )
             )
-        denial = policy.denial(event, _redress_after(new_events, index))
+        denial = policy.denial(event, redress[index])
         if denial:
             found.append(
                 Finding(
@@ -387,12 +388,15 @@ def _event(item: Any) -> Event | None:
         return None
 
 
-def _redress_after(events: list[Any], index: int) -> Any:
-    """The case's redress once events[0..index] have happened."""
+def _redress_by_index(events: list[Any]) -> list[Any]:
+    """The case's redress once events[0..i] have happened, for every i: one pass,
+    so a commit appending thousands of events is checked in linear time."""
     value = None
-    for item in events[: index + 1]:
+    result = []
+    for item in events:
         changes = item.get("changes") if isinstance(item, Mapping) else None
         pair = changes.get("redress") if isinstance(changes, Mapping) else None
         if isinstance(pair, list) and len(pair) == 2:
             value = pair[1]
-    return value
+        result.append(value)
+    return result
