@@ -134,7 +134,9 @@ def test_the_verifier_reports_names_outside_the_registry():
 def test_an_import_leaves_audit_verify_clean(ws, cli, tmp_path):
     sheet = tmp_path / "sheet.csv"
     sheet.write_text(
-        "Title,Customer,Channel,Received\nKettle leaks,Ana Lima,phone,2025-11-03\n货物破损,王芳,web,2025-11-04\n",
+        "Title,Customer,Channel,Received\n"
+        "Kettle leaks,Ana Lima,phone,2025-11-03\n"
+        "货物破损,王芳,web,2025-11-04\n",
         encoding="utf-8",
     )
     assert cli("import", str(sheet), cwd=ws, env={"CMTOOL_ACTOR": "alice"}).code == 0
