@@ -48,6 +48,12 @@ def _text(value: str | None, name: str, required: bool = False) -> str | None:
     return value.strip() if "\n" not in value.strip() else value.strip() + "\n"
 
 
+def _refuse_blank(name: str, value: Any) -> None:
+    """Whitespace is not a value: a blank customer name would look filled in."""
+    if isinstance(value, str) and value and not value.strip():
+        raise UsageError(f"--{name.replace('_', '-')} is blank", hint="give a value or leave the option out")
+
+
 def file_case(
     ctx: Context, fields: Mapping[str, Any], on_filed: Callable[[Transaction, Case], Case] | None = None
 ) -> Case:
@@ -61,6 +67,7 @@ def file_case(
             continue
         if name not in FIELDS_BY_NAME:
             raise UsageError(f"unknown field {name!r}")
+        _refuse_blank(name, value)
         state[name] = check_choice(name, value) if isinstance(value, str) else value
     state["priority"] = check_choice("priority", state.get("priority") or Priority.NORMAL.value)
     state["channel"] = check_choice("channel", state.get("channel") or Channel.OTHER.value)
@@ -177,6 +184,7 @@ def edit(ctx: Context, ref: str, updates: Mapping[str, Any], reason: str | None 
             raise UsageError(f"{name} cannot be edited (editable: {', '.join(EDITABLE)})")
         if isinstance(value, str):
             check_choice(name, value)
+        _refuse_blank(name, value)
         if name == "title":
             _text(value, "title", required=True)
 
