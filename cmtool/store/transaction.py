@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,7 @@ from cmtool.store import git as gitops
 from cmtool.store.casefiles import load_case
 from cmtool.store.lock import workspace_lock
 from cmtool.store.workspace import Workspace
-from cmtool.store.yamlio import render
+from cmtool.store.yamlio import load, render
 
 JOURNAL = "cmtool-journal.json"
 ALLOW_FUTURE_ENV = "CMTOOL_ALLOW_FUTURE"
@@ -39,6 +39,11 @@ class Transaction:
     # cases asks git a few dozen times, not once per case.
     committed: dict[str, dict[str, str]] = field(default_factory=dict)
 
+    # Asked before each case is written, with the number of events it had before
+    # (services set it: rules.yaml's people and roles; store knows nothing of them).
+    check: Callable[[Case, int], None] | None = None
+    loaded: dict[str, int] = field(default_factory=dict)  # case id -> events when loaded
+
     def load(self, case_id: str) -> tuple[Case, str]:
         """A case to change; refuses one with uncommitted hand edits."""
         case, text = load_case(self.ws, case_id)
@@ -51,9 +56,15 @@ class Transaction:
                 f"{rel} has changes that are not committed",
                 hint="commit or discard them (git diff / git checkout), or run cmtool doctor",
             )
+        self.loaded[case_id] = len(case.events)
         return case, text
 
     def put(self, case: Case, previous_text: str | None) -> None:
+        if self.check is not None:
+            before = self.loaded.get(case.id)
+            if before is None:
+                before = _event_count(previous_text, self.ws.case_relpath(case.id))
+            self.check(case, before)
         self.pending[self.ws.case_relpath(case.id)] = render(case.to_dict(), previous_text)
 
     def put_file(self, relpath: str, text: str) -> None:
@@ -123,6 +134,12 @@ def recover(ws: Workspace) -> list[str]:
         gitops.sync_index(root, {rel: committed})
     journal.unlink()
     return paths
+
+
+def _event_count(text: str | None, rel: str) -> int:
+    data = load(text, rel) if text else None
+    events = data.get("events") if isinstance(data, dict) else None
+    return len(events) if isinstance(events, list) else 0
 
 
 def _write_atomic(path: Path, text: str) -> None:
