@@ -13,8 +13,10 @@ from cmtool.cli.common import (
     echo,
     print_json,
     print_rows,
+    skipped_files,
     warn,
 )
+from cmtool.errors import EXIT_FINDINGS
 
 
 def register(app: typer.Typer) -> None:
@@ -60,6 +62,8 @@ def register(app: typer.Typer) -> None:
         )
         rows, columns = query.list_cases(find_workspace(workspace), request, resolve_now(now))
         print_rows(rows, columns, as_json, as_csv)
+        if not as_of and skipped_files(workspace):
+            raise typer.Exit(EXIT_FINDINGS)
 
     @app.command(rich_help_panel="Cases")
     def show(
