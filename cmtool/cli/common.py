@@ -137,3 +137,29 @@ def skipped_files(workspace: Path | None) -> list:
     if problems:
         warn("hint: every other case was read; fix the file (cmtool validate lists each problem)")
     return problems
+
+
+def tell_owner(ctx, case) -> None:
+    """Notify a case's new owner (rules.yaml notifications:); the action stands
+    whatever happens to the message, and a failure is said on stderr."""
+    from cmtool.services.notifications import notify_action
+
+    report_deliveries(notify_action(ctx, case))
+
+
+def report_deliveries(deliveries) -> None:
+    for delivery in deliveries:
+        d = delivery.to_dict()
+        what = (
+            f"{d['case_id']} {d['rung']}"
+            if d["clock"] in (None, "-")
+            else f"{d['case_id']} {d['clock']} {d['rung']}"
+        )
+        if delivery.status == "sent":
+            warn(f"notified {d['recipient']} ({d['channel']}): {what}")
+        elif delivery.status == "dry_run":
+            warn(f"would notify {d['recipient']} ({d['channel']}): {what}: {d['subject']}")
+        else:
+            warn(
+                f"warning: notification to {d['recipient']} ({d['channel']}) {delivery.status}: {d['error']}"
+            )

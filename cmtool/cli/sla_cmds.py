@@ -16,6 +16,7 @@ from cmtool.cli.common import (
     print_json,
     print_json_line,
     print_table,
+    report_deliveries,
     warn,
 )
 from cmtool.errors import EXIT_FINDINGS, UsageError
@@ -79,13 +80,22 @@ def register(app: typer.Typer) -> None:
                 "sweep (kept in .git/cmtool/, so cron mails only what is new).",
             ),
         ] = False,
+        dry_run: Annotated[
+            bool,
+            typer.Option(
+                "--dry-run",
+                help="With --apply: show the steps and notifications that are due; commit and send nothing.",
+            ),
+        ] = False,
         as_of: AsOfOpt = None,
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Every clock of every open case as of --now. Exit 0: nothing breached; 1: breaches
+        """Every clock of every open case as of --now. With --apply, the escalation steps
+        due are committed and the people they name notified (rules.yaml notifications:);
+        a notification that failed before is retried. Exit 0: nothing breached; 1: breaches
         (with --new-only: new ones; with --changed: changed ones) or skipped case files;
         2: usage or data error; 5: lock not obtained. A case file that cannot be read is
         reported and skipped; only a broken rules.yaml stops the sweep.
@@ -110,7 +120,9 @@ def register(app: typer.Typer) -> None:
             at = resolve_now(now) if now else None  # None: the as-of moment
             result = sla_check_as_of(find_workspace(workspace), as_of, at)
         else:
-            result = sla_check(context(workspace, actor, now), apply=apply, lock_timeout=lock_timeout)
+            result = sla_check(
+                context(workspace, actor, now), apply=apply, lock_timeout=lock_timeout, dry_run=dry_run
+            )
         findings = [f for f in result.findings if f.new] if new_only else result.findings
         if changed:
             from cmtool.services.sla_log import changed_since_last_sweep
@@ -122,6 +134,11 @@ def register(app: typer.Typer) -> None:
             warn(f"warning: {case_id} skipped: its file has uncommitted changes")
         if apply and result.commit:
             warn(f"applied {len(result.applied)} escalation steps in commit {result.commit[:12]}")
+        if dry_run:
+            for step in result.applied:
+                warn(f"would apply {step.step.name} to {step.case_id} {step.clock}")
+        if not as_jsonl:
+            report_deliveries(result.deliveries)
         if as_jsonl:
             from cmtool.services.sla_log import skipped_file_record, summary_record
 
@@ -130,6 +147,8 @@ def register(app: typer.Typer) -> None:
                 print_json_line({**finding.to_dict(), "time": at})
             for problem in result.broken:
                 print_json_line({**skipped_file_record(problem), "time": at})
+            for delivery in result.deliveries:
+                print_json_line(delivery.to_dict())
             print_json_line(summary_record(result, findings, time.monotonic() - started, changed))
         elif not (quiet and not findings and not result.broken):
             rows = [f.to_dict() for f in findings]

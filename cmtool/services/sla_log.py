@@ -52,6 +52,10 @@ def summary_record(
         "skipped_files": len(result.broken),
         "skipped_cases": list(result.skipped),
         "applied": len(result.applied),
+        "notifications": {
+            status: sum(d.status == status for d in result.deliveries)
+            for status in ("sent", "failed", "no_address", "dry_run")
+        },
         "commit": result.commit,
         "data_commit": result.data_commit,
         "duration_seconds": round(seconds, 3),

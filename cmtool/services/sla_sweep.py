@@ -30,6 +30,7 @@ from cmtool.store.workspace import Workspace
 
 if TYPE_CHECKING:
     from cmtool.services.asof import PastView
+    from cmtool.services.notifications import Delivery
 
 FINDING_STATES = ("warning", "breached")
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -95,6 +96,7 @@ class SweepResult:
     skipped: list[str] = field(default_factory=list)  # cases with uncommitted hand edits
     broken: list[Problem] = field(default_factory=list)  # case files it could not read
     data_commit: str | None = None  # HEAD when the sweep read the cases
+    deliveries: list[Delivery] = field(default_factory=list)  # notifications sent, failed, or shown
     now: datetime | None = None  # the moment the clocks were measured at
     as_of: PastView | None = None  # a past view (sla check --as-of): where it looked
 
@@ -107,15 +109,35 @@ class SweepResult:
         return [f for f in self.breaches if f.new]
 
 
-def sla_check(ctx: Context, apply: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> SweepResult:
+def sla_check(
+    ctx: Context, apply: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, dry_run: bool = False
+) -> SweepResult:
+    """Every clock of every open case. With ``apply`` the due rungs are committed and
+    the people they name are notified (rules.yaml notifications:), and messages that
+    failed before are retried; ``dry_run`` shows both without doing either."""
     rules = load_rules(ctx.ws.rules_path)
     data_commit = gitops.head(ctx.ws.root)
     result, due_by_case = _sweep(all_cases(ctx.ws, statuses=OPEN, skip_broken=True), rules, ctx.now)
     result.broken = broken_files(ctx.ws)
     result.data_commit = data_commit
-    if apply and due_by_case:
+    if apply and dry_run:
+        result.applied = [step for case_id in sorted(due_by_case) for step in due_by_case[case_id]]
+    elif apply and due_by_case:
         _apply(ctx, rules, sorted(due_by_case), result, lock_timeout)
+    if apply:
+        _notify(ctx, rules, result, dry_run)
     return result
+
+
+def _notify(ctx: Context, rules: Rules, result: SweepResult, dry_run: bool) -> None:
+    from cmtool.services.notifications import deliver, step_messages
+
+    cases = {
+        f.clock.case_id: {"title": f.title, "priority": f.priority, "team": f.team, "assignee": f.assignee}
+        for f in result.findings
+    }
+    messages, unreachable = step_messages(ctx.ws, rules, result.applied, cases, ctx.now_text)
+    result.deliveries = deliver(ctx.ws, rules.notifications, messages, ctx.now_text, dry_run, unreachable)
 
 
 def sla_check_as_of(ws: Workspace, when: str, now: datetime | None = None) -> SweepResult:
