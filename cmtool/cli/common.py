@@ -1,6 +1,5 @@
 """Options and output shared by every command."""
 
-import csv
 import io
 import json
 import os
@@ -75,10 +74,12 @@ def print_rows(
     """A table on a terminal; JSON when asked or piped; CSV when asked."""
     if as_csv:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
+        from cmtool.store.cellsafe import csv_writer
+
+        writer = csv_writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
         for row in rows:
-            writer.writerow({k: _cell(row.get(k)) for k in columns})
+            writer.writerow([_cell(row.get(k)) for k in columns])
         sys.stdout.write(buffer.getvalue())
         return
     if as_json or not is_terminal():
