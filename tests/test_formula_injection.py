@@ -113,6 +113,12 @@ def test_every_writer_neutralises_the_owasp_list(ws, cli, tmp_path):
     assert listed.code == 0, listed.err
     check_csv(listed.out, "list --csv", len(OWASP) - 1)  # the pipe reader turned "\r=1+2" into "\n=1+2"
 
+    piped = cli("list", cwd=ws)  # tab-separated lines, which a spreadsheet also opens
+    assert piped.code == 0, piped.err
+    cells = [cell for line in piped.out.splitlines() for cell in line.split("\t")]
+    assert not [cell for cell in cells if dangerous(cell)]
+    assert "'=cmd|' /C calc'!A0" in cells
+
     assert cli("export", "-o", str(tmp_path / "export.csv"), cwd=ws).code == 0
     check_csv(read(tmp_path / "export.csv"), "export csv", len(OWASP))
     assert cli("export", "-o", str(tmp_path / "export.xlsx"), cwd=ws).code == 0

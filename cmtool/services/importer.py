@@ -268,8 +268,8 @@ def _message(ctx: Context, report: ImportReport) -> str:
         f"import {report.file}: {len(report.imported)} new, {len(report.updated)} updated, "
         f"{report.already_present} already present"
     )
-    message = commit_message(summary, "import", ctx.actor, report.imported + report.updated)
-    return message + f"Cmtool-Source: {report.file} sha256:{report.sha256}\n"
+    source = {"Cmtool-Source": f"{report.file} sha256:{report.sha256}"}
+    return commit_message(summary, "import", ctx.actor, report.imported + report.updated, source)
 
 
 def _read_mapping(path: Path | None) -> ImportMapping:

@@ -35,6 +35,7 @@ from cmtool.model.case import Case
 from cmtool.model.timefmt import to_utc
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
+from cmtool.store.gitenv import git_environ
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
@@ -201,7 +202,8 @@ def _worktree_changes(ws: Workspace) -> list[str]:
         ["git", "ls-files", "-z", "--others", "--exclude-standard", "--", "cases"],
     )
     procs = [
-        subprocess.Popen(c, cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for c in commands
+        subprocess.Popen(c, cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_environ())
+        for c in commands
     ]
     out = b"".join(proc.communicate()[0] for proc in procs).decode("utf-8")
     return [p for p in out.split("\0") if p.endswith(".yaml")]
@@ -388,3 +390,18 @@ def first_filing(ws: Workspace) -> str | None:
     so offsets may shift it by hours: callers use it at the scale of periods."""
     conn, _ = refresh(ws)
     return conn.execute("SELECT min(filed_at) FROM cases").fetchone()[0]
+
+
+def case_ids(ws: Workspace) -> list[str]:
+    if not db_path(ws).exists():
+        return []
+    conn = _open_current(ws)
+    return [row[0] for row in conn.execute("SELECT id FROM cases WHERE id IS NOT NULL ORDER BY id")]
+
+
+def distinct_values(ws: Workspace, column: str) -> list[str]:
+    if column not in COLUMNS or not db_path(ws).exists():
+        return []
+    conn = _open_current(ws)
+    query = f"SELECT DISTINCT {column} FROM cases WHERE {column} IS NOT NULL ORDER BY 1"
+    return [row[0] for row in conn.execute(query)]
