@@ -133,7 +133,7 @@ def summary_lines(report, rejects_path: Path | None) -> list[str]:
     if report.unknown_owners:
         names = sorted(report.unknown_owners.items(), key=lambda item: -item[1])
         lines.append(
-            "owners not in rules.yaml people (kept under extra; the cases were routed): "
+            "owners who are not people in rules.yaml (kept as written): "
             + ", ".join(f"{name!r} ({rows} rows)" for name, rows in names[:SHOWN_REJECTS])
             + ("" if len(names) <= SHOWN_REJECTS else f", ... {len(names) - SHOWN_REJECTS} more")
         )

@@ -69,7 +69,7 @@ class RowConverter:
     strict_width: bool  # CSV: a short row is a broken row; xlsx rows are padded
     title_from: tuple[Column, ...] = ()  # short descriptive columns a missing title is built from
     titles_built: bool = False  # the sheet has no title column: every title is built
-    owners: Mapping[str, str] | None = None  # sheet name (normalised) -> person; None: as written
+    owners: Mapping[str, str] | None = None  # sheet name (normalised) -> person; None: no people listed
 
     def convert(self, raw: RawRow) -> Record | Reject:
         try:
@@ -109,9 +109,8 @@ class RowConverter:
                 name = " ".join(text_of(value).split())
                 person = self.owners.get(normalize(name)) or self.owners.get(normalize(name).replace(" ", ""))
                 if person is None:
-                    extra[column.key] = unknown_owner = name  # kept; rules.yaml routes the case
-                else:
-                    state["assignee"] = person
+                    unknown_owner = name  # kept as written, and listed: the case stays with its owner
+                state["assignee"] = person or name
             else:
                 converted = self._field(column, value)
                 if column.target in ("channel", "priority") and converted is None:

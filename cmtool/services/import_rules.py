@@ -5,8 +5,9 @@ complaint-type column, else a product column), its words become categories:
 the taxonomy's own key where a word names one (by key, label or keywords),
 otherwise a new taxonomy entry that the import adds to rules.yaml in its commit.
 An Owner column names people: a name rules.yaml knows (by name, e-mail or the
-same words), or one ``--owner-map`` maps; any other name is listed as unknown
-and the case is routed instead. Each decision is an event naming its rule,
+same words) becomes that person, as does one ``--owner-map`` maps; any other
+name stays the case's owner as written and is listed, so nobody's case moves
+to someone else. Each decision is an event naming its rule,
 dated at the case's filing.
 """
 
@@ -26,7 +27,7 @@ from cmtool.model.case import Case
 from cmtool.model.enums import OPEN_STATUSES, Status
 from cmtool.model.events import Event
 from cmtool.rules import engine
-from cmtool.rules.edit import category_key
+from cmtool.store.rulesedit import category_key
 from cmtool.rules.model import Category, Rules
 from cmtool.store.casefiles import read_text
 from cmtool.store.catalog import team_workload

@@ -23,7 +23,7 @@ from cmtool.model.case import Case
 from cmtool.model.fields import FIELDS_BY_NAME
 from cmtool.model.ids import new_id
 from cmtool.model.timefmt import parse_time
-from cmtool.rules.edit import add_categories
+from cmtool.store.rulesedit import add_categories
 from cmtool.rules.loader import load_rules
 from cmtool.rules.model import Rules
 from cmtool.services import import_rules
