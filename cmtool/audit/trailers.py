@@ -14,7 +14,7 @@ from cmtool.model.ids import is_valid_id
 
 TRAILER_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s?(.*)$")
 ACTION_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-KNOWN = ("Cmtool-Action", "Cmtool-Actor", "Cmtool-Case")
+KNOWN = ("Cmtool-Action", "Cmtool-Actor", "Cmtool-Case", "Cmtool-Source")  # Source: an import's file
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "投诉编号|投诉单号|工单号|工单编号|案件编号|投诉号|单号|编号"
     ),
     "title": _words(
-        "title|subject|summary|issue|headline|complaint summary|complaint title|problem|"
+        "title|subject|summary|issue|headline|complaint summary|summary of complaint|complaint title|problem|"
         "投诉标题|标题|投诉主题|主题|投诉事项|问题简述|投诉问题|投诉摘要|问题摘要|问题|诉求"
     ),
     "description": _words(
@@ -45,15 +45,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "customer_tier": _words("customer tier|tier|segment|客户等级|会员等级|客户级别"),
     "product": _words(
-        "product|product name|product type|model|vehicle model|"
-        "产品|产品名称|涉及产品|车型|车系|投诉车型|商品|商品名称"
+        "product|product name|product type|product service|product or service|model|vehicle model|"
+        "产品|产品名称|涉及产品|车系|车型|投诉车型|商品|商品名称"
     ),
     "region": _words(
         "region|state|province|area|borough|city|county|地区|省份|区域|所在地区|所在地|省市|城市"
     ),
     "category": _words(
         "category|complaint type|type|complaint category|problem type|issue category|request type|"
-        "complaint reason|投诉类别|投诉类型|投诉分类|类别|分类|问题类型|问题分类|故障类型"
+        "complaint reason|投诉类别|投诉类型|投诉分类|类别|分类|问题类型|问题分类|故障类型|典型问题"
     ),
     "channel": _words(
         "channel|submitted via|source|received via|via|origin|contact channel|open data channel type|"
@@ -61,7 +61,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "status": _words(
         "status|company response to consumer|company response|case status|ticket status|"
-        "complaint status|request status|处理状态|状态|投诉状态|进度|处理进度"
+        "complaint status|request status|处理状态|状态|投诉状态|投诉进度|进度|处理进度"
     ),
     "priority": _words("priority|severity|urgency|优先级|紧急程度"),
     "assignee": _words(
@@ -97,7 +97,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "root_cause": _words("root cause|cause|根本原因|投诉原因|原因"),
     "remedy": _words("remedy|补救措施"),
-    "redress": _words("redress|compensation|refund amount|赔偿金额|补偿金额"),
+    "redress": _words("redress|redress paid|compensation|compensation paid|refund amount|赔偿金额|补偿金额"),
     "upheld": _words("upheld|是否成立"),
     "csat": _words("csat|satisfaction|satisfaction score|满意度"),
     "survey_comment": _words("survey comment|feedback|回访意见"),
@@ -112,6 +112,8 @@ WORD_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("resolved_at", ("date",), ("resolved", "solved", "resolution")),
     ("filed_at", ("date",), ("received", "created", "opened", "submitted", "filed", "reported", "logged")),
     ("closed_at", ("time",), ("closed", "close", "completed")),
+    ("resolved_at", ("time",), ("resolved", "solved")),
+    ("first_response_at", ("response",), ("first", "initial")),
     ("filed_at", ("time",), ("received", "created", "opened", "submitted", "logged")),
     ("closed_at", ("时间",), ("结案", "办结", "关闭", "完成", "结束")),
     ("closed_at", ("日期",), ("结案", "办结", "关闭", "完成", "结束")),

@@ -114,6 +114,33 @@ def find_header_row(rows: list[tuple[Any, ...]], known: set[str], scan: int = 30
     return 0
 
 
+def two_row_header(top: tuple[Any, ...], below: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The header of a sheet whose header spans two rows (a merged group cell such
+    as "处理信息" above "处理人" and "结案日期"), or None when ``below`` is data.
+
+    Each column takes its lower cell where it has one, else its upper cell."""
+    if not any(isinstance(c, str) and auto_target(c) for c in below):
+        return None
+    if any(c is not None and not isinstance(c, str) for c in below):
+        return None  # numbers or real dates: a data row
+    width = max(len(top), len(below))
+    cells = tuple(
+        (below[i] if i < len(below) and below[i] not in (None, "") else top[i] if i < len(top) else None)
+        for i in range(width)
+    )
+    known = sum(1 for c in cells if c not in (None, "") and auto_target(c))
+    return cells if known > sum(1 for c in top if c not in (None, "") and auto_target(c)) else None
+
+
+def is_totals_row(cells: tuple[Any, ...]) -> bool:
+    """A "Total" / "合计" line under the data: a sum, not a complaint."""
+    first = next((c for c in cells if c not in (None, "")), None)
+    return isinstance(first, str) and bool(_TOTALS.match(normalize(first)))
+
+
+_TOTALS = re.compile(r"^(totals?|grand total|sum|合计|总计|小计|共计)\b")
+
+
 def column_letter(index: int) -> str:
     letters = ""
     index += 1

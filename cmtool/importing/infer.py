@@ -12,6 +12,7 @@ choice carries its evidence, which ``--dry-run`` prints.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -197,22 +198,31 @@ def _is_identifier(p: Profile) -> bool:
 
 
 def _is_free_text(p: Profile) -> bool:
+    """Long, varied text written in sentences: a narrative, not a name repeated."""
+    sentences = sum(1 for v in p.values if _SENTENCE.search(text_of(v))) / (p.filled or 1)
     return (
         p.mean_length >= FREE_TEXT_LENGTH
-        and p.distinct >= 0.6 * p.filled
-        and p.spaced_share >= 0.5
+        and p.distinct >= 0.9 * p.filled
+        and (p.mean_length >= 2 * FREE_TEXT_LENGTH or sentences >= 0.5)
         and p.date_share < 0.5
     )
 
 
-def _is_repeated_short(p: Profile) -> bool:
+_SENTENCE = re.compile(r"[.,;!?。，；！？](\s|$)|[。，；！？]")
+
+
+def _is_short(p: Profile) -> bool:
+    """Short text, not dates or numbers: a field a title can be built from."""
     return (
         p.filled > 0
         and p.mean_length <= SHORT_TEXT_LENGTH
         and p.date_share < 0.5
-        and not all(isinstance(v, (int, float, datetime)) for v in p.values)
-        and (p.distinct < p.filled or p.filled == 1)
+        and not all(isinstance(v, (int, float, datetime)) or text_of(v).isdigit() for v in p.values)
     )
+
+
+def _is_repeated_short(p: Profile) -> bool:
+    return _is_short(p) and (p.distinct < p.filled or p.filled == 1)
 
 
 def _describes(header: str) -> bool:
@@ -232,9 +242,10 @@ def _title_sources(columns: list[Column], profiles: dict[int, Profile]) -> tuple
         if found is not None:
             chosen.append(found)
             break
-    extras = [c for c in columns if c.target == EXTRA and _is_repeated_short(profiles[c.index])]
+    extras = [c for c in columns if c.target == EXTRA and _is_short(profiles[c.index])]
     describing = [c for c in extras if _describes(normalize(c.header))]
-    for column in describing or ([] if chosen else extras):
+    repeated = [c for c in extras if _is_repeated_short(profiles[c.index])]
+    for column in describing or ([] if chosen else repeated):
         if len(chosen) >= TITLE_PARTS:
             break
         chosen.append(column)

@@ -71,6 +71,8 @@ def new_case(
         value = state.get(name)
         if value is None or name in EVENT_SET or OWNED_BY.get(name) in walk:
             continue
+        if name == "assignee" and after_filing is not None:
+            continue  # the rules' routing step assigns the owner, with the team
         filing[name] = value
     filing["status"] = Status.NEW.value
     filing.setdefault("priority", "normal")

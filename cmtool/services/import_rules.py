@@ -27,10 +27,10 @@ from cmtool.model.case import Case
 from cmtool.model.enums import OPEN_STATUSES, Status
 from cmtool.model.events import Event
 from cmtool.rules import engine
-from cmtool.store.rulesedit import category_key
 from cmtool.rules.model import Category, Rules
 from cmtool.store.casefiles import read_text
 from cmtool.store.catalog import team_workload
+from cmtool.store.rulesedit import category_key
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 

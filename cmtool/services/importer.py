@@ -23,13 +23,13 @@ from cmtool.model.case import Case
 from cmtool.model.fields import FIELDS_BY_NAME
 from cmtool.model.ids import new_id
 from cmtool.model.timefmt import parse_time
-from cmtool.store.rulesedit import add_categories
 from cmtool.rules.loader import load_rules
 from cmtool.rules.model import Rules
 from cmtool.services import import_rules
 from cmtool.services.context import Context, commit_message
 from cmtool.store.casefiles import read_text
 from cmtool.store.catalog import all_cases
+from cmtool.store.rulesedit import add_categories
 from cmtool.store.transaction import transaction
 from cmtool.store.yamlio import load
 
@@ -58,10 +58,7 @@ class Prepared:
     columns: list[headers.Column]
     converter: RowConverter
     decisions: list[str]
-
-    @property
-    def header(self) -> tuple[Any, ...]:
-        return self.table.rows[self.header_index].cells
+    header: tuple[Any, ...]  # the header's cells (two rows joined when it spans two)
 
     @property
     def data_rows(self):
@@ -87,11 +84,15 @@ def prepare(
         header_index = mapping.header_row - 1
     else:
         header_index = headers.find_header_row(cells, set(mapping.columns))
+    header_cells = cells[header_index]
+    table, layout = _layout(table, header_index)
+    if layout and layout[0].startswith("header spans"):
+        header_cells = headers.two_row_header(cells[header_index], cells[header_index + 1]) or header_cells
     body = [row.cells for row in table.rows[header_index + 1 :] if not row.is_blank]
-    inferred = infer(headers.plan_columns(cells[header_index], dict(mapping.columns)), body)
+    inferred = infer(headers.plan_columns(header_cells, dict(mapping.columns)), body)
     columns = inferred.columns
     orders, decisions = _date_orders(columns, body, mapping.date_order)
-    width = len(cells[header_index])
+    width = len(header_cells)
     table, short_note = _last_row_short(table, header_index, width)
     converter = RowConverter(
         columns,
@@ -108,11 +109,33 @@ def prepare(
     decisions = [
         *table.notes,
         f"header on row {header_index + 1}",
+        *layout,
         *inferred.decisions,
         *decisions,
         *short_note,
     ]
-    return Prepared(table, header_index, columns, converter, decisions)
+    return Prepared(table, header_index, columns, converter, decisions, header_cells)
+
+
+def _layout(table: SourceTable, header_index: int) -> tuple[SourceTable, list[str]]:
+    """Rows that are neither header nor data: the lower half of a two-row header
+    (dropped: its cells join the header) and totals rows under the data."""
+    rows = list(table.rows)
+    notes = []
+    if header_index + 1 < len(rows):
+        below = rows[header_index + 1]
+        if headers.two_row_header(rows[header_index].cells, below.cells) is not None:
+            notes.append(f"header spans rows {header_index + 1}-{below.number} (merged group cells above)")
+            rows[header_index + 1] = RawRow(below.number, ())
+    for position in range(len(rows) - 1, header_index, -1):
+        row = rows[position]
+        if row.is_blank:
+            continue
+        if not headers.is_totals_row(row.cells):
+            break
+        notes.append(f"row {row.number} is a totals row, not a complaint: skipped")
+        rows[position] = RawRow(row.number, ())
+    return (replace(table, rows=tuple(rows)) if notes else table), notes
 
 
 def _last_row_short(table: SourceTable, header_index: int, width: int) -> tuple[SourceTable, list[str]]:
@@ -198,7 +221,8 @@ def import_file(ctx: Context, path: Path, options: Options, progress: Progress |
     )
     records = _convert(prepared, report, progress)
     report.note_owners(records, owners is not None)
-    categories = import_rules.plan_categories(records, rules, _category_field(prepared.columns))
+    category_field = _category_field(prepared.columns) if options.rules else None
+    categories = import_rules.plan_categories(records, rules, category_field)
     report.categories = categories.lines()
     step = None
     if options.rules and (rules.categories or rules.teams or rules.priority_rules or rules.regimes):
