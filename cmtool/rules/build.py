@@ -27,6 +27,7 @@ from cmtool.rules.build_filing import (
 from cmtool.rules.build_sla import build_ladder, build_policies, build_regimes
 from cmtool.rules.checker import Checker
 from cmtool.rules.model import Rules
+from cmtool.rules.views import build_views
 
 KNOWN_SECTIONS = {
     "version",
@@ -42,6 +43,7 @@ KNOWN_SECTIONS = {
     "survey",
     "roles",
     "audit",
+    "views",
 }
 
 
@@ -78,6 +80,7 @@ def build_rules(
         regimes=MappingProxyType(build_regimes(c, data, calendars)),
         escalation=build_ladder(c, data, people),
         calendars=Calendars(MappingProxyType(calendars)),
+        views=build_views(c, data),
         raw=MappingProxyType(dict(data)),
     )
     return (None if c.problems else rules), c.problems

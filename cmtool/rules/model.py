@@ -165,6 +165,7 @@ class Rules:
     escalation: tuple[Step, ...] = ()
     calendars: Calendars = field(default_factory=lambda: Calendars({}))
     # the parsed file, for sections other modules own (survey)
+    views: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: EMPTY)  # saved list filters
     raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     def category(self, key: str | None) -> Category | None:
