@@ -1,6 +1,5 @@
 """Options and output shared by every command."""
 
-import csv
 import io
 import json
 import os
@@ -97,21 +96,24 @@ def print_rows(
 
 
 def print_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    from cmtool.reports.safety import csv_cell
+    from cmtool.store.cellsafe import csv_writer
 
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(csv_cell(row.get(k))) for k in columns])
+        writer.writerow([_cell(row.get(k)) for k in columns])
     sys.stdout.write(buffer.getvalue())
 
 
 def print_tsv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
     """One line per row, fields split by tabs; a tab or line break inside a value
-    becomes a space so every row stays one line."""
+    becomes a space so every row stays one line. A spreadsheet opens a .tsv too, so
+    formula-like text is neutralised as in CSV."""
+    from cmtool.store.cellsafe import neutralise
+
     out = ["\t".join(columns)]
-    out += ["\t".join(_one_line(_cell(row.get(k))) for k in columns) for row in rows]
+    out += ["\t".join(_one_line(_cell(neutralise(row.get(k)))) for k in columns) for row in rows]
     sys.stdout.write("\n".join(out) + "\n")
 
 
