@@ -18,8 +18,10 @@ from cmtool.cli.common import (
     is_terminal,
     print_json,
     print_rows,
+    skipped_files,
     warn,
 )
+from cmtool.errors import EXIT_FINDINGS
 
 # Options of `list` that are not filters of the query.
 NOT_FILTERS = frozenset({"view", "now", "actor", "workspace", "as_json", "as_csv"})
@@ -91,6 +93,8 @@ def register(app: typer.Typer) -> None:
         rows, columns = query.list_cases(ctx.ws, request, resolve_now(now))
         short = query.short_ids(ctx.ws, [r["id"] for r in rows]) if is_terminal() else None
         print_rows(rows, columns, as_json, as_csv, short_ids=short)
+        if not as_of and skipped_files(workspace):
+            raise typer.Exit(EXIT_FINDINGS)
 
     @app.command(rich_help_panel="Cases")
     def show(
