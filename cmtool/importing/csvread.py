@@ -68,7 +68,10 @@ def sniff_delimiter(lines: list[str]) -> str:
     sample = lines[:SNIFF_LINES]
     best, best_score = ",", (-1, -1)
     for delimiter in DELIMITERS:
-        widths = [len(r) for r in csv.reader(sample, delimiter=delimiter) if any(c.strip() for c in r)]
+        try:
+            widths = [len(r) for r in csv.reader(sample, delimiter=delimiter) if any(c.strip() for c in r)]
+        except csv.Error:
+            continue  # e.g. a field over the limit: reported where the rows are read
         if not widths:
             continue
         common = max(set(widths), key=widths.count)
