@@ -23,7 +23,6 @@ from cmtool.model.timefmt import parse_time
 from cmtool.services.context import Context, commit_message
 from cmtool.store.casefiles import read_text
 from cmtool.store.catalog import all_cases
-from cmtool.store.transaction import transaction
 from cmtool.store.yamlio import load
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -135,7 +134,7 @@ def import_file(ctx: Context, path: Path, options: Options, progress: Progress |
     if options.dry_run:
         _plan(ctx, prepared, records, _existing(all_cases(ctx.ws)), options.update, report, progress)
     else:
-        with transaction(ctx.ws) as tx:
+        with ctx.transaction() as tx:
             cases = all_cases(ctx.ws)
             new, updates = _plan(ctx, prepared, records, _existing(cases), options.update, report, progress)
             for case in new:
@@ -269,8 +268,8 @@ def _message(ctx: Context, report: ImportReport) -> str:
         f"import {report.file}: {len(report.imported)} new, {len(report.updated)} updated, "
         f"{report.already_present} already present"
     )
-    message = commit_message(summary, "import", ctx.actor, report.imported + report.updated)
-    return message + f"Cmtool-Source: {report.file} sha256:{report.sha256}\n"
+    source = {"Cmtool-Source": f"{report.file} sha256:{report.sha256}"}
+    return commit_message(summary, "import", ctx.actor, report.imported + report.updated, source)
 
 
 def _read_mapping(path: Path | None) -> ImportMapping:

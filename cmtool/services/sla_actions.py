@@ -23,7 +23,6 @@ from cmtool.services.context import Context, commit_message
 from cmtool.sla.clocks import case_clocks, clock_specs, due_at
 from cmtool.sla.periods import EXCLUDE, EXTEND, HOLDING_REPLY, NOTE, case_periods
 from cmtool.store.casefiles import resolve_id
-from cmtool.store.transaction import transaction
 
 
 def extend_clock(
@@ -179,12 +178,11 @@ def _append(
     summary: Callable[[Event], str],
 ) -> Case:
     case_id = resolve_id(ctx.ws, ref)
-    with transaction(ctx.ws) as tx:
+    with ctx.transaction() as tx:
         case, text = tx.load(case_id)
         if action != NOTE:
             next_status(action, case.status, case_id)  # refuses a resolved or closed case
-        if parse_time(case.updated_at) > ctx.now:
-            raise UsageError(f"--now {ctx.now_text} is before the last event of {case_id}")
+        ctx.not_before(case.updated_at, case_id)
         event = build(case)
         updated = case.with_event(event)
         tx.put(updated, text)
