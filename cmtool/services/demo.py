@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cmtool.errors import UsageError
-from cmtool.services.validation import validate_workspace
 from cmtool.services.demo_history import build_history, people_emails
+from cmtool.services.validation import validate_workspace
 from cmtool.store.workspace import BUNDLED, init_workspace
 
 MARKER = ".git/cmtool-demo"  # inside .git, so git status stays clean

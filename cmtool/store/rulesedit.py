@@ -1,21 +1,16 @@
-<<<<<<< HEAD
-"""Editing the ``people:`` and ``teams:`` sections of rules.yaml.
+"""Changes cmtool itself makes to rules.yaml, as text edits that keep the person's
+layout and comments: only the lines of the entries touched change.
 
-``cmtool init`` gives a new team the bundled rules without the sample's people;
-``cmtool init --person`` and ``cmtool people add`` list colleagues. Only the
-lines of those two top-level sections are rewritten (one flow mapping per
-entry, the bundled style); every other line of the file, comments included,
-stays byte for byte.
+``add_categories`` adds taxonomy entries for an import. ``without_people`` gives a
+new team the bundled rules without the sample's people; ``add_people`` (``cmtool
+init --person``, ``cmtool people add``) lists colleagues: it rewrites only the
+``people:`` and ``teams:`` sections (one flow mapping per entry, the bundled
+style); every other line of the file stays byte for byte.
 """
-=======
-"""Changes cmtool itself makes to rules.yaml, as text edits that keep the
-person's layout and comments: only the added lines show in the diff."""
->>>>>>> main
 
 from __future__ import annotations
 
 import re
-<<<<<<< HEAD
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +18,49 @@ from typing import Any
 from cmtool.errors import DataError, UsageError
 from cmtool.store.yamlio import load
 from cmtool.store.yamlstyle import flow, scalar
+
+_TOP_KEY = re.compile(r"^[A-Za-z_][\w-]*\s*:")
+_CATEGORIES = re.compile(r"^categories\s*:\s*(#.*)?$")
+
+
+def add_categories(text: str, entries: Mapping[str, str]) -> str:
+    """``text`` with a ``categories:`` entry (key -> label, no keywords yet) for
+    each of ``entries``, after the last category already there."""
+    if not entries:
+        return text
+    block = []
+    for key, label in entries.items():
+        block += [f"  {scalar(key)}:", f"    label: {scalar(label)}", "    keywords: []"]
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if _CATEGORIES.match(line)), None)
+    if start is None:
+        if any(line.startswith("categories:") for line in lines):
+            raise ValueError(
+                "rules.yaml writes categories: in a style cmtool cannot add to; add them by hand"
+            )
+        tail = "" if not text or text.endswith("\n") else "\n"
+        return text + tail + "\n".join(["categories:", *block]) + "\n"
+    end = start + 1
+    last_entry = start
+    while end < len(lines) and not _TOP_KEY.match(lines[end]):
+        if lines[end].startswith(" ") and lines[end].strip() and not lines[end].lstrip().startswith("#"):
+            last_entry = end
+        end += 1
+    lines[last_entry + 1 : last_entry + 1] = block
+    return "\n".join(lines) + "\n"
+
+
+def category_key(label: str, taken: set[str]) -> str:
+    """A stable taxonomy key for a sheet's word: lower case, words joined by ``_``."""
+    key = "_".join(re.findall(r"\w+", label.lower())) or "category"
+    key = key[:48].strip("_") or "category"
+    unique, count = key, 1
+    while unique in taken:
+        count += 1
+        unique = f"{key}_{count}"
+    taken.add(unique)
+    return unique
+
 
 NAME_RE = re.compile(r"^[^\W_](?:[\w.@ -]{0,62}[\w.@-])?$")  # inner spaces: git names have them
 NO_PEOPLE = "people: {}  # nobody yet, so roles are not checked: cmtool people add NAME[:ROLE[:TEAM]]"
@@ -145,50 +183,3 @@ def _replace_section(text: str, name: str, build: Callable[[list[str]], list[str
         end -= 1
     new = build(lines[start:end])
     return "\n".join([*lines[:start], *new, *lines[end:]]) + "\n"
-=======
-from collections.abc import Mapping
-
-from cmtool.store.yamlstyle import scalar
-
-_TOP_KEY = re.compile(r"^[A-Za-z_][\w-]*\s*:")
-_CATEGORIES = re.compile(r"^categories\s*:\s*(#.*)?$")
-
-
-def add_categories(text: str, entries: Mapping[str, str]) -> str:
-    """``text`` with a ``categories:`` entry (key -> label, no keywords yet) for
-    each of ``entries``, after the last category already there."""
-    if not entries:
-        return text
-    block = []
-    for key, label in entries.items():
-        block += [f"  {scalar(key)}:", f"    label: {scalar(label)}", "    keywords: []"]
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if _CATEGORIES.match(line)), None)
-    if start is None:
-        if any(line.startswith("categories:") for line in lines):
-            raise ValueError(
-                "rules.yaml writes categories: in a style cmtool cannot add to; add them by hand"
-            )
-        tail = "" if not text or text.endswith("\n") else "\n"
-        return text + tail + "\n".join(["categories:", *block]) + "\n"
-    end = start + 1
-    last_entry = start
-    while end < len(lines) and not _TOP_KEY.match(lines[end]):
-        if lines[end].startswith(" ") and lines[end].strip() and not lines[end].lstrip().startswith("#"):
-            last_entry = end
-        end += 1
-    lines[last_entry + 1 : last_entry + 1] = block
-    return "\n".join(lines) + "\n"
-
-
-def category_key(label: str, taken: set[str]) -> str:
-    """A stable taxonomy key for a sheet's word: lower case, words joined by ``_``."""
-    key = "_".join(re.findall(r"\w+", label.lower())) or "category"
-    key = key[:48].strip("_") or "category"
-    unique, count = key, 1
-    while unique in taken:
-        count += 1
-        unique = f"{key}_{count}"
-    taken.add(unique)
-    return unique
->>>>>>> main
