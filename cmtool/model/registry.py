@@ -56,6 +56,7 @@ COMMIT_ACTIONS: Mapping[str, str] = MappingProxyType(
         "sla_exclude": "cmtool sla exclude",
         "sla_sweep": "cmtool sla check --apply: the escalation ladder's steps",
         "import": "cmtool import: cases from a spreadsheet",
+        "bulk": "cmtool bulk: one change to many cases, one event each",
         "sync": "cmtool sync: the merge of the shared remote",
     }
 )
