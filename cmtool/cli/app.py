@@ -55,6 +55,7 @@ COMMAND_MODULES = (
     "cmtool.cli.survey_cmds",
     "cmtool.cli.sla_cmds",
     "cmtool.cli.bulk_cmds",
+    "cmtool.cli.undo_cmds",
 )
 
 
