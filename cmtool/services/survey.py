@@ -197,8 +197,12 @@ def render_invitations(
     """Each invitation rendered from the message template (sandboxed Jinja). A first
     line ``Subject: ...`` becomes the subject; the rest is the body."""
     from cmtool.reports.jinja_env import make_environment, render
+    from cmtool.reports.sandbox import confine_folder
 
-    folders = [f for f in (ws.templates_dir / "messages", BUNDLED_MESSAGES) if f.is_dir()]
+    own = ws.templates_dir / "messages"
+    if own.is_dir():
+        confine_folder(own, ws.root, "templates/messages")
+    folders = [f for f in (own, BUNDLED_MESSAGES) if f.is_dir()]
     env = make_environment(folders)
     out = []
     for item in due:
