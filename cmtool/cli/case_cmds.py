@@ -6,7 +6,18 @@ from typing import Annotated
 import typer
 
 from cmtool.cli import completion
-from cmtool.cli.common import ActorOpt, IdArg, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json
+from cmtool.cli.common import (
+    ActorOpt,
+    IdArg,
+    JsonOpt,
+    NowOpt,
+    WorkspaceOpt,
+    context,
+    echo,
+    print_json,
+    tell_owner,
+)
+from cmtool.errors import UsageError
 
 
 def _done(case, as_json: bool, message: str) -> None:
@@ -86,16 +97,19 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Give a case an owner (or re-route it with --auto)."""
+        """Give a case an owner (or re-route it with --auto). The new owner is notified
+        when rules.yaml has a notifications: section."""
+        ctx = context(workspace, actor, now)
         if to and not auto:  # the common path skips loading rules.yaml
             from cmtool.services import lifecycle
 
-            case = lifecycle.assign(context(workspace, actor, now), case_id, to, reason)
+            case = lifecycle.assign(ctx, case_id, to, reason)
         else:
             from cmtool.services.filing import assign_case
 
-            case = assign_case(context(workspace, actor, now), case_id, to, auto, reason)
+            case = assign_case(ctx, case_id, to, auto, reason)
         _done(case, as_json, f"{case.id} assigned to {case.get('assignee')}")
+        tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
     def note(
@@ -104,12 +118,41 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         internal: Annotated[
             bool, typer.Option("--internal", help="An internal note: not a contact with the customer.")
         ] = False,
+        holding_reply: Annotated[
+            bool,
+            typer.Option(
+                "--holding-reply",
+                help="This note is a holding reply (why the final response is delayed, and when it "
+                "will come): stops a regime's holding-reply clock. Exit 4 once that clock fell due, "
+                "unless --late.",
+            ),
+        ] = False,
+        late: Annotated[
+            bool,
+            typer.Option(
+                "--late", help="With --holding-reply: it is late; record it anyway (needs --reason)."
+            ),
+        ] = False,
+        reason: Annotated[
+            str | None, typer.Option(help="With --late: why the holding reply is late.")
+        ] = None,
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Record a contact with the customer (the first one stops the first-response clock)."""
+        if holding_reply:
+            if internal:
+                raise UsageError("a holding reply goes to the customer: drop --internal")
+            from cmtool.services.sla_actions import holding_reply as send_holding_reply
+
+            case = send_holding_reply(context(workspace, actor, now), case_id, text, late, reason)
+            late_note = " (late)" if case.events[-1].details.get("late") else ""
+            _done(case, as_json, f"{case.id} holding reply recorded{late_note} ({case.status.value})")
+            return
+        if late or reason:
+            raise UsageError("--late and --reason go with --holding-reply")
         from cmtool.services import lifecycle
 
         case = lifecycle.note(context(workspace, actor, now), case_id, text, internal)
@@ -155,11 +198,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Escalate a case to someone more senior."""
+        """Escalate a case to someone more senior (notified when rules.yaml has a
+        notifications: section)."""
         from cmtool.services import lifecycle
 
-        case = lifecycle.escalate(context(workspace, actor, now), case_id, to, reason)
+        ctx = context(workspace, actor, now)
+        case = lifecycle.escalate(ctx, case_id, to, reason)
         _done(case, as_json, f"{case.id} escalated to {to} (level {case.get('escalation_level')})")
+        tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
     def edit(

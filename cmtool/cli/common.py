@@ -72,6 +72,11 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=indent, default=str) + "\n")
 
 
+def print_json_line(data: Any) -> None:
+    """One compact JSON object on one line (JSON lines: a log a machine can read)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":")) + "\n")
+
+
 def print_rows(
     rows: Sequence[Mapping[str, Any]],
     columns: Sequence[str],
@@ -206,3 +211,43 @@ def echo(message: str) -> None:
 
 def warn(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def skipped_files(workspace: Path | None) -> list:
+    """The case files a read skipped, each told on stderr (path:line: CODE message):
+    one broken file must not blind a listing or a sweep to every other case."""
+    from cmtool.services.validation import skipped_case_files
+    from cmtool.store.workspace import find_workspace
+
+    problems = skipped_case_files(find_workspace(workspace))
+    for problem in problems:
+        warn(f"warning: skipped {problem}")
+    if problems:
+        warn("hint: every other case was read; fix the file (cmtool validate lists each problem)")
+    return problems
+
+
+def tell_owner(ctx, case) -> None:
+    """Notify a case's new owner (rules.yaml notifications:); the action stands
+    whatever happens to the message, and a failure is said on stderr."""
+    from cmtool.services.notifications import notify_action
+
+    report_deliveries(notify_action(ctx, case))
+
+
+def report_deliveries(deliveries) -> None:
+    for delivery in deliveries:
+        d = delivery.to_dict()
+        what = (
+            f"{d['case_id']} {d['rung']}"
+            if d["clock"] in (None, "-")
+            else f"{d['case_id']} {d['clock']} {d['rung']}"
+        )
+        if delivery.status == "sent":
+            warn(f"notified {d['recipient']} ({d['channel']}): {what}")
+        elif delivery.status == "dry_run":
+            warn(f"would notify {d['recipient']} ({d['channel']}): {what}: {d['subject']}")
+        else:
+            warn(
+                f"warning: notification to {d['recipient']} ({d['channel']}) {delivery.status}: {d['error']}"
+            )

@@ -10,6 +10,7 @@ from typing import Any
 
 from cmtool.calendar import Calendars
 from cmtool.rules.access import AccessPolicy, Role
+from cmtool.rules.build_notify import NotifySettings
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 UNITS = {"m": "minutes", "h": "hours", "bd": "business days", "d": "days", "w": "weeks"}
@@ -39,6 +40,38 @@ class Target:
 
     def __str__(self) -> str:
         return f"{self.amount:g}{self.unit}"
+
+
+# Where a day-based clock (bd, d, w) starts counting and the moment its last day ends.
+RECEIPT_DAY, NEXT_BUSINESS_DAY = "receipt_day", "next_business_day"
+CLOSE_OF_BUSINESS, END_OF_DAY = "close_of_business", "end_of_day"
+COUNT_FROM = (RECEIPT_DAY, NEXT_BUSINESS_DAY)
+ENDS_AT = (CLOSE_OF_BUSINESS, END_OF_DAY)
+
+
+@dataclass(frozen=True)
+class Counting:
+    """How a day-based target is counted, in the words regulators use.
+
+    ``count_from``: ``receipt_day`` = day 0 is the day the complaint arrived,
+    whatever the hour ("the third business day following the day on which it is
+    received"); ``next_business_day`` = a complaint that arrives after the day's
+    work or on a day off counts as received on the next business day.
+    ``ends_at``: ``close_of_business`` = the calendar's closing time on the last
+    day; ``end_of_day`` = 23:59:59 local on the last day ("by the end of").
+    """
+
+    count_from: str = RECEIPT_DAY
+    ends_at: str = END_OF_DAY
+
+    @classmethod
+    def default_for(cls, target: Target | None) -> Counting:
+        """What a policy's target means unless rules.yaml says otherwise: business
+        days count from the next business day and end at close of business;
+        calendar days and weeks count from the day of receipt to 23:59:59."""
+        if target is not None and target.unit == "bd":
+            return cls(NEXT_BUSINESS_DAY, CLOSE_OF_BUSINESS)
+        return cls(RECEIPT_DAY, END_OF_DAY)
 
 
 @dataclass(frozen=True)
@@ -125,6 +158,7 @@ class Policy:
     first_response: Target | None
     resolution: Target | None
     pause_while_waiting: bool
+    counting: Mapping[str, Counting] = field(default_factory=lambda: EMPTY)  # clock -> counting
 
 
 @dataclass(frozen=True)
@@ -164,7 +198,9 @@ class Rules:
     regimes: Mapping[str, Regime] = field(default_factory=lambda: EMPTY)
     escalation: tuple[Step, ...] = ()
     calendars: Calendars = field(default_factory=lambda: Calendars({}))
+    notifications: NotifySettings | None = None  # None: nothing is sent
     # the parsed file, for sections other modules own (survey)
+    views: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: EMPTY)  # saved list filters
     raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     def category(self, key: str | None) -> Category | None:

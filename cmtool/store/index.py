@@ -39,8 +39,23 @@ from cmtool.store.gitenv import git_environ
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
-FORMAT = 6  # bump when the table layout or the stored JSON changes
-COLUMNS = ("status", "priority", "category", "channel", "assignee", "team", "customer", "filed_at", "title")
+FORMAT = 7  # bump when the table layout or the stored JSON changes
+COLUMNS = (
+    "status",
+    "priority",
+    "category",
+    "channel",
+    "assignee",
+    "team",
+    "customer",
+    "filed_at",
+    "title",
+    "product",
+    "region",
+    "tags",  # a list, stored comma-joined
+    "regimes",  # a list, stored comma-joined
+    "closed_at",
+)
 # Derived at index time, so routing and reports can choose cases in SQL: when (UTC)
 # the current assignee got the case, and when (UTC) the case last changed.
 DERIVED = ("assigned_at", "active_at")
@@ -130,9 +145,15 @@ def parse_file(args: tuple[str, str]) -> Parsed:
     except (DataError, UnicodeDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         message = str(exc) if isinstance(exc, DataError) else f"{rel}: unreadable case file ({exc})"
         return rel, blob, message, None, (None,) * (len(COLUMNS) + len(DERIVED))
-    values = tuple(str(data[c]) if data.get(c) is not None else None for c in COLUMNS)
+    values = tuple(_column_text(data.get(c)) for c in COLUMNS)
     payload = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
     return rel, blob, None, payload, (*values, _assigned_at(data), _active_at(data))
+
+
+def _column_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
@@ -275,8 +296,17 @@ def status(ws: Workspace) -> IndexStatus:
     return IndexStatus(str(path), total, _meta(conn, "commit"), head(ws.root), 0, False)
 
 
-def _raise_broken(conn: sqlite3.Connection) -> None:
-    """A broken file stops the read: its status is unknown, so no answer would be right."""
+def broken_files(ws: Workspace) -> list[tuple[str, str]]:
+    """(path, error) of every case file the index could not read, from a current index."""
+    conn, _ = refresh(ws)
+    return conn.execute("SELECT path, error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
+
+
+def _raise_broken(conn: sqlite3.Connection, skip_broken: bool = False) -> None:
+    """A broken file stops a read that must see every case (a writer, routing);
+    sweeps, listings and reports skip it (``skip_broken``) and report it apart."""
+    if skip_broken:
+        return
     broken = conn.execute("SELECT error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
     if broken:
         more = f" (and {len(broken) - 1} more broken files)" if len(broken) > 1 else ""
@@ -294,6 +324,7 @@ def load_cases(
     statuses: Collection[str] | None = None,
     active_since: datetime | None = None,
     open_statuses: Collection[str] = (),
+    skip_broken: bool = False,
 ) -> list[Case]:
     """Cases in ID order, from a current index: only those in ``statuses`` if given,
     and with ``active_since`` only cases still open or changed at or after it."""
@@ -303,7 +334,7 @@ def load_cases(
         marks = ",".join("?" * len(open_statuses)) or "NULL"
         where += f" AND (status IN ({marks}) OR active_at >= ?)"
         params += [*open_statuses, to_utc(active_since).isoformat()]
-    _raise_broken(conn)
+    _raise_broken(conn, skip_broken)
     rows = conn.execute(
         "SELECT p.data FROM cases c JOIN payloads p ON p.path = c.path "
         f"WHERE c.error IS NULL{where} ORDER BY c.id",
@@ -312,11 +343,13 @@ def load_cases(
     return [Case.from_dict(json.loads(data)) for (data,) in rows]
 
 
-def summary_rows(ws: Workspace, statuses: Collection[str] | None = None) -> list[dict[str, Any]]:
+def summary_rows(
+    ws: Workspace, statuses: Collection[str] | None = None, skip_broken: bool = False
+) -> list[dict[str, Any]]:
     """The list columns of each case, straight from SQL, without building Case objects."""
     conn, _ = refresh(ws)
     where, params = _status_clause(statuses)
-    _raise_broken(conn)
+    _raise_broken(conn, skip_broken)
     rows = conn.execute(
         f"SELECT id, {', '.join(COLUMNS)} FROM cases WHERE error IS NULL{where} ORDER BY id", params
     )
