@@ -25,7 +25,15 @@ from markupsafe import Markup
 from cmtool.errors import DataError
 from cmtool.model.timefmt import parse_time
 from cmtool.reports.safety import markdown_text
-from cmtool.reports.sandbox import ConfinedLoader, LimitedSandbox, limited_filters, render_limited
+from cmtool.reports.sandbox import (
+    ConfinedLoader,
+    LimitedSandbox,
+    confine_folder,
+    limited_filters,
+    render_limited,
+)
+
+BUNDLED_MESSAGES = Path(__file__).resolve().parent.parent / "bundled" / "templates" / "messages"
 
 
 def make_environment(folders: Sequence[Path], markdown: bool = False) -> ImmutableSandboxedEnvironment:
@@ -42,6 +50,16 @@ def make_environment(folders: Sequence[Path], markdown: bool = False) -> Immutab
     )
     env.filters = limited_filters({**env.filters, **FILTERS})
     return env
+
+
+def message_environment(workspace_root: Path, templates_dir: Path) -> ImmutableSandboxedEnvironment:
+    """Message templates (survey invitations, notifications): the workspace's
+    ``templates/messages`` first, then the bundled ones. A messages folder that
+    links out of the workspace is refused."""
+    own = templates_dir / "messages"
+    if own.is_dir():
+        confine_folder(own, workspace_root, "templates/messages")
+    return make_environment([folder for folder in (own, BUNDLED_MESSAGES) if folder.is_dir()])
 
 
 def render(
