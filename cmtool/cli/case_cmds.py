@@ -63,7 +63,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """File a new complaint; prints its ID."""
+        """File a new complaint; prints its ID. When routing assigns it, the new owner
+        is notified (rules.yaml notifications:)."""
         from cmtool.services.filing import file_complaint
 
         fields = {
@@ -81,8 +82,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             "tags": _split(tags),
             "filed_at": filed_at,
         }
-        case = file_complaint(context(workspace, actor, now), fields)
+        ctx = context(workspace, actor, now)
+        case = file_complaint(ctx, fields)
         _done(case, as_json, case.id)
+        tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
     def assign(
