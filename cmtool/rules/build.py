@@ -16,6 +16,7 @@ from typing import Any
 from cmtool.calendar import Calendars
 from cmtool.model.problems import Problem
 from cmtool.rules.access import build_access
+from cmtool.rules.attachments import build_attachment_limit
 from cmtool.rules.build_calendars import build_calendars
 from cmtool.rules.build_filing import (
     build_categories,
@@ -45,6 +46,7 @@ KNOWN_SECTIONS = {
     "roles",
     "audit",
     "views",
+    "attachments",
     "notifications",
 }
 
@@ -84,6 +86,7 @@ def build_rules(
         notifications=build_notify(c, data),
         calendars=Calendars(MappingProxyType(calendars)),
         views=build_views(c, data),
+        attachment_max_bytes=build_attachment_limit(c, data),
         raw=MappingProxyType(dict(data)),
     )
     return (None if c.problems else rules), c.problems

@@ -1,0 +1,34 @@
+"""`cmtool attach`: photos, letters and recordings as evidence on a case."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cmtool.cli.common import ActorOpt, IdArg, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(rich_help_panel="Cases")
+    def attach(
+        case_id: IdArg,
+        files: Annotated[list[Path], typer.Argument(help="Files to attach.", show_default=False)],
+        note: Annotated[str | None, typer.Option(help="What the files show (kept in the event).")] = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Attach files to a case: stored by their sha256 under attachments/, recorded
+        with name, size, type and hash in one event; `show` lists them, `audit verify`
+        checks every one. The size limit is attachments.max_size_mb in rules.yaml."""
+        from cmtool.services.evidence import attach as attach_files
+        from cmtool.services.evidence import attachments_of
+
+        case = attach_files(context(workspace, actor, now), case_id, files, note)
+        added = attachments_of(case)[-len(files) :]
+        if as_json:
+            print_json(added)
+            return
+        for item in added:
+            echo(f"{case.id}: attached {item['name']} ({item['size']:,} bytes, sha256 {item['sha256'][:12]})")
