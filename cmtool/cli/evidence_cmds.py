@@ -1,4 +1,4 @@
-"""`cmtool attach`: photos, letters and recordings as evidence on a case."""
+"""`cmtool attach` and `cmtool link`: evidence on a case, and cases that belong together."""
 
 from pathlib import Path
 from typing import Annotated
@@ -32,3 +32,26 @@ def register(app: typer.Typer) -> None:
             return
         for item in added:
             echo(f"{case.id}: attached {item['name']} ({item['size']:,} bytes, sha256 {item['sha256'][:12]})")
+
+    @app.command(rich_help_panel="Cases")
+    def link(
+        case_id: IdArg,
+        other: Annotated[str, typer.Argument(help="The other case (ID or prefix).", show_default=False)],
+        kind: Annotated[
+            str,
+            typer.Option(
+                "--as",
+                help="duplicate (CASE_ID repeats OTHER, counted once), parent (of OTHER), related.",
+            ),
+        ] = "related",
+        note: Annotated[str | None, typer.Option(help="Why (kept in both events).")] = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
+    ) -> None:
+        """Link two cases; both show the link, one commit records it."""
+        from cmtool.services.links import link as link_cases
+
+        first, second = link_cases(context(workspace, actor, now), case_id, other, kind, note)
+        echo(f"{first.id}: {first.get('links')[-1]}")
+        echo(f"{second.id}: {second.get('links')[-1]}")

@@ -60,6 +60,7 @@ COMMIT_ACTIONS: Mapping[str, str] = MappingProxyType(
         "undo": "cmtool undo: the last action on a case reverted by a new event",
         "correct": "cmtool edit --correct: a mistaken value put right",
         "attach": "cmtool attach: evidence files stored under attachments/",
+        "link": "cmtool link: two cases linked, an event on each",
         "sync": "cmtool sync: the merge of the shared remote",
     }
 )
@@ -92,6 +93,7 @@ EVENT_KINDS: Mapping[str, str] = MappingProxyType(
         "undo": "the last action reverted; reverts: names the event",
         "correct": "a mistaken value put right; corrects: names the event that set it",
         "attach": "evidence attached; files: name, size, type and sha256 of each",
+        "link": "linked to another case (links: duplicate_of, parent_of, related...)",
     }
 )
 
