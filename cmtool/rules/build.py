@@ -24,6 +24,7 @@ from cmtool.rules.build_filing import (
     build_routing,
     build_teams,
 )
+from cmtool.rules.build_reporting import build_reporting
 from cmtool.rules.build_sla import build_ladder, build_policies, build_regimes
 from cmtool.rules.checker import Checker
 from cmtool.rules.model import Rules
@@ -42,6 +43,7 @@ KNOWN_SECTIONS = {
     "survey",
     "roles",
     "audit",
+    "reporting",
 }
 
 
@@ -78,6 +80,7 @@ def build_rules(
         regimes=MappingProxyType(build_regimes(c, data, calendars)),
         escalation=build_ladder(c, data, people),
         calendars=Calendars(MappingProxyType(calendars)),
+        reporting=build_reporting(c, data),
         raw=MappingProxyType(dict(data)),
     )
     return (None if c.problems else rules), c.problems
