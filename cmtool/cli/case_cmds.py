@@ -5,9 +5,18 @@ from typing import Annotated
 
 import typer
 
-from cmtool.cli.common import ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json
-
-IdArg = Annotated[str, typer.Argument(help="Case ID or an unambiguous prefix of it.")]
+from cmtool.cli import completion
+from cmtool.cli.common import (
+    ActorOpt,
+    IdArg,
+    JsonOpt,
+    NowOpt,
+    WorkspaceOpt,
+    context,
+    echo,
+    print_json,
+    tell_owner,
+)
 
 
 def _done(case, as_json: bool, message: str) -> None:
@@ -77,7 +86,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     @app.command(rich_help_panel="Cases")
     def assign(
         case_id: IdArg,
-        to: Annotated[str | None, typer.Option("--to", help="New owner.")] = None,
+        to: Annotated[
+            str | None, typer.Option("--to", help="New owner.", autocompletion=completion.people)
+        ] = None,
         auto: Annotated[bool, typer.Option("--auto", help="Let rules.yaml routing choose.")] = False,
         reason: Annotated[str | None, typer.Option(help="Why (kept in the event).")] = None,
         workspace: WorkspaceOpt = None,
@@ -85,16 +96,19 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Give a case an owner (or re-route it with --auto)."""
+        """Give a case an owner (or re-route it with --auto). The new owner is notified
+        when rules.yaml has a notifications: section."""
+        ctx = context(workspace, actor, now)
         if to and not auto:  # the common path skips loading rules.yaml
             from cmtool.services import lifecycle
 
-            case = lifecycle.assign(context(workspace, actor, now), case_id, to, reason)
+            case = lifecycle.assign(ctx, case_id, to, reason)
         else:
             from cmtool.services.filing import assign_case
 
-            case = assign_case(context(workspace, actor, now), case_id, to, auto, reason)
+            case = assign_case(ctx, case_id, to, auto, reason)
         _done(case, as_json, f"{case.id} assigned to {case.get('assignee')}")
+        tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
     def note(
@@ -147,18 +161,21 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     @app.command(rich_help_panel="Cases")
     def escalate(
         case_id: IdArg,
-        to: Annotated[str, typer.Option("--to", help="Who takes it over.")],
+        to: Annotated[str, typer.Option("--to", help="Who takes it over.", autocompletion=completion.people)],
         reason: Annotated[str, typer.Option(help="Why it is escalated.")],
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Escalate a case to someone more senior."""
+        """Escalate a case to someone more senior (notified when rules.yaml has a
+        notifications: section)."""
         from cmtool.services import lifecycle
 
-        case = lifecycle.escalate(context(workspace, actor, now), case_id, to, reason)
+        ctx = context(workspace, actor, now)
+        case = lifecycle.escalate(ctx, case_id, to, reason)
         _done(case, as_json, f"{case.id} escalated to {to} (level {case.get('escalation_level')})")
+        tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
     def edit(

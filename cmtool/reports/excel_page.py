@@ -35,12 +35,11 @@ def title_lines(report: Mapping[str, Any]) -> list[str]:
 
 def write_title_block(page: Any, report: Mapping[str, Any]) -> int:
     """Append the title block and a blank row; return how many rows it took."""
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     lines = title_lines(report)
     for index, text in enumerate(lines):
-        cell = WriteOnlyCell(page, value=text)
+        cell = _cell(page, text)
         cell.font = Font(bold=True, size=14) if index == 0 else Font(italic=True, color="444444")
         page.append([cell])
     page.append([])
@@ -62,30 +61,40 @@ def print_setup(page: Any, report: Mapping[str, Any], columns: int, header_row: 
 
 def write_sign_off(page: Any, sign_off: list[Mapping[str, Any]]) -> None:
     """Append the sign-off block: who prepared and who reviewed, each with a date."""
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Border, Font, Side
 
     bold = Font(bold=True)
     line = Border(bottom=Side(style="thin"))
     page.append([])
-    heading = WriteOnlyCell(page, value="Sign-off")
+    heading = _cell(page, "Sign-off")
     heading.font = bold
     page.append([heading])
     labels = []
     for text in ("", "Name", "Signature", "Date"):
-        cell = WriteOnlyCell(page, value=text)
+        cell = _cell(page, text)
         cell.font = bold
         labels.append(cell)
     page.append(labels)
     for entry in sign_off:
-        row = [WriteOnlyCell(page, value=str(entry.get("role", "")))]
+        row = [_cell(page, str(entry.get("role", "")))]
         for key in ("name", "signature", "date"):
-            cell = WriteOnlyCell(page, value=str(entry.get(key) or ""))
+            cell = _cell(page, str(entry.get(key) or ""))
             cell.border = line
             row.append(cell)
         page.append(row)
 
 
+def _cell(page: Any, text: str) -> Any:
+    """A text cell that is never run as a formula, without control characters (the
+    firm's name and labels come from rules.yaml, which arrives from other clones)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    from cmtool.store.cellsafe import xlsx_cell
+
+    return xlsx_cell(page, ILLEGAL_CHARACTERS_RE.sub("", text)[:32767])
+
+
 def _footer_text(text: str) -> str:
     # "&" starts a code in Excel headers and footers; a literal one is "&&".
-    return text.replace("&", "&&")[:80]
+    printable = "".join(ch for ch in text if ch.isprintable())
+    return printable.replace("&", "&&")[:80]

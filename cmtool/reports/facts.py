@@ -17,6 +17,7 @@ from typing import Any
 from cmtool.model.case import Case
 from cmtool.model.enums import OPEN_STATUSES, Status
 from cmtool.model.events import UNDATED_NOTE
+from cmtool.model.registry import MERGE_ACTOR
 from cmtool.model.replay import replay
 from cmtool.model.timefmt import parse_time
 
@@ -140,7 +141,7 @@ def case_facts(case: Case, default_currency: str = "") -> CaseFacts:
         if event.action == "note" and not closures:
             notes += 1
         new_level = _level(event.changes.get("escalation_level", (None, level))[1])
-        if event.action == "escalate" or new_level > level:
+        if event.action == "escalate" or (new_level > level and event.actor != MERGE_ACTOR):
             escalations.append(clock)
         level = max(level, new_level)
     responded = state.get("first_response_at")

@@ -1,29 +1,22 @@
-"""Making user text safe in outputs: spreadsheet formula injection, Markdown
-escaping, and masking of customer contact details."""
+"""Making user text safe in outputs: Markdown escaping and masking of customer
+contact details (spreadsheet cells: ``cmtool.store.cellsafe``)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-# A spreadsheet treats text starting with these as a formula (or DDE command).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheet cells are made safe in one place, for every CSV and xlsx writer.
+from cmtool.store.cellsafe import is_formula_like
+from cmtool.store.cellsafe import neutralise as csv_cell
+
+__all__ = ["csv_cell", "is_formula_like", "markdown_text", "mask_contact", "mask_name"]
+
 _MD_SPECIAL = re.compile(r"([\\`*\[\]|~#!])")
 _MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 _MD_LINE_START = re.compile(r"^(\s*)([-+=>]|\d+[.)])")
-_EMAIL = re.compile(r"^([^@\s]{1,64})@(.+)$")
-
-
-def is_formula_like(text: str) -> bool:
-    return text.startswith(FORMULA_STARTS)
-
-
-def csv_cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet will not run: risky text gets a leading apostrophe
-    (OWASP's advice); numbers are left alone, so -5 stays a number."""
-    if isinstance(value, str) and is_formula_like(value):
-        return "'" + value
-    return value
+_EMAIL = re.compile(r"([^@\s,;:<>()\[\]]{1,64})@([\w-]+(?:\.[\w-]+)*)")
+_CONTACT_SEPARATORS = re.compile(r"[,;/|\n]|\s+(?:or|and)\s+", re.IGNORECASE)
 
 
 def markdown_text(value: Any) -> str:
@@ -38,17 +31,22 @@ def markdown_text(value: Any) -> str:
 
 def mask_contact(value: str | None) -> str | None:
     """``jane.doe@example.com`` -> ``j***@example.com``; ``+86 138 0013 8000`` ->
-    ``*********8000`` (the last 4 digits stay, enough to tell two apart)."""
-    if not value:
+    ``*********8000`` (the last 4 digits stay, enough to tell two apart). A field
+    holding several contacts (``a@x.com, +86 138...``) masks each of them; only the
+    masked forms are shown, never the text around them."""
+    if not value or not value.strip():
         return value
-    text = value.strip()
-    match = _EMAIL.match(text)
-    if match:
-        return f"{match[1][0]}***@{match[2]}"
-    digits = [ch for ch in text if ch.isdigit()]
+    return ", ".join(_mask_one_contact(part) for part in _CONTACT_SEPARATORS.split(value) if part.strip())
+
+
+def _mask_one_contact(text: str) -> str:
+    emails = _EMAIL.findall(text)
+    rest = _EMAIL.sub(" ", text)
+    masked = [f"{local[0]}***@{domain}" for local, domain in emails]
+    digits = [ch for ch in rest if ch.isdigit()]
     if len(digits) >= 6:
-        return "*" * (len(digits) - 4) + "".join(digits[-4:])
-    return "***"
+        masked.append("*" * (len(digits) - 4) + "".join(digits[-4:]))
+    return " ".join(masked) or "***"
 
 
 def mask_name(value: str | None) -> str | None:
@@ -56,6 +54,8 @@ def mask_name(value: str | None) -> str | None:
     if not value:
         return value
     parts = value.split()
+    if not parts:
+        return ""
     if len(parts) > 1:
         return " ".join(part[0] + "." for part in parts)
     word = parts[0]

@@ -10,6 +10,7 @@ from typing import Any
 
 from cmtool.calendar import Calendars
 from cmtool.rules.access import AccessPolicy, Role
+from cmtool.rules.build_notify import NotifySettings
 from cmtool.rules.build_reporting import Reporting
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -167,6 +168,7 @@ class Rules:
     escalation: tuple[Step, ...] = ()
     calendars: Calendars = field(default_factory=lambda: Calendars({}))
     reporting: Reporting = field(default_factory=Reporting)
+    notifications: NotifySettings | None = None  # None: nothing is sent
     # the parsed file, for sections other modules own (survey)
     raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 

@@ -18,6 +18,7 @@ from cmtool.audit.commits import (
     FileVersion,
     check_commit_meta,
     check_file_change,
+    check_merge_file,
     is_case_area,
 )
 from cmtool.audit.findings import Finding
@@ -95,6 +96,7 @@ def verify(
                 hint="name a commit id, tag (e.g. cmtool-seal-3) or branch",
             )
     report = VerifyReport(head, base)
+    report.findings += _override_findings(ws)
     if head is None:
         return report
     commits = gitread.read_log(root, [f"{base}..{head}" if base else head])
@@ -109,6 +111,20 @@ def verify(
     report.seals = len(seal_records)
     report.findings += check_seals(seal_records, head_policy.require_signed)
     return report
+
+
+def _override_findings(ws: Workspace) -> list[Finding]:
+    """Replace refs and grafts: cmtool reads past them, but plain git shows what they say."""
+    findings = []
+    for kind, name in gitread.history_overrides(ws.root):
+        if kind == "replace":
+            target = name.removeprefix("refs/replace/")
+            message = f"{name}: git shows another object in place of {target} (cmtool ignores it)"
+            findings.append(Finding("REPLACE_REF", message))
+        else:
+            message = f"{name}: git shows other parents for some commits (cmtool ignores it)"
+            findings.append(Finding("GRAFTS_FILE", message))
+    return findings
 
 
 def _check_commits(
@@ -132,19 +148,45 @@ def _check_commits(
         mine = by_commit.get(commit.sha, [])
         paths = sorted({ch.path for _c, _d, ch in mine})
         here = check_commit_meta(commit, parse_trailers(commit.message), paths, policy)
-        for _c, diff_index, ch in mine:
+        if commit.is_merge:
+            here += _check_merge(commit, mine, blobs, report if collect else None)
+        for _c, _diff_index, ch in [] if commit.is_merge else mine:
             old = blobs.take(ch.old_blob, ch.path)
             new = blobs.take(ch.new_blob, ch.path)
-            change = FileChange(ch.path, ch.status, old, new)
-            problems, appended = check_file_change(commit, change, policy)
+            problems, appended = check_file_change(commit, FileChange(ch.path, ch.status, old, new), policy)
             here += problems
-            if collect and diff_index == 0 and not commit.is_merge:
-                case_id = ch.path.rsplit("/", 1)[-1].removesuffix(".yaml")
+            if collect:
                 report.appended += [
-                    AppendedEvent(commit, ch.path, case_id, index, event) for index, event in appended
+                    AppendedEvent(commit, ch.path, _case_id(ch.path), index, event)
+                    for index, event in appended
                 ]
-        found += dict.fromkeys(here)  # a merge diffed twice reports a problem once
+        found += dict.fromkeys(here)
     return found
+
+
+def _check_merge(
+    commit: LogCommit, mine: list, blobs: _BlobStream, report: VerifyReport | None
+) -> list[Finding]:
+    """Each case file a merge changed (against any parent), judged by all its parents;
+    a parent whose diff does not list the file had the merged version itself."""
+    versions: dict[str, dict[int, FileVersion | None]] = {}
+    merged: dict[str, FileVersion | None] = {}
+    for _c, diff_index, ch in mine:
+        versions.setdefault(ch.path, {})[diff_index] = blobs.take(ch.old_blob, ch.path)
+        merged[ch.path] = blobs.take(ch.new_blob, ch.path)
+    found: list[Finding] = []
+    for path, olds in versions.items():
+        new = merged[path]
+        parents = [olds.get(index, new) for index in range(len(commit.parents))]
+        problems, added = check_merge_file(commit, path, parents, new)
+        found += problems
+        if report is not None:
+            report.appended += [AppendedEvent(commit, path, _case_id(path), i, e) for i, e in added]
+    return found
+
+
+def _case_id(path: str) -> str:
+    return path.rsplit("/", 1)[-1].removesuffix(".yaml")
 
 
 class _BlobStream:

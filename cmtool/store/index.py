@@ -35,6 +35,7 @@ from cmtool.model.case import Case
 from cmtool.model.timefmt import to_utc
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
+from cmtool.store.gitenv import git_environ
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
@@ -201,7 +202,8 @@ def _worktree_changes(ws: Workspace) -> list[str]:
         ["git", "ls-files", "-z", "--others", "--exclude-standard", "--", "cases"],
     )
     procs = [
-        subprocess.Popen(c, cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for c in commands
+        subprocess.Popen(c, cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_environ())
+        for c in commands
     ]
     out = b"".join(proc.communicate()[0] for proc in procs).decode("utf-8")
     return [p for p in out.split("\0") if p.endswith(".yaml")]
@@ -273,8 +275,17 @@ def status(ws: Workspace) -> IndexStatus:
     return IndexStatus(str(path), total, _meta(conn, "commit"), head(ws.root), 0, False)
 
 
-def _raise_broken(conn: sqlite3.Connection) -> None:
-    """A broken file stops the read: its status is unknown, so no answer would be right."""
+def broken_files(ws: Workspace) -> list[tuple[str, str]]:
+    """(path, error) of every case file the index could not read, from a current index."""
+    conn, _ = refresh(ws)
+    return conn.execute("SELECT path, error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
+
+
+def _raise_broken(conn: sqlite3.Connection, skip_broken: bool = False) -> None:
+    """A broken file stops a read that must see every case (a writer, routing);
+    sweeps, listings and reports skip it (``skip_broken``) and report it apart."""
+    if skip_broken:
+        return
     broken = conn.execute("SELECT error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
     if broken:
         more = f" (and {len(broken) - 1} more broken files)" if len(broken) > 1 else ""
@@ -292,6 +303,7 @@ def load_cases(
     statuses: Collection[str] | None = None,
     active_since: datetime | None = None,
     open_statuses: Collection[str] = (),
+    skip_broken: bool = False,
 ) -> list[Case]:
     """Cases in ID order, from a current index: only those in ``statuses`` if given,
     and with ``active_since`` only cases still open or changed at or after it."""
@@ -301,7 +313,7 @@ def load_cases(
         marks = ",".join("?" * len(open_statuses)) or "NULL"
         where += f" AND (status IN ({marks}) OR active_at >= ?)"
         params += [*open_statuses, to_utc(active_since).isoformat()]
-    _raise_broken(conn)
+    _raise_broken(conn, skip_broken)
     rows = conn.execute(
         "SELECT p.data FROM cases c JOIN payloads p ON p.path = c.path "
         f"WHERE c.error IS NULL{where} ORDER BY c.id",
@@ -310,11 +322,13 @@ def load_cases(
     return [Case.from_dict(json.loads(data)) for (data,) in rows]
 
 
-def summary_rows(ws: Workspace, statuses: Collection[str] | None = None) -> list[dict[str, Any]]:
+def summary_rows(
+    ws: Workspace, statuses: Collection[str] | None = None, skip_broken: bool = False
+) -> list[dict[str, Any]]:
     """The list columns of each case, straight from SQL, without building Case objects."""
     conn, _ = refresh(ws)
     where, params = _status_clause(statuses)
-    _raise_broken(conn)
+    _raise_broken(conn, skip_broken)
     rows = conn.execute(
         f"SELECT id, {', '.join(COLUMNS)} FROM cases WHERE error IS NULL{where} ORDER BY id", params
     )
@@ -388,3 +402,18 @@ def first_filing(ws: Workspace) -> str | None:
     so offsets may shift it by hours: callers use it at the scale of periods."""
     conn, _ = refresh(ws)
     return conn.execute("SELECT min(filed_at) FROM cases").fetchone()[0]
+
+
+def case_ids(ws: Workspace) -> list[str]:
+    if not db_path(ws).exists():
+        return []
+    conn = _open_current(ws)
+    return [row[0] for row in conn.execute("SELECT id FROM cases WHERE id IS NOT NULL ORDER BY id")]
+
+
+def distinct_values(ws: Workspace, column: str) -> list[str]:
+    if column not in COLUMNS or not db_path(ws).exists():
+        return []
+    conn = _open_current(ws)
+    query = f"SELECT DISTINCT {column} FROM cases WHERE {column} IS NOT NULL ORDER BY 1"
+    return [row[0] for row in conn.execute(query)]
