@@ -17,6 +17,7 @@ from cmtool.cli.common import (
     print_json,
     tell_owner,
 )
+from cmtool.errors import UsageError
 
 
 def _done(case, as_json: bool, message: str) -> None:
@@ -117,12 +118,41 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         internal: Annotated[
             bool, typer.Option("--internal", help="An internal note: not a contact with the customer.")
         ] = False,
+        holding_reply: Annotated[
+            bool,
+            typer.Option(
+                "--holding-reply",
+                help="This note is a holding reply (why the final response is delayed, and when it "
+                "will come): stops a regime's holding-reply clock. Exit 4 once that clock fell due, "
+                "unless --late.",
+            ),
+        ] = False,
+        late: Annotated[
+            bool,
+            typer.Option(
+                "--late", help="With --holding-reply: it is late; record it anyway (needs --reason)."
+            ),
+        ] = False,
+        reason: Annotated[
+            str | None, typer.Option(help="With --late: why the holding reply is late.")
+        ] = None,
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Record a contact with the customer (the first one stops the first-response clock)."""
+        if holding_reply:
+            if internal:
+                raise UsageError("a holding reply goes to the customer: drop --internal")
+            from cmtool.services.sla_actions import holding_reply as send_holding_reply
+
+            case = send_holding_reply(context(workspace, actor, now), case_id, text, late, reason)
+            late_note = " (late)" if case.events[-1].details.get("late") else ""
+            _done(case, as_json, f"{case.id} holding reply recorded{late_note} ({case.status.value})")
+            return
+        if late or reason:
+            raise UsageError("--late and --reason go with --holding-reply")
         from cmtool.services import lifecycle
 
         case = lifecycle.note(context(workspace, actor, now), case_id, text, internal)

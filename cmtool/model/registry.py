@@ -65,7 +65,7 @@ EVENT_KINDS: Mapping[str, str] = MappingProxyType(
     {
         "file": "the case was filed (or imported)",
         "assign": "assigned to a person",
-        "note": "a note to the customer (the first is the first response)",
+        "note": "a note to the customer (the first is the first response; holding_reply: a holding reply)",
         "internal_note": "a note for colleagues",
         "wait": "waiting on the customer: clocks pause",
         "resume": "the customer answered: clocks run again",

@@ -29,6 +29,7 @@ from cmtool.rules.build_reporting import build_reporting
 from cmtool.rules.build_sla import build_ladder, build_policies, build_regimes
 from cmtool.rules.checker import Checker
 from cmtool.rules.model import Rules
+from cmtool.rules.views import build_views
 
 KNOWN_SECTIONS = {
     "version",
@@ -45,6 +46,7 @@ KNOWN_SECTIONS = {
     "roles",
     "audit",
     "reporting",
+    "views",
     "notifications",
 }
 
@@ -84,6 +86,7 @@ def build_rules(
         notifications=build_notify(c, data),
         calendars=Calendars(MappingProxyType(calendars)),
         reporting=build_reporting(c, data),
+        views=build_views(c, data),
         raw=MappingProxyType(dict(data)),
     )
     return (None if c.problems else rules), c.problems

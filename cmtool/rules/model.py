@@ -43,6 +43,38 @@ class Target:
         return f"{self.amount:g}{self.unit}"
 
 
+# Where a day-based clock (bd, d, w) starts counting and the moment its last day ends.
+RECEIPT_DAY, NEXT_BUSINESS_DAY = "receipt_day", "next_business_day"
+CLOSE_OF_BUSINESS, END_OF_DAY = "close_of_business", "end_of_day"
+COUNT_FROM = (RECEIPT_DAY, NEXT_BUSINESS_DAY)
+ENDS_AT = (CLOSE_OF_BUSINESS, END_OF_DAY)
+
+
+@dataclass(frozen=True)
+class Counting:
+    """How a day-based target is counted, in the words regulators use.
+
+    ``count_from``: ``receipt_day`` = day 0 is the day the complaint arrived,
+    whatever the hour ("the third business day following the day on which it is
+    received"); ``next_business_day`` = a complaint that arrives after the day's
+    work or on a day off counts as received on the next business day.
+    ``ends_at``: ``close_of_business`` = the calendar's closing time on the last
+    day; ``end_of_day`` = 23:59:59 local on the last day ("by the end of").
+    """
+
+    count_from: str = RECEIPT_DAY
+    ends_at: str = END_OF_DAY
+
+    @classmethod
+    def default_for(cls, target: Target | None) -> Counting:
+        """What a policy's target means unless rules.yaml says otherwise: business
+        days count from the next business day and end at close of business;
+        calendar days and weeks count from the day of receipt to 23:59:59."""
+        if target is not None and target.unit == "bd":
+            return cls(NEXT_BUSINESS_DAY, CLOSE_OF_BUSINESS)
+        return cls(RECEIPT_DAY, END_OF_DAY)
+
+
 @dataclass(frozen=True)
 class Condition:
     """``when:`` of a rule: every named field must match one of its values, and
@@ -127,6 +159,7 @@ class Policy:
     first_response: Target | None
     resolution: Target | None
     pause_while_waiting: bool
+    counting: Mapping[str, Counting] = field(default_factory=lambda: EMPTY)  # clock -> counting
 
 
 @dataclass(frozen=True)
@@ -170,6 +203,7 @@ class Rules:
     reporting: Reporting = field(default_factory=Reporting)
     notifications: NotifySettings | None = None  # None: nothing is sent
     # the parsed file, for sections other modules own (survey)
+    views: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: EMPTY)  # saved list filters
     raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     def category(self, key: str | None) -> Category | None:
