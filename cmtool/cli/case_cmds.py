@@ -63,7 +63,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """File a new complaint; prints its ID."""
+        """File a new complaint; prints its ID. When routing assigns it, the new owner
+        is notified (rules.yaml notifications:)."""
         from cmtool.services.filing import file_complaint
 
         fields = {
@@ -81,8 +82,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             "tags": _split(tags),
             "filed_at": filed_at,
         }
-        case = file_complaint(context(workspace, actor, now), fields)
+        ctx = context(workspace, actor, now)
+        case = file_complaint(ctx, fields)
         _done(case, as_json, case.id)
+        tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
     def assign(
@@ -224,6 +227,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         regime: Annotated[str | None, typer.Option(help="Comma-separated presets.")] = None,
         tags: Annotated[str | None, typer.Option(help="Comma-separated.")] = None,
         reason: Annotated[str | None, typer.Option(help="Why (kept in the event).")] = None,
+        correct: Annotated[
+            bool,
+            typer.Option(
+                "--correct", help="The old value was a mistake: record a correction (needs --reason)."
+            ),
+        ] = False,
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
@@ -248,7 +257,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             "tags": _split(tags),
         }
         updates = {k: v for k, v in given.items() if v is not None}
-        case = lifecycle.edit(context(workspace, actor, now), case_id, updates, reason)
+        case = lifecycle.edit(context(workspace, actor, now), case_id, updates, reason, correct)
         _done(case, as_json, f"{case.id} edited: {', '.join(updates)}")
 
     @app.command(rich_help_panel="Cases")
