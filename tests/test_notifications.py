@@ -251,3 +251,17 @@ def test_the_notifications_section_is_validated_with_line_numbers(ws, cli):
     assert f"rules.yaml:{start + 4}: RULES_UNKNOWN_KEY notifications.email.pasword_env:" in result.out
     assert "notifications.webhooks[0].shape: 'telegram' is not one of" in result.out
     assert "give exactly one of url: or url_env:" in result.out
+
+
+def test_the_documented_example_is_valid(ws, cli):
+    """The copyable notifications: example of docs/sla.md passes validate as written."""
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "sla.md").read_text(encoding="utf-8")
+    example = re.search(r"```yaml\n(notifications:\n.*?)```", docs, re.DOTALL)
+    assert example
+    rules = ws / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8") + "\n" + example.group(1), encoding="utf-8")
+    result = cli("validate", cwd=ws)
+    assert result.code == 0, result.out + result.err

@@ -200,6 +200,7 @@ class Rules:
     calendars: Calendars = field(default_factory=lambda: Calendars({}))
     notifications: NotifySettings | None = None  # None: nothing is sent
     # the parsed file, for sections other modules own (survey)
+    views: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: EMPTY)  # saved list filters
     raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     def category(self, key: str | None) -> Category | None:

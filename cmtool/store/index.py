@@ -39,8 +39,23 @@ from cmtool.store.gitenv import git_environ
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
-FORMAT = 6  # bump when the table layout or the stored JSON changes
-COLUMNS = ("status", "priority", "category", "channel", "assignee", "team", "customer", "filed_at", "title")
+FORMAT = 7  # bump when the table layout or the stored JSON changes
+COLUMNS = (
+    "status",
+    "priority",
+    "category",
+    "channel",
+    "assignee",
+    "team",
+    "customer",
+    "filed_at",
+    "title",
+    "product",
+    "region",
+    "tags",  # a list, stored comma-joined
+    "regimes",  # a list, stored comma-joined
+    "closed_at",
+)
 # Derived at index time, so routing and reports can choose cases in SQL: when (UTC)
 # the current assignee got the case, and when (UTC) the case last changed.
 DERIVED = ("assigned_at", "active_at")
@@ -130,9 +145,15 @@ def parse_file(args: tuple[str, str]) -> Parsed:
     except (DataError, UnicodeDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         message = str(exc) if isinstance(exc, DataError) else f"{rel}: unreadable case file ({exc})"
         return rel, blob, message, None, (None,) * (len(COLUMNS) + len(DERIVED))
-    values = tuple(str(data[c]) if data.get(c) is not None else None for c in COLUMNS)
+    values = tuple(_column_text(data.get(c)) for c in COLUMNS)
     payload = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
     return rel, blob, None, payload, (*values, _assigned_at(data), _active_at(data))
+
+
+def _column_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
