@@ -25,6 +25,7 @@ from cmtool.rules.build_filing import (
     build_teams,
 )
 from cmtool.rules.build_notify import build_notify
+from cmtool.rules.build_reporting import build_reporting
 from cmtool.rules.build_sla import build_ladder, build_policies, build_regimes
 from cmtool.rules.checker import Checker
 from cmtool.rules.model import Rules
@@ -44,6 +45,7 @@ KNOWN_SECTIONS = {
     "survey",
     "roles",
     "audit",
+    "reporting",
     "views",
     "notifications",
 }
@@ -83,6 +85,7 @@ def build_rules(
         escalation=build_ladder(c, data, people),
         notifications=build_notify(c, data),
         calendars=Calendars(MappingProxyType(calendars)),
+        reporting=build_reporting(c, data),
         views=build_views(c, data),
         raw=MappingProxyType(dict(data)),
     )
