@@ -223,17 +223,20 @@ def resolve(
     ref: str,
     resolution: str,
     remedy: str | None = None,
-    redress: float | None = None,
+    redress: float | str | None = None,
     upheld: bool | None = None,
+    currency: str | None = None,
 ) -> Case:
+    """``redress`` may carry its currency (``800 CNY``); ``currency`` names it apart.
+    Without either, the redress is in the regime's or workspace's currency."""
     text = _text(resolution, "--resolution", required=True)
     updates: dict[str, Any] = {"resolution": text, "resolved_at": None, "waiting_reason": None}
     if remedy:
         updates["remedy"] = remedy.strip()
     if redress is not None:
-        if redress < 0:
-            raise UsageError("--redress must not be negative")
-        updates["redress"] = redress
+        updates.update(_redress(redress, currency))
+    elif currency is not None:
+        raise UsageError("--currency needs --redress")
     if upheld is not None:
         updates["upheld"] = upheld
     return act(
@@ -243,6 +246,22 @@ def resolve(
         lambda case: (changes_between(case.state, {**updates, "resolved_at": ctx.now_text}), None),
         (text or "").splitlines()[0][:60],
     )
+
+
+def _redress(redress: float | str, currency: str | None) -> dict[str, Any]:
+    from cmtool.model.money import currency_code, parse_money
+
+    try:
+        amount, code = parse_money(redress)
+        given = currency_code(currency) if currency is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--redress: {exc}") from None
+    if code and given and code != given:
+        raise UsageError(f"--redress says {code} but --currency says {given}")
+    updates: dict[str, Any] = {"redress": int(amount) if amount == int(amount) else amount}
+    if code or given:
+        updates["redress_currency"] = code or given
+    return updates
 
 
 def close(ctx: Context, ref: str, note_text: str | None = None) -> Case:
