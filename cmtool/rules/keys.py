@@ -43,13 +43,14 @@ SECTION_KEYS: dict[str, frozenset[str]] = {
             "ends_at",
         }
     ),
-    "regimes.*": frozenset({"preset", "calendar", "apply_when"}),
+    "regimes.*": frozenset({"preset", "calendar", "apply_when", "currency"}),
     "escalation[]": frozenset({"step", "at", "after", "notify", "level"}),
     "survey": frozenset({"delay_hours", "max_age_days", "cooldown_days", "template"}),
 }
-# Sections whose reader checks its keys itself (roles, audit: ``access``;
+# Sections whose reader checks its keys itself (roles, audit: ``access``; reporting,
+# attachments: their builders;
 # notifications: ``build_notify``; views: ``views``), and scalars.
-SELF_CHECKED = frozenset({"version", "roles", "audit", "notifications", "views"})
+SELF_CHECKED = frozenset({"version", "roles", "audit", "notifications", "views", "reporting", "attachments"})
 
 
 def check_keys(c: Checker, data: Mapping[str, Any]) -> None:
