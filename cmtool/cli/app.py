@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "cmtool.cli.report_cmds",
     "cmtool.cli.survey_cmds",
     "cmtool.cli.sla_cmds",
+    "cmtool.cli.privacy_cmds",
 )
 
 

@@ -27,6 +27,7 @@ from cmtool.rules.build_filing import (
 from cmtool.rules.build_sla import build_ladder, build_policies, build_regimes
 from cmtool.rules.checker import Checker
 from cmtool.rules.model import Rules
+from cmtool.rules.privacy import build_privacy
 
 KNOWN_SECTIONS = {
     "version",
@@ -42,6 +43,7 @@ KNOWN_SECTIONS = {
     "survey",
     "roles",
     "audit",
+    "privacy",
 }
 
 
@@ -80,4 +82,5 @@ def build_rules(
         calendars=Calendars(MappingProxyType(calendars)),
         raw=MappingProxyType(dict(data)),
     )
+    build_privacy(c, data, rules.regimes.keys(), access.roles.keys())
     return (None if c.problems else rules), c.problems

@@ -66,3 +66,15 @@ def commit_message(summary: str, action: str, actor: str, case_ids: list[str]) -
     trailers = [f"Cmtool-Action: {action}", f"Cmtool-Actor: {actor}"]
     trailers += [f"Cmtool-Case: {case_id}" for case_id in case_ids]
     return f"{summary}\n\n" + "\n".join(trailers) + "\n"
+
+
+def file_summary(ws: Workspace, case_id: str, title: str | None) -> str:
+    """The summary of a filing: the title only where rules.yaml declares titles
+    free of personal data (``privacy.commit_titles``) and does not seal them;
+    commit messages are never erased, so they never carry personal data."""
+    from cmtool.store.personal import read_settings
+
+    settings = read_settings(ws)
+    if title and settings.commit_titles and "title" not in settings.personal:
+        return f"file {case_id}: {title}"
+    return f"file {case_id}"
