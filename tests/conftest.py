@@ -37,6 +37,32 @@ def fixed_environment(monkeypatch, tmp_path_factory):
         monkeypatch.delenv(key, raising=False)
 
 
+def imported_from_outside(prefix: str) -> list[str]:
+    """Modules loaded from an installed-packages folder that is not the venv's own:
+    a sign the tests lean on the base interpreter's packages."""
+    outside = []
+    for name, module in list(sys.modules.items()):
+        origin = getattr(module, "__file__", None) or ""
+        if ("site-packages" in origin or "dist-packages" in origin) and not origin.startswith(prefix):
+            outside.append(f"{name} ({origin})")
+    return sorted(outside)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI the suite runs in a venv of its own; anything imported from outside it
+    would pass here and fail on a machine whose Python has only pip."""
+    if os.environ.get("CI") != "true":
+        return
+    prefix = str(Path(sys.prefix).resolve())
+    problems = []
+    if sys.prefix == sys.base_prefix:
+        problems.append(f"not running in a virtualenv ({sys.executable})")
+    problems += imported_from_outside(prefix)
+    if problems:
+        sys.stderr.write("imported from outside the test venv:\n  " + "\n  ".join(problems) + "\n")
+        session.exitstatus = 1
+
+
 @dataclass
 class Result:
     code: int

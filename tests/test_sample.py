@@ -4,6 +4,7 @@ reproducible by scripts/build_sample.py, and shipped inside the wheel."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -209,6 +210,13 @@ def test_build_script_plays_stories_through_the_services(tmp_path):
     assert (surveyed["csat"], surveyed["nps"]) == (picked[1]["survey"]["csat"], picked[1]["survey"]["nps"])
 
 
+WHERE_FROM = """
+import json, importlib
+names = ["cmtool", "typer", "ruamel.yaml", "yaml", "git", "jinja2", "openpyxl", "holidays", "rich"]
+print(json.dumps({n: importlib.import_module(n).__file__ for n in names}))
+"""
+
+
 def test_sample_works_from_an_installed_wheel(tmp_path):
     """The wheel carries rules.yaml, templates and the sample (bundled/ is symlinks)."""
     # Build from a snapshot: colleagues may be editing or building in the checkout.
@@ -239,11 +247,14 @@ def test_sample_works_from_an_installed_wheel(tmp_path):
     )
     assert build.returncode == 0, build.stderr
     (wheel,) = wheels.glob("cmtool-*.whl")
+    # A venv of its own, as on a machine whose Python has only pip: the wheel's
+    # dependencies come from the package index pip is configured with, never from
+    # the interpreter running the tests.
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True)  # the deps come from the system
+    venv.create(env_dir, system_site_packages=False, with_pip=False)
     python = env_dir / "bin" / "python"
     install = subprocess.run(
-        [*pip, "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
+        [*pip, "--python", str(python), "install", "-q", str(wheel)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -251,18 +262,23 @@ def test_sample_works_from_an_installed_wheel(tmp_path):
     assert install.returncode == 0, install.stderr
     outside = tmp_path / "elsewhere"  # not the checkout, so the checkout cannot be imported
     outside.mkdir()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     where = subprocess.run(
-        [str(python), "-c", "import cmtool; print(cmtool.__file__)"],
+        [str(python), "-c", WHERE_FROM],
         cwd=outside,
+        env=clean,
         capture_output=True,
         text=True,
     )
-    assert str(env_dir) in where.stdout, where.stdout + where.stderr
+    assert where.returncode == 0, where.stderr
+    for name, origin in json.loads(where.stdout).items():
+        assert origin.startswith(str(env_dir)), f"{name} imported from {origin}, outside the venv"
 
     root = outside / "ws"
     done = subprocess.run(
         [str(env_dir / "bin" / "cmtool"), "init", "--sample", str(root)],
         cwd=outside,
+        env=clean,
         capture_output=True,
         text=True,
         timeout=120,
@@ -279,6 +295,7 @@ def test_sample_works_from_an_installed_wheel(tmp_path):
     check = subprocess.run(
         [str(env_dir / "bin" / "cmtool"), "validate", "-w", str(root)],
         cwd=outside,
+        env=clean,
         capture_output=True,
         text=True,
         timeout=120,

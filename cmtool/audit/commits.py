@@ -191,6 +191,7 @@ def check_file_change(
         return found, []
     events: list[tuple[int, Event]] = []
     bound = parse_time(commit.committer_date)
+    redress = _redress_by_index(new_events) if appended and not commit.is_merge else []
     for index in appended:
         event = _event(new_events[index])
         if event is None:
@@ -212,7 +213,7 @@ def check_file_change(
                 )
             )
         if not commit.is_merge:
-            denial = policy.denial(event, _redress_after(new_events, index))
+            denial = policy.denial(event, redress[index])
             if denial:
                 found.append(
                     Finding(
@@ -302,12 +303,15 @@ def _event(item: Any) -> Event | None:
         return None
 
 
-def _redress_after(events: list[Any], index: int) -> Any:
-    """The case's redress once events[0..index] have happened."""
+def _redress_by_index(events: list[Any]) -> list[Any]:
+    """The case's redress once events[0..i] have happened, for every i: one pass,
+    so a commit appending thousands of events is checked in linear time."""
     value = None
-    for item in events[: index + 1]:
+    result = []
+    for item in events:
         changes = item.get("changes") if isinstance(item, Mapping) else None
         pair = changes.get("redress") if isinstance(changes, Mapping) else None
         if isinstance(pair, list) and len(pair) == 2:
             value = pair[1]
-    return value
+        result.append(value)
+    return result

@@ -58,7 +58,9 @@ def register(app: typer.Typer) -> None:
         ] = False,
         lock_timeout: Annotated[
             float,
-            typer.Option(help="With --apply: seconds to wait for the workspace lock (then exit 5)."),
+            typer.Option(
+                help="With --apply: seconds (0 to 86400) to wait for the workspace lock (then exit 5)."
+            ),
         ] = 10.0,
         as_of: AsOfOpt = None,
         workspace: WorkspaceOpt = None,
@@ -70,7 +72,9 @@ def register(app: typer.Typer) -> None:
         (with --new-only: new ones); 2: usage or data error; 5: lock not obtained.
         With --as-of: the cases and rules of then, and --now defaults to that moment."""
         from cmtool.services.sla_sweep import sla_check, sla_check_as_of
+        from cmtool.store.lock import checked_timeout
 
+        checked_timeout(lock_timeout)
         if as_of:
             if apply:
                 raise UsageError(

@@ -120,7 +120,9 @@ def _type_error(kind: str, choices: tuple[str, ...], value: Any) -> str | None:
     if kind == "enum":
         return None if value in choices else f"{value!r} is not one of {', '.join(choices)}"
     if kind in ("str", "text"):
-        return None if isinstance(value, str) else f"expected text, got {value!r}"
+        if not isinstance(value, str):
+            return f"expected text, got {value!r}"
+        return "only whitespace (leave the field out instead)" if value and not value.strip() else None
     if kind == "time":
         try:
             parse_time(value)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+
+# How far ahead of the computer's clock a recorded time may be (clock skew between
+# clones, time zones). Further ahead, an event would freeze its case: no later
+# action may be dated before it.
+MAX_AHEAD = timedelta(days=1)
 
 
 def parse_time(text: str | datetime) -> datetime:
@@ -27,3 +32,8 @@ def format_time(moment: datetime) -> str:
 
 def to_utc(text: str | datetime) -> datetime:
     return parse_time(text).astimezone(timezone.utc)
+
+
+def too_far_ahead(moment: str | datetime, clock: datetime | None = None) -> bool:
+    """Is ``moment`` more than MAX_AHEAD after ``clock`` (default: the real time)?"""
+    return parse_time(moment) > (clock or datetime.now(timezone.utc)) + MAX_AHEAD

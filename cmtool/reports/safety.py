@@ -11,7 +11,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _MD_SPECIAL = re.compile(r"([\\`*\[\]|~#!])")
 _MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 _MD_LINE_START = re.compile(r"^(\s*)([-+=>]|\d+[.)])")
-_EMAIL = re.compile(r"^([^@\s]{1,64})@(.+)$")
+_EMAIL = re.compile(r"([^@\s,;:<>()\[\]]{1,64})@([\w-]+(?:\.[\w-]+)*)")
+_CONTACT_SEPARATORS = re.compile(r"[,;/|\n]|\s+(?:or|and)\s+", re.IGNORECASE)
 
 
 def is_formula_like(text: str) -> bool:
@@ -38,17 +39,22 @@ def markdown_text(value: Any) -> str:
 
 def mask_contact(value: str | None) -> str | None:
     """``jane.doe@example.com`` -> ``j***@example.com``; ``+86 138 0013 8000`` ->
-    ``*********8000`` (the last 4 digits stay, enough to tell two apart)."""
-    if not value:
+    ``*********8000`` (the last 4 digits stay, enough to tell two apart). A field
+    holding several contacts (``a@x.com, +86 138...``) masks each of them; only the
+    masked forms are shown, never the text around them."""
+    if not value or not value.strip():
         return value
-    text = value.strip()
-    match = _EMAIL.match(text)
-    if match:
-        return f"{match[1][0]}***@{match[2]}"
-    digits = [ch for ch in text if ch.isdigit()]
+    return ", ".join(_mask_one_contact(part) for part in _CONTACT_SEPARATORS.split(value) if part.strip())
+
+
+def _mask_one_contact(text: str) -> str:
+    emails = _EMAIL.findall(text)
+    rest = _EMAIL.sub(" ", text)
+    masked = [f"{local[0]}***@{domain}" for local, domain in emails]
+    digits = [ch for ch in rest if ch.isdigit()]
     if len(digits) >= 6:
-        return "*" * (len(digits) - 4) + "".join(digits[-4:])
-    return "***"
+        masked.append("*" * (len(digits) - 4) + "".join(digits[-4:]))
+    return " ".join(masked) or "***"
 
 
 def mask_name(value: str | None) -> str | None:
@@ -56,6 +62,8 @@ def mask_name(value: str | None) -> str | None:
     if not value:
         return value
     parts = value.split()
+    if not parts:
+        return ""
     if len(parts) > 1:
         return " ".join(part[0] + "." for part in parts)
     word = parts[0]

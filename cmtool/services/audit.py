@@ -92,6 +92,7 @@ def verify(ws: Workspace, since: str | None = None, collect_events: bool = False
                 hint="name a commit id, tag (e.g. cmtool-seal-3) or branch",
             )
     report = VerifyReport(head, base)
+    report.findings += _override_findings(ws)
     if head is None:
         return report
     commits = gitread.read_log(root, [f"{base}..{head}" if base else head])
@@ -106,6 +107,20 @@ def verify(ws: Workspace, since: str | None = None, collect_events: bool = False
     report.seals = len(seal_records)
     report.findings += check_seals(seal_records, head_policy.require_signed)
     return report
+
+
+def _override_findings(ws: Workspace) -> list[Finding]:
+    """Replace refs and grafts: cmtool reads past them, but plain git shows what they say."""
+    findings = []
+    for kind, name in gitread.history_overrides(ws.root):
+        if kind == "replace":
+            target = name.removeprefix("refs/replace/")
+            message = f"{name}: git shows another object in place of {target} (cmtool ignores it)"
+            findings.append(Finding("REPLACE_REF", message))
+        else:
+            message = f"{name}: git shows other parents for some commits (cmtool ignores it)"
+            findings.append(Finding("GRAFTS_FILE", message))
+    return findings
 
 
 def _check_commits(

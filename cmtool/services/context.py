@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,22 +14,87 @@ from pathlib import Path
 from cmtool.errors import UsageError
 from cmtool.model.timefmt import format_time, parse_time
 from cmtool.store import git as gitops
+from cmtool.store.transaction import Transaction, transaction
 from cmtool.store.workspace import Workspace, find_workspace
 
 NOW_ENV = "CMTOOL_NOW"
 ACTOR_ENV = "CMTOOL_ACTOR"
 
 
+class Clock:
+    """When an action happens.
+
+    A fixed time (``--now``, ``CMTOOL_NOW``) never moves: an action it would put
+    before a case's last event is refused. The real time is read again once the
+    workspace lock is held (``Context.transaction``): a writer that waited for the
+    lock acts at the moment it got it, never "in the past", and never earlier than
+    the last event of a case it changes (another machine's clock may run ahead).
+    """
+
+    def __init__(self, fixed: datetime | None = None) -> None:
+        self.fixed = fixed
+        self._read: datetime | None = None
+
+    def now(self) -> datetime:
+        if self.fixed is not None:
+            return self.fixed
+        if self._read is None:
+            self._read = real_now()
+        return self._read
+
+    def read_under_lock(self) -> None:
+        if self.fixed is None:
+            self._read = real_now()
+
+    def not_before(self, last_event: str | None, case_id: str) -> None:
+        """Move the real time up to ``last_event``; refuse a fixed time before it."""
+        if self.fixed is not None and last_event and parse_time(last_event) > self.fixed:
+            raise UsageError(
+                f"--now {format_time(self.fixed)} is before the last event of {case_id} ({last_event})",
+                hint="give a later --now, or drop it to act at the current time",
+            )
+        self.catch_up(last_event)
+
+    def catch_up(self, last_event: str | None) -> None:
+        """Move the real time up to ``last_event`` (a fixed time stays as given)."""
+        if self.fixed is not None or not last_event:
+            return
+        last, now = parse_time(last_event), self.now()
+        if last > now:
+            self._read = last.astimezone(now.tzinfo)
+
+
+def real_now() -> datetime:
+    return datetime.now().astimezone().replace(microsecond=0)
+
+
 @dataclass(frozen=True)
 class Context:
     ws: Workspace
     actor: str
-    now: datetime
+    clock: Clock
     actor_email: str
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
 
     @property
     def now_text(self) -> str:
         return format_time(self.now)
+
+    @contextmanager
+    def transaction(self, timeout: float | None = None) -> Iterator[Transaction]:
+        """The workspace lock and a transaction; the action's time is read once held."""
+        with transaction(self.ws, timeout) as tx:
+            self.clock.read_under_lock()
+            yield tx
+
+    def not_before(self, last_event: str | None, case_id: str) -> None:
+        self.clock.not_before(last_event, case_id)
+
+    def catch_up(self, last_event: str | None) -> None:
+        self.clock.catch_up(last_event)
 
     @property
     def identity(self) -> gitops.Identity:
@@ -36,9 +103,14 @@ class Context:
 
 def resolve_now(text: str | None) -> datetime:
     """``--now``, else ``CMTOOL_NOW``, else the real time with the local offset."""
+    return fixed_now(text) or real_now()
+
+
+def fixed_now(text: str | None) -> datetime | None:
+    """``--now``, else ``CMTOOL_NOW``; None when neither fixes the time."""
     value = text or os.environ.get(NOW_ENV)
     if not value:
-        return datetime.now().astimezone().replace(microsecond=0)
+        return None
     try:
         return parse_time(value)
     except ValueError as exc:
@@ -58,7 +130,7 @@ def make_context(workspace: Path | None = None, actor: str | None = None, now: s
         email = config.email
     else:
         email = f"{re.sub(r'[^A-Za-z0-9._-]+', '.', who).strip('.') or 'actor'}@cmtool.invalid"
-    return Context(ws, who, resolve_now(now), email)
+    return Context(ws, who, Clock(fixed_now(now)), email)
 
 
 def commit_message(summary: str, action: str, actor: str, case_ids: list[str]) -> str:

@@ -17,7 +17,7 @@ from cmtool.services.context import Context, commit_message
 from cmtool.store import health
 from cmtool.store import remote as remote_git
 from cmtool.store.lock import workspace_lock
-from cmtool.store.transaction import JOURNAL, recover, transaction
+from cmtool.store.transaction import JOURNAL, recover
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def install(ctx: Context) -> list[str]:
     """
     ws = ctx.ws
     missing = health.driver_missing(ws)
-    with transaction(ws) as tx:
+    with ctx.transaction() as tx:
         attributes = health.register_driver(ws)
         if attributes is not None:
             tx.put_file(".gitattributes", attributes)

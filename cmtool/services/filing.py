@@ -17,7 +17,6 @@ from cmtool.errors import UsageError
 from cmtool.model.case import Case
 from cmtool.model.enums import OPEN_STATUSES
 from cmtool.model.events import Event
-from cmtool.model.timefmt import parse_time
 from cmtool.model.transitions import next_status
 from cmtool.rules import engine
 from cmtool.rules.loader import load_rules
@@ -26,7 +25,7 @@ from cmtool.services import lifecycle
 from cmtool.services.context import Context, commit_message
 from cmtool.store.casefiles import resolve_id
 from cmtool.store.catalog import team_workload
-from cmtool.store.transaction import Transaction, transaction
+from cmtool.store.transaction import Transaction
 from cmtool.store.workspace import Workspace
 
 
@@ -117,10 +116,9 @@ def assign_case(ctx: Context, ref: str, to: str | None, auto: bool, reason: str 
         return lifecycle.assign(ctx, ref, to, reason)
     rules = load_rules(ctx.ws.rules_path)
     case_id = resolve_id(ctx.ws, ref)
-    with transaction(ctx.ws) as tx:
+    with ctx.transaction() as tx:
         case, text = tx.load(case_id)
-        if parse_time(case.updated_at) > ctx.now:
-            raise UsageError(f"--now {ctx.now_text} is before the last event of {case_id}")
+        ctx.not_before(case.updated_at, case_id)
         event = _routing_event(ctx.ws, case, rules, ctx.actor, ctx.now)
         if event is None:
             team = engine.team_for(case.state, rules)

@@ -23,7 +23,6 @@ from cmtool.model.timefmt import parse_time
 from cmtool.services.context import Context, commit_message
 from cmtool.store.casefiles import read_text
 from cmtool.store.catalog import all_cases
-from cmtool.store.transaction import transaction
 from cmtool.store.yamlio import load
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -135,7 +134,7 @@ def import_file(ctx: Context, path: Path, options: Options, progress: Progress |
     if options.dry_run:
         _plan(ctx, prepared, records, _existing(all_cases(ctx.ws)), options.update, report, progress)
     else:
-        with transaction(ctx.ws) as tx:
+        with ctx.transaction() as tx:
             cases = all_cases(ctx.ws)
             new, updates = _plan(ctx, prepared, records, _existing(cases), options.update, report, progress)
             for case in new:

@@ -17,7 +17,7 @@ from cmtool.model.timefmt import parse_time
 from cmtool.model.transitions import next_status
 from cmtool.services.context import Context, commit_message, file_summary
 from cmtool.store.casefiles import resolve_id
-from cmtool.store.transaction import Transaction, transaction
+from cmtool.store.transaction import Transaction
 
 Changes = dict[str, tuple[Any, Any]]
 
@@ -48,6 +48,12 @@ def _text(value: str | None, name: str, required: bool = False) -> str | None:
     return value.strip() if "\n" not in value.strip() else value.strip() + "\n"
 
 
+def _refuse_blank(name: str, value: Any) -> None:
+    """Whitespace is not a value: a blank customer name would look filled in."""
+    if isinstance(value, str) and value and not value.strip():
+        raise UsageError(f"--{name.replace('_', '-')} is blank", hint="give a value or leave the option out")
+
+
 def file_case(
     ctx: Context, fields: Mapping[str, Any], on_filed: Callable[[Transaction, Case], Case] | None = None
 ) -> Case:
@@ -61,20 +67,21 @@ def file_case(
             continue
         if name not in FIELDS_BY_NAME:
             raise UsageError(f"unknown field {name!r}")
+        _refuse_blank(name, value)
         state[name] = check_choice(name, value) if isinstance(value, str) else value
     state["priority"] = check_choice("priority", state.get("priority") or Priority.NORMAL.value)
     state["channel"] = check_choice("channel", state.get("channel") or Channel.OTHER.value)
     if "description" in state:
         state["description"] = _text(state["description"], "description")
-    state["filed_at"] = state.get("filed_at") or ctx.now_text
-    state = {name: state[name] for name in FIELD_NAMES if name in state}
-    event = Event(
-        ctx.now_text,
-        ctx.actor,
-        "file",
-        MappingProxyType({name: (None, value) for name, value in state.items()}),
-    )
-    with transaction(ctx.ws) as tx:
+    with ctx.transaction() as tx:
+        state["filed_at"] = state.get("filed_at") or ctx.now_text
+        state = {name: state[name] for name in FIELD_NAMES if name in state}
+        event = Event(
+            ctx.now_text,
+            ctx.actor,
+            "file",
+            MappingProxyType({name: (None, value) for name, value in state.items()}),
+        )
         case_id = new_id(parse_time(state["filed_at"]))
         while ctx.ws.case_path(case_id).exists():
             case_id = new_id(parse_time(state["filed_at"]))
@@ -95,12 +102,9 @@ def act(
 ) -> Case:
     """Load a case under the lock, append the event ``build`` describes, commit."""
     case_id = resolve_id(ctx.ws, ref)
-    with transaction(ctx.ws) as tx:
+    with ctx.transaction() as tx:
         case, text = tx.load(case_id)
-        if parse_time(case.updated_at) > ctx.now:
-            raise UsageError(
-                f"--now {ctx.now_text} is before the last event of {case_id} ({case.updated_at})"
-            )
+        ctx.not_before(case.updated_at, case_id)
         changes, note = build(case)
         status = next_status(action, case.status, case_id)
         if status != case.status:
@@ -185,6 +189,7 @@ def edit(ctx: Context, ref: str, updates: Mapping[str, Any], reason: str | None 
             raise UsageError(f"{name} cannot be edited (editable: {', '.join(EDITABLE)})")
         if isinstance(value, str):
             check_choice(name, value)
+        _refuse_blank(name, value)
         if name == "title":
             _text(value, "title", required=True)
 
@@ -212,7 +217,7 @@ def resolve(
     upheld: bool | None = None,
 ) -> Case:
     text = _text(resolution, "--resolution", required=True)
-    updates: dict[str, Any] = {"resolution": text, "resolved_at": ctx.now_text, "waiting_reason": None}
+    updates: dict[str, Any] = {"resolution": text, "resolved_at": None, "waiting_reason": None}
     if remedy:
         updates["remedy"] = remedy.strip()
     if redress is not None:
@@ -225,7 +230,7 @@ def resolve(
         ctx,
         ref,
         "resolve",
-        lambda case: (changes_between(case.state, updates), None),
+        lambda case: (changes_between(case.state, {**updates, "resolved_at": ctx.now_text}), None),
         "resolved",
     )
 

@@ -25,7 +25,6 @@ from cmtool.store.catalog import all_cases
 from cmtool.store.keystore import KeyStoreUnavailable, NoKeys
 from cmtool.store.personal import sealer_for
 from cmtool.store.sealing import Sealer, is_token
-from cmtool.store.transaction import transaction
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
@@ -182,11 +181,10 @@ def purge(ctx: Context, dry_run: bool = False) -> list[Erased]:
 def _record(
     ctx: Context, case_ids: list[str], action: str, details_of: Callable[[str], dict], summary: str
 ) -> None:
-    with transaction(ctx.ws) as tx:
+    with ctx.transaction() as tx:
         for case_id in case_ids:
             case, text = tx.load(case_id)
-            if parse_time(case.updated_at) > ctx.now:
-                raise UsageError(f"--now {ctx.now_text} is before the last event of {case_id}")
+            ctx.not_before(case.updated_at, case_id)
             event = Event(
                 ctx.now_text, ctx.actor, action, details=MappingProxyType(dict(details_of(case_id)))
             )

@@ -9,13 +9,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from cmtool.errors import InvalidTransition, UsageError
+from cmtool.errors import DataError, InvalidTransition, UsageError
 from cmtool.model.case import Case
 from cmtool.model.events import Event
 from cmtool.model.fields import FIELD_NAMES
 from cmtool.model.privacy import NOTES, SEALED
 from cmtool.model.timefmt import parse_time
 from cmtool.reports.safety import mask_name
+from cmtool.rules.privacy import PrivacyPolicy
 from cmtool.services.context import Context
 from cmtool.services.privacy import EXPORT, _record, policy_of, role_of, subject_cases
 from cmtool.store.catalog import all_cases
@@ -73,8 +74,11 @@ def _has_sealed(case: Case) -> bool:
 def masked_for(ws: Workspace, actor: str, case: Case) -> Case:
     """``case`` as ``actor`` may see it: personal fields their role may not read
     (``privacy.need_to_know``) are masked, notes included."""
-    policy = policy_of(ws)
-    visible = policy.visible(role_of(ws, actor))
+    try:
+        policy = policy_of(ws)
+        visible = policy.visible(role_of(ws, actor))
+    except DataError:  # rules.yaml is broken: nobody's rights are known, so mask all
+        policy, visible = PrivacyPolicy(sealer_for(ws).personal), frozenset()
     if visible is None:
         return case
     hidden = policy.personal - visible

@@ -17,7 +17,6 @@ from cmtool.services.context import Context, commit_message
 from cmtool.sla.clocks import clock_specs
 from cmtool.sla.periods import EXCLUDE, EXTEND, case_periods
 from cmtool.store.casefiles import resolve_id
-from cmtool.store.transaction import transaction
 
 
 def extend_clock(ctx: Context, ref: str, clock: str, reason: str, approved_by: str | None = None) -> Case:
@@ -91,11 +90,10 @@ def _append(
     summary: Callable[[Event], str],
 ) -> Case:
     case_id = resolve_id(ctx.ws, ref)
-    with transaction(ctx.ws) as tx:
+    with ctx.transaction() as tx:
         case, text = tx.load(case_id)
         next_status(action, case.status, case_id)  # refuses a resolved or closed case
-        if parse_time(case.updated_at) > ctx.now:
-            raise UsageError(f"--now {ctx.now_text} is before the last event of {case_id}")
+        ctx.not_before(case.updated_at, case_id)
         event = build(case)
         updated = case.with_event(event)
         tx.put(updated, text)

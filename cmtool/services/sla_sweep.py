@@ -24,7 +24,6 @@ from cmtool.services.context import Context, commit_message
 from cmtool.sla.clocks import ClockState, evaluate
 from cmtool.sla.ladder import DueStep, due_step, fired_steps, step_event
 from cmtool.store.catalog import all_cases
-from cmtool.store.transaction import transaction
 from cmtool.store.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -163,7 +162,7 @@ def _check_case(case: Case, rules: Rules, now: datetime) -> tuple[list[Finding],
 
 
 def _apply(ctx: Context, rules: Rules, case_ids: list[str], result: SweepResult, lock_timeout: float) -> None:
-    with transaction(ctx.ws, timeout=lock_timeout) as tx:
+    with ctx.transaction(lock_timeout) as tx:
         touched = []
         for case_id in case_ids:
             try:
@@ -173,6 +172,7 @@ def _apply(ctx: Context, rules: Rules, case_ids: list[str], result: SweepResult,
                 continue
             if not case.is_open:
                 continue
+            ctx.catch_up(case.updated_at)
             fired = fired_steps(case)
             updated = case
             for clock in evaluate(case, rules, ctx.now):

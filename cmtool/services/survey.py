@@ -29,7 +29,6 @@ from cmtool.reports.facts import customer_key
 from cmtool.services.context import Context, commit_message
 from cmtool.services.lifecycle import act, changes_between
 from cmtool.store.catalog import all_cases
-from cmtool.store.transaction import transaction
 from cmtool.store.workspace import Workspace
 
 CSAT_RANGE = range(1, 6)
@@ -239,10 +238,11 @@ def mark_invited(ctx: Context, due: Sequence[DueSurvey]) -> str | None:
     if not due:
         return None
     ids = [item.case_id for item in due]
-    with transaction(ctx.ws) as tx:
+    with ctx.transaction() as tx:
         for case_id in ids:
             case, text = tx.load(case_id)
             next_status("survey_invite", case.status, case_id)
+            ctx.catch_up(case.updated_at)
             changes = changes_between(case.state, {"survey_invited_at": ctx.now_text})
             event = Event(ctx.now_text, ctx.actor, "survey_invite", MappingProxyType(changes))
             tx.put(case.with_event(event), text)

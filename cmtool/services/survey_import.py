@@ -19,7 +19,6 @@ from cmtool.model.transitions import next_status
 from cmtool.services.context import Context, commit_message
 from cmtool.services.survey import CSAT_RANGE, NPS_RANGE, answer_changes
 from cmtool.store.casefiles import resolve_id
-from cmtool.store.transaction import transaction
 
 ID_HEADERS = ("case_id", "case", "id", "case id", "case no", "案件编号", "投诉编号", "编号")
 CSAT_HEADERS = ("csat", "satisfaction", "满意度")
@@ -113,7 +112,7 @@ def import_answers(ctx: Context, path: Path, dry_run: bool = False) -> ImportRes
         accepted.append((number, case_id, csat, nps, comment or None, at))
 
     recorded: list[str] = []
-    with transaction(ctx.ws) as tx:
+    with ctx.transaction() as tx:
         for number, case_id, csat, nps, comment, at in accepted:
             try:
                 case, text = tx.load(case_id)

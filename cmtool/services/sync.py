@@ -19,7 +19,6 @@ from cmtool.services.context import Context, commit_message
 from cmtool.store import git as gitops
 from cmtool.store import remote as remote_git
 from cmtool.store.remote import Commit
-from cmtool.store.transaction import transaction
 from cmtool.store.yamlio import load
 
 MAX_ATTEMPTS = 5
@@ -49,7 +48,7 @@ class SyncReport:
 
 def sync(ctx: Context, remote: str | None = None) -> SyncReport:
     root = ctx.ws.root
-    with transaction(ctx.ws):  # the lock; also rolls back an interrupted action
+    with ctx.transaction():  # the lock; also rolls back an interrupted action
         if remote_git.interrupted_sync(root):
             remote_git.clear_interrupted_sync(root)
         if remote_git.merge_in_progress(root):

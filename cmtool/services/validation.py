@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+from cmtool.errors import DataError
 from cmtool.model.problems import Problem
+from cmtool.model.timefmt import too_far_ahead
 from cmtool.rules.loader import check_rules_file
-from cmtool.store.casefiles import check_file, iter_case_paths
+from cmtool.store.casefiles import check_file, iter_case_paths, read_text
 from cmtool.store.workspace import Workspace
+from cmtool.store.yamlio import load_with_lines
 
 
 def validate_workspace(ws: Workspace) -> tuple[int, list[Problem]]:
@@ -18,5 +24,38 @@ def validate_workspace(ws: Workspace) -> tuple[int, list[Problem]]:
     checked = 0
     for path in iter_case_paths(ws):
         checked += 1
-        problems += check_file(ws, path)[1]
+        data, found = check_file(ws, path)
+        problems += found + _future_events(ws, path, data)
     return checked, problems
+
+
+def _future_events(ws: Workspace, path: Path, data: dict | None) -> list[Problem]:
+    """Events dated more than a day ahead of the real clock (a wrong --now, a clone
+    with a bad clock): until then no action on the case can be recorded after them."""
+    events = data.get("events") if data else None
+    late = [index for index, item in enumerate(events) if _ahead(item)] if isinstance(events, list) else []
+    if not late:
+        return []
+    rel = str(path.relative_to(ws.root))
+    try:
+        lines = load_with_lines(read_text(path), rel)[1]
+    except DataError:
+        lines = {}
+    return [
+        Problem(
+            "EVENT_IN_FUTURE",
+            f"event {index + 1} is dated {events[index]['at']}, more than a day ahead of this "
+            "computer's clock: no later action can be recorded on the case until then",
+            rel,
+            lines.get(f"events[{index}]"),
+            data.get("id") if data else None,
+        )
+        for index in late
+    ]
+
+
+def _ahead(event: Any) -> bool:
+    try:
+        return too_far_ahead(event["at"])
+    except (KeyError, TypeError, ValueError):
+        return False  # a missing or bad time is a schema problem already

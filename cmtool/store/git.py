@@ -10,7 +10,6 @@ clean; ``core.splitIndex`` (set by ``cmtool init``) keeps that write small.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from cmtool.errors import GitError
+from cmtool.store.gitenv import git_environ
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
@@ -25,10 +25,6 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 def git(
     root: Path, *args: str, input: str | None = None, env: Mapping[str, str] | None = None, check: bool = True
 ) -> str:
-    full_env = None
-    if env:
-        full_env = dict(os.environ)
-        full_env.update(env)
     try:
         done = subprocess.run(
             ["git", *args],
@@ -36,7 +32,7 @@ def git(
             input=input,
             capture_output=True,
             text=True,
-            env=full_env,
+            env=git_environ(env),
             encoding="utf-8",
         )
     except FileNotFoundError as exc:
@@ -54,7 +50,7 @@ def git(
 
 def git_ok(root: Path, *args: str) -> bool:
     """True when the git command succeeds (for yes/no questions like --is-ancestor)."""
-    return subprocess.run(["git", *args], cwd=root, capture_output=True).returncode == 0
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, env=git_environ()).returncode == 0
 
 
 def _head_and_tree(root: Path) -> tuple[str | None, str | None]:

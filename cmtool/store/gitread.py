@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from cmtool.errors import GitError
+from cmtool.store.gitenv import git_environ
 
 _COMMIT, _FIELD, _END = "\x1e", "\x1f", "\x1d"
 # %G? (signature status) makes git run gpg/ssh-keygen per signed commit: only on request.
@@ -66,7 +67,7 @@ class LogCommit:
 def run_git(root: Path, *args: str, check: bool = True) -> str:
     """Run git and decode its output leniently (a stray non-UTF-8 byte is no crash)."""
     try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True)
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, env=git_environ())
     except FileNotFoundError as exc:
         raise GitError("git is not installed or not on PATH") from exc
     if check and done.returncode != 0:
@@ -151,7 +152,11 @@ class BlobReader:
 
     def __init__(self, root: Path) -> None:
         self._proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            ["git", "cat-file", "--batch"],
+            cwd=root,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=git_environ(),
         )
 
     def __enter__(self) -> BlobReader:
@@ -200,7 +205,11 @@ def read_blobs(root: Path, specs: Iterable[str]) -> Iterator[bytes | None]:
     """
     wanted = list(specs)
     proc = subprocess.Popen(
-        ["git", "cat-file", "--batch", "--buffer"], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        ["git", "cat-file", "--batch", "--buffer"],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=git_environ(),
     )
     stdin, stdout = proc.stdin, proc.stdout
     assert stdin is not None and stdout is not None
@@ -250,6 +259,21 @@ def tree_blobs(root: Path, commit: str, prefix: str) -> list[tuple[str, str]]:
 
 def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
     done = subprocess.run(
-        ["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=root, capture_output=True
+        ["git", "merge-base", "--is-ancestor", ancestor, descendant],
+        cwd=root,
+        capture_output=True,
+        env=git_environ(),
     )
     return done.returncode == 0
+
+
+def history_overrides(root: Path) -> list[tuple[str, str]]:
+    """``(kind, name)`` of what would make plain git show another history:
+    every ``refs/replace/*`` ref and an ``info/grafts`` file (cmtool ignores both)."""
+    refs = run_git(root, "for-each-ref", "--format=%(refname)", "refs/replace/").split()
+    found = [("replace", ref) for ref in refs]
+    common = run_git(root, "rev-parse", "--git-common-dir").strip()
+    grafts = Path(common) / "info" / "grafts"  # --git-path would answer GIT_GRAFT_FILE
+    if (root / grafts).exists():
+        found.append(("grafts", str(grafts)))
+    return found

@@ -46,13 +46,35 @@ def _connect(root: Path) -> sqlite3.Connection:
     folder = root / ".git" / "cmtool"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(folder / "history.sqlite", timeout=30, isolation_level=None)
-        conn.executescript(SCHEMA)
+        return _open(folder / "history.sqlite")
     except (OSError, sqlite3.OperationalError):
         # A read-only copy (an auditor's): index in memory for this run.
         conn = sqlite3.connect(":memory:", isolation_level=None)
         conn.executescript(SCHEMA)
+        return conn
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        conn.executescript(SCHEMA)
+        conn.execute("SELECT count(*) FROM commits").fetchone()
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """Damage to the file itself, not a lock or a read-only folder."""
+    return not isinstance(exc, sqlite3.OperationalError)
+
+
+def _discard(root: Path) -> None:
+    """Delete a damaged index: it holds nothing git does not, and is rebuilt on next use."""
+    path = root / ".git" / "cmtool" / "history.sqlite"
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
 def _update(conn: sqlite3.Connection, root: Path) -> None:
@@ -106,10 +128,24 @@ def _append(conn: sqlite3.Connection, root: Path, revs: str) -> None:
 
 def touches_of(root: Path, path: str) -> list[Touch]:
     """Every commit that changed ``path``, oldest first (the index is brought up to date)."""
+    try:
+        rows = _touch_rows(root, path)
+    except sqlite3.DatabaseError as exc:
+        if not _is_corrupt(exc):
+            raise
+        _discard(root)
+        rows = _touch_rows(root, path)
+    return [
+        Touch(*row[:7], None if row[7] == ZERO else row[7], None if row[8] == ZERO else row[8])
+        for row in rows
+    ]
+
+
+def _touch_rows(root: Path, path: str) -> list[tuple]:
     conn = _connect(root)
     try:
         _update(conn, root)
-        rows = conn.execute(
+        return conn.execute(
             "SELECT c.sha, c.author, c.email, c.author_date, c.committer_date, c.message, "
             "t.status, t.old_blob, t.new_blob FROM touches t JOIN commits c ON c.seq = t.seq "
             "WHERE t.path = ? ORDER BY t.seq",
@@ -117,7 +153,3 @@ def touches_of(root: Path, path: str) -> list[Touch]:
         ).fetchall()
     finally:
         conn.close()
-    return [
-        Touch(*row[:7], None if row[7] == ZERO else row[7], None if row[8] == ZERO else row[8])
-        for row in rows
-    ]

@@ -42,6 +42,7 @@ from cmtool.model.privacy import TOKEN_PREFIX
 from cmtool.model.timefmt import to_utc
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
+from cmtool.store.gitenv import git_environ
 from cmtool.store.personal import key_store_label, sealer_for
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
@@ -214,7 +215,8 @@ def _worktree_changes(ws: Workspace) -> list[str]:
         ["git", "ls-files", "-z", "--others", "--exclude-standard", "--", "cases"],
     )
     procs = [
-        subprocess.Popen(c, cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for c in commands
+        subprocess.Popen(c, cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_environ())
+        for c in commands
     ]
     out = b"".join(proc.communicate()[0] for proc in procs).decode("utf-8")
     return [p for p in out.split("\0") if p.endswith(".yaml")]

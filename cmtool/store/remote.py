@@ -22,6 +22,7 @@ from pathlib import Path
 
 from cmtool.errors import GitError, NotFound, UsageError
 from cmtool.store import git as gitops
+from cmtool.store.gitenv import git_environ
 
 SYNC_MARKER = "cmtool-sync.json"
 
@@ -36,8 +37,7 @@ class Commit:
 
 
 def _run(root: Path, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
-    full_env = dict(os.environ)
-    full_env.update(env or {})
+    full_env = git_environ(env)
     full_env["GIT_TERMINAL_PROMPT"] = "0"  # a cron job must fail, not wait for a password
     return subprocess.run(
         ["git", *args], cwd=root, capture_output=True, text=True, encoding="utf-8", env=full_env

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cmtool.errors import GitError
+from cmtool.store.gitenv import git_environ
 from cmtool.store.gitread import BlobReader, is_ancestor, run_git
 
 SEAL_PREFIX = "cmtool-seal-"
@@ -60,18 +61,16 @@ def _tree_of(commit_text: bytes | None) -> str | None:
 
 
 def _verify_tag(root: Path, name: str) -> bool:
-    done = subprocess.run(["git", "verify-tag", name], cwd=root, capture_output=True)
+    done = subprocess.run(["git", "verify-tag", name], cwd=root, capture_output=True, env=git_environ())
     return done.returncode == 0
 
 
 def create_seal_tag(root: Path, name: str, target: str, message: str, sign: bool, env: dict[str, str]) -> str:
     """An annotated (optionally signed) tag; returns the tag object's id."""
-    import os
-
-    full_env = dict(os.environ)
-    full_env.update(env)
     args = ["git", "tag", "-s" if sign else "-a", "-F", "-", name, target]
-    done = subprocess.run(args, cwd=root, input=message.encode("utf-8"), capture_output=True, env=full_env)
+    done = subprocess.run(
+        args, cwd=root, input=message.encode("utf-8"), capture_output=True, env=git_environ(env)
+    )
     if done.returncode != 0:
         detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(

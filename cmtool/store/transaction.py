@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cmtool.errors import DirtyWorkspace
+from cmtool.errors import DirtyWorkspace, UsageError
 from cmtool.model.case import Case
+from cmtool.model.timefmt import too_far_ahead
 from cmtool.store import git as gitops
 from cmtool.store.casefiles import load_case
 from cmtool.store.lock import workspace_lock
@@ -27,6 +28,7 @@ from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, render
 
 JOURNAL = "cmtool-journal.json"
+ALLOW_FUTURE_ENV = "CMTOOL_ALLOW_FUTURE"
 
 
 @dataclass
@@ -71,6 +73,7 @@ class Transaction:
     def commit(self, message: str, author: gitops.Identity, date: str) -> str | None:
         if not self.pending:
             return None
+        refuse_far_future(date)
         root = self.ws.root
         journal = self.ws.git_dir / JOURNAL
         _write_atomic(journal, json.dumps({"paths": sorted(self.pending)}))
@@ -86,6 +89,16 @@ class Transaction:
         journal.unlink()
         self.pending.clear()
         return commit
+
+
+def refuse_far_future(date: str) -> None:
+    """An action dated far ahead of the real clock would block every real-time action
+    on its case until then; it takes ``CMTOOL_ALLOW_FUTURE=1`` to record one."""
+    if too_far_ahead(date) and os.environ.get(ALLOW_FUTURE_ENV) != "1":
+        raise UsageError(
+            f"the action's time {date} is more than a day ahead of this computer's clock",
+            hint=f"check --now / $CMTOOL_NOW and the clock; to record it anyway set {ALLOW_FUTURE_ENV}=1",
+        )
 
 
 @contextmanager
