@@ -6,7 +6,7 @@ import json
 import sqlite3
 import subprocess
 
-from privacy_helpers import NAME, NOTE, OTHER, PHONE, SENTENCE, file_story, sealed_workspace
+from privacy_helpers import NAME, NOTE, OTHER, PHONE, SENTENCE, every_object, file_story, sealed_workspace
 
 from cmtool.store.keystore import SqliteKeyStore
 from cmtool.store.sealing import Sealer
@@ -206,3 +206,18 @@ def test_subject_access_export_has_everything_of_that_person_and_nothing_else(cl
     assert OTHER not in text and "Parcel" not in text and second not in text
     assert PHONE in text  # the contact's earlier value is in its history
     assert cli("audit", "verify", cwd=root, env=env).code == 0
+
+
+def test_the_demo_shows_an_erased_customer(cli, tmp_path):
+    done = cli("demo", str(tmp_path / "demo"))
+    assert done.code == 0, done.err
+    line = done.out.strip().splitlines()[-1]
+    assert line.startswith("privacy erase: C-")
+    case_id = line.split()[2]
+    root = tmp_path / "demo"
+    shown = json.loads(cli("show", case_id, "--json", cwd=root).out)
+    assert shown["customer"] == shown["description"] == "[sealed]"
+    assert shown["events"][-1]["action"] == "privacy_erase"
+    assert b"Wang Xiaoming" not in every_object(root)
+    assert cli("audit", "verify", cwd=root).code == 0
+    assert (tmp_path / "demo-keys.sqlite").exists() and not list(root.glob("*keys*"))

@@ -34,7 +34,7 @@ class HeldRecord:
     closed_at: str | None
     retention: str | None  # the rule's name
     keep_until: str | None  # date, "while open", or None (no rule)
-    key: str  # held, destroyed, none (nothing sealed), unavailable
+    key: str  # held, destroyed, unavailable (here), clear (nothing sealed: personal data in clear)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -58,7 +58,7 @@ def held_records(ws: Workspace) -> tuple[str, list[HeldRecord]]:
         elif case.id in keys:
             key = "held"
         else:
-            key = "unavailable" if _has_sealed(case) else "none"
+            key = "unavailable" if _has_sealed(case) else "clear"
         customer = case.get("customer")
         shown = customer if customer == SEALED else mask_name(customer)
         rows.append(
