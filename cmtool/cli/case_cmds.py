@@ -5,9 +5,8 @@ from typing import Annotated
 
 import typer
 
-from cmtool.cli.common import ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json
-
-IdArg = Annotated[str, typer.Argument(help="Case ID or an unambiguous prefix of it.")]
+from cmtool.cli import completion
+from cmtool.cli.common import ActorOpt, IdArg, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json
 
 
 def _done(case, as_json: bool, message: str) -> None:
@@ -77,7 +76,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     @app.command(rich_help_panel="Cases")
     def assign(
         case_id: IdArg,
-        to: Annotated[str | None, typer.Option("--to", help="New owner.")] = None,
+        to: Annotated[
+            str | None, typer.Option("--to", help="New owner.", autocompletion=completion.people)
+        ] = None,
         auto: Annotated[bool, typer.Option("--auto", help="Let rules.yaml routing choose.")] = False,
         reason: Annotated[str | None, typer.Option(help="Why (kept in the event).")] = None,
         workspace: WorkspaceOpt = None,
@@ -147,7 +148,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     @app.command(rich_help_panel="Cases")
     def escalate(
         case_id: IdArg,
-        to: Annotated[str, typer.Option("--to", help="Who takes it over.")],
+        to: Annotated[str, typer.Option("--to", help="Who takes it over.", autocompletion=completion.people)],
         reason: Annotated[str, typer.Option(help="Why it is escalated.")],
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,

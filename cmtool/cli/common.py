@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cmtool.cli import completion
+
 WorkspaceOpt = Annotated[
     Path | None,
     typer.Option(
@@ -38,6 +40,12 @@ AsOfOpt = Annotated[
         "--as-of",
         help="As it stood then, rebuilt from git: a date (end of day), a time, or a commit/tag.",
         show_default=False,
+    ),
+]
+IdArg = Annotated[
+    str,
+    typer.Argument(
+        help="Case ID or an unambiguous prefix of it.", autocompletion=completion.case_ids, show_default=False
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -71,37 +79,115 @@ def print_rows(
     as_json: bool,
     as_csv: bool,
     title: str | None = None,
+    short_ids: Mapping[str, str] | None = None,
 ) -> None:
-    """A table on a terminal; JSON when asked or piped; CSV when asked."""
-    if as_csv:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(row.get(k)) for k in columns})
-        sys.stdout.write(buffer.getvalue())
-        return
-    if as_json or not is_terminal():
+    """A table on a terminal; tab-separated lines with a header when piped (so grep,
+    cut, awk and sort work, as ``gh`` does); JSON or CSV when asked.
+
+    ``short_ids`` maps case IDs to the shortest prefix that is still unambiguous in
+    the workspace: a table shows those, so an ID fits on one line and can be typed."""
+    if as_json:
         print_json(list(rows))
-        return
-    print_table(rows, columns, title)
+    elif as_csv:
+        print_csv(rows, columns)
+    elif is_terminal():
+        print_table(rows, columns, title, short_ids)
+    else:
+        print_tsv(rows, columns)
 
 
-def print_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
+def print_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    from cmtool.reports.safety import csv_cell
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(csv_cell(row.get(k))) for k in columns])
+    sys.stdout.write(buffer.getvalue())
+
+
+def print_tsv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """One line per row, fields split by tabs; a tab or line break inside a value
+    becomes a space so every row stays one line."""
+    out = ["\t".join(columns)]
+    out += ["\t".join(_one_line(_cell(row.get(k))) for k in columns) for row in rows]
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+
+# Dropped first when a table is wider than the terminal: the columns a person can
+# look up with `show` and that take the most room. The title shrinks last.
+DROP_ORDER = ("customer", "channel", "filed_at", "category", "team", "assignee", "priority")
+
+
+def print_table(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    title: str | None = None,
+    short_ids: Mapping[str, str] | None = None,
+) -> None:
+    """Each row on one line: every column at its natural width, except free text,
+    which takes what is left and ends in an ellipsis; wide columns are dropped
+    (``DROP_ORDER``) until the rest fits the terminal."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, show_lines=False, header_style="bold")
-    for column in columns:
-        table.add_column(column.replace("_", " "), overflow="fold")
-    count = 0
-    for row in rows:
-        table.add_row(*(_cell(row.get(column)) for column in columns))
-        count += 1
     console = Console(no_color=not color_enabled())
+    rows = list(rows)
+    ids = short_ids or {}
+    cells = [[_one_line(_table_cell(c, row.get(c), ids)) for c in columns] for row in rows]
+    widths = [max([len(c)] + [console.measure(r[i]).maximum for r in cells]) for i, c in enumerate(columns)]
+    shown = _fit_columns(columns, widths, console.width)
+    table = Table(title=title, header_style="bold", box=None, pad_edge=False)
+    for i in shown:
+        flexible = columns[i] in FREE_TEXT
+        table.add_column(
+            columns[i].replace("_", " "),
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=FREE_TEXT_MIN if flexible else widths[i],
+            ratio=1 if flexible else None,
+        )
+    for row_cells in cells:
+        table.add_row(*(row_cells[i] for i in shown))
     console.print(table)
-    if not count:
+    if not rows:
         console.print("(no rows)")
+
+
+FREE_TEXT = ("title", "description", "snippet", "resolution", "message")
+FREE_TEXT_MIN = 24  # below this a title says too little to recognise a case
+
+
+def _table_cell(column: str, value: Any, short_ids: Mapping[str, str]) -> str:
+    """What a table shows: short IDs, and times to the minute as recorded."""
+    if column == "id" and isinstance(value, str):
+        return short_ids.get(value, value)
+    text = _cell(value)
+    if column.endswith("_at") and len(text) >= 16 and text[10] == "T":
+        return text[:10] + " " + text[11:16]
+    return text
+
+
+def _fit_columns(columns: Sequence[str], widths: Sequence[int], width: int) -> list[int]:
+    """Indexes of the columns to show: all that fit, dropping ``DROP_ORDER`` first,
+    counting free text at its minimum width."""
+    shown = list(range(len(columns)))
+
+    def needed() -> int:
+        body = sum(min(widths[i], FREE_TEXT_MIN) if columns[i] in FREE_TEXT else widths[i] for i in shown)
+        return body + 2 * (len(shown) - 1)  # rich puts two spaces between columns
+
+    for name in DROP_ORDER:
+        if needed() <= width:
+            break
+        if name in columns and columns.index(name) in shown:
+            shown.remove(columns.index(name))
+    return shown
 
 
 def _cell(value: Any) -> str:

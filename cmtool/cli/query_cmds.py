@@ -8,10 +8,12 @@ from cmtool.cli.common import (
     ActorOpt,
     AsOfOpt,
     CsvOpt,
+    IdArg,
     JsonOpt,
     NowOpt,
     WorkspaceOpt,
     echo,
+    is_terminal,
     print_json,
     print_rows,
     warn,
@@ -44,7 +46,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
         as_csv: CsvOpt = False,
     ) -> None:
-        """List cases: a table on a terminal, JSON when piped or with --json, CSV with --csv.
+        """List cases: a table on a terminal, tab-separated lines when piped, --json or --csv.
 
         Filters take comma-separated values, e.g. --priority critical,high."""
         from cmtool.services import query
@@ -59,12 +61,14 @@ def register(app: typer.Typer) -> None:
             overdue,
             due_within,
         )
-        rows, columns = query.list_cases(find_workspace(workspace), request, resolve_now(now))
-        print_rows(rows, columns, as_json, as_csv)
+        ws = find_workspace(workspace)
+        rows, columns = query.list_cases(ws, request, resolve_now(now))
+        short = query.short_ids(ws, [r["id"] for r in rows]) if is_terminal() else None
+        print_rows(rows, columns, as_json, as_csv, short_ids=short)
 
     @app.command(rich_help_panel="Cases")
     def show(
-        case_id: Annotated[str, typer.Argument(help="Case ID or an unambiguous prefix.")],
+        case_id: IdArg,
         as_of: AsOfOpt = None,
         now: NowOpt = None,
         workspace: WorkspaceOpt = None,

@@ -7,6 +7,7 @@ import typer
 from cmtool.cli.common import (
     ActorOpt,
     AsOfOpt,
+    IdArg,
     JsonOpt,
     NowOpt,
     WorkspaceOpt,
@@ -119,7 +120,7 @@ def register(app: typer.Typer) -> None:
 
     @sla.command("extend")
     def extend(
-        case_id: Annotated[str, typer.Argument(help="Case ID or an unambiguous prefix.")],
+        case_id: IdArg,
         clock: Annotated[str, typer.Option(help="The clock, e.g. cn_banking.decision.")],
         reason: Annotated[str, typer.Option(help="Why (kept in the event).")],
         approved_by: Annotated[
@@ -138,7 +139,7 @@ def register(app: typer.Typer) -> None:
 
     @sla.command("exclude")
     def exclude(
-        case_id: Annotated[str, typer.Argument(help="Case ID or an unambiguous prefix.")],
+        case_id: IdArg,
         start: Annotated[str, typer.Option("--from", help="Start, ISO 8601 with offset.")],
         end: Annotated[str, typer.Option("--to", help="End, ISO 8601 with offset.")],
         reason: Annotated[str, typer.Option(help="e.g. 'external appraisal'.")],

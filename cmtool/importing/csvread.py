@@ -102,9 +102,8 @@ def read_csv(path: Path, encoding: str | None = None, tab: bool = False) -> Sour
             "closed before the end of the file",
         )
     shown = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "bar"}[delimiter]
-    return SourceTable(
-        path.name, file_sha256(path), None, tuple(rows), (f"encoding {used}", f"delimiter {shown}")
-    )
+    notes = (f"encoding {used}", f"delimiter {shown}")
+    return SourceTable(path.name, file_sha256(path), None, tuple(rows), notes, text.endswith(("\n", "\r")))
 
 
 def _unterminated(record_text: str, delimiter: str) -> bool:

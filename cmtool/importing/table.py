@@ -31,6 +31,7 @@ class SourceTable:
     sheet: str | None  # None for CSV
     rows: tuple[RawRow, ...]
     notes: tuple[str, ...] = field(default=())  # what the reader detected (encoding, delimiter)
+    ends_cleanly: bool = True  # the text ends with a line break (a CSV not cut off mid-record)
 
 
 def file_sha256(path: Path) -> str:

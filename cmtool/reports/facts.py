@@ -16,6 +16,7 @@ from typing import Any
 
 from cmtool.model.case import Case
 from cmtool.model.enums import OPEN_STATUSES, Status
+from cmtool.model.registry import MERGE_ACTOR
 from cmtool.model.replay import replay
 from cmtool.model.timefmt import parse_time
 
@@ -89,11 +90,13 @@ def case_facts(case: Case) -> CaseFacts:
     escalations: list[datetime] = []
     waits = notes = 0
     level = 0
+    status = None  # as replayed: an event's recorded old value is informational (merges)
     for event in case.events:
         at = parse_time(event.at)
         change = event.changes.get("status")
         if change is not None:
-            old, new = change
+            old, new = status, change[1]
+            status = new
             times.append(at)
             statuses.append(new)
             if old in OPEN and new in DONE:
@@ -105,7 +108,7 @@ def case_facts(case: Case) -> CaseFacts:
         if event.action == "note" and not closures:
             notes += 1
         new_level = event.changes.get("escalation_level", (None, level))[1] or 0
-        if event.action == "escalate" or new_level > level:
+        if event.action == "escalate" or (new_level > level and event.actor != MERGE_ACTOR):
             escalations.append(at)
         level = max(level, new_level)
     state = case.state

@@ -180,3 +180,34 @@ def show_case(ws: Workspace, ref: str, as_of: str | None, now: datetime) -> tupl
         return case, clocks_of(ws, case, now), None
     except DataError as exc:
         return case, [], f"SLA clocks not shown: {str(exc).splitlines()[0]}"
+
+
+SHORTEST_ID = 10  # "C-251121-Q": the filing date and a little more, still readable aloud
+
+
+def short_ids(ws: Workspace, wanted: Iterable[str]) -> dict[str, str]:
+    """The shortest prefix of each wanted ID that no other case in the workspace
+    shares, so a table row fits one line and the prefix works with every command."""
+    from cmtool.store.catalog import case_ids
+
+    every = case_ids(ws)
+    position = {case_id: i for i, case_id in enumerate(every)}
+    result: dict[str, str] = {}
+    for case_id in wanted:
+        i = position.get(case_id)
+        if i is None:
+            result[case_id] = case_id
+            continue
+        neighbours = [every[j] for j in (i - 1, i + 1) if 0 <= j < len(every)]
+        shared = max((_common_prefix(case_id, other) for other in neighbours), default=0)
+        result[case_id] = case_id[: max(SHORTEST_ID, shared + 1)]
+    return result
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

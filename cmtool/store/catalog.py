@@ -44,3 +44,14 @@ def team_workload(
 ) -> dict[str, index.Workload]:
     """Open load and latest assignment per team member (for routing), from the index."""
     return index.team_workload(ws, team, members, open_statuses)
+
+
+def case_ids(ws: Workspace) -> list[str]:
+    """Every case ID in the index, sorted (as last refreshed: cheap enough for
+    shell completion and for shortening IDs in a table)."""
+    return index.case_ids(ws)
+
+
+def distinct_values(ws: Workspace, column: str) -> list[str]:
+    """The values one indexed column holds across cases, sorted (for completion)."""
+    return index.distinct_values(ws, column)

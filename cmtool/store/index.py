@@ -424,3 +424,18 @@ def first_filing(ws: Workspace) -> str | None:
     so offsets may shift it by hours: callers use it at the scale of periods."""
     conn, _ = refresh(ws)
     return conn.execute("SELECT min(filed_at) FROM cases").fetchone()[0]
+
+
+def case_ids(ws: Workspace) -> list[str]:
+    if not db_path(ws).exists():
+        return []
+    conn = _open_current(ws)
+    return [row[0] for row in conn.execute("SELECT id FROM cases WHERE id IS NOT NULL ORDER BY id")]
+
+
+def distinct_values(ws: Workspace, column: str) -> list[str]:
+    if column not in COLUMNS or not db_path(ws).exists():
+        return []
+    conn = _open_current(ws)
+    query = f"SELECT DISTINCT {column} FROM cases WHERE {column} IS NOT NULL ORDER BY 1"
+    return [row[0] for row in conn.execute(query)]
