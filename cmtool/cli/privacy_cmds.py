@@ -97,6 +97,51 @@ def register(app: typer.Typer) -> None:
         for path in export_subject(context(workspace, actor, now), customer, case or [], out):
             echo(str(path))
 
+    @privacy.command("migrate")
+    def migrate(
+        rewrite_history: Annotated[
+            bool,
+            typer.Option(
+                "--rewrite-history",
+                help="Also re-seal every past commit (commit ids change; every clone must be replaced).",
+            ),
+        ] = False,
+        confirm: Annotated[
+            str, typer.Option("--confirm", help="The current HEAD's id: required by --rewrite-history.")
+        ] = "",
+        sign: Annotated[
+            bool, typer.Option("--sign", help="Sign the seal that records the old head.")
+        ] = False,
+        dry_run: DryRunOpt = False,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
+    ) -> None:
+        """Seal personal data written before this workspace had a key store: the current
+        files in one commit; with --rewrite-history --confirm HEAD, every past commit too."""
+        from cmtool.services import privacy_migrate
+
+        ctx = context(workspace, actor, now)
+        if rewrite_history:
+            done = privacy_migrate.rewrite_history(ctx, confirm, sign)
+            echo(
+                f"history rewritten: old head {done.old_head}, new head {done.new_head}; sealed by {done.seal}"
+            )
+            for ref in done.other_refs:
+                echo(f"  still holds the old history: {ref} (force-push the branch or delete the ref)")
+            echo("every other clone and remote: see docs/privacy.md (after a history rewrite)")
+            return
+        report = privacy_migrate.seal_files(ctx, dry_run)
+        verb = "would seal" if dry_run else "sealed"
+        echo(f"{verb} {len(report.sealed)} case file(s) in place")
+        if report.history_commits and report.new_head:
+            echo(
+                f"{report.history_commits} earlier commit(s) changed case files and may hold personal data "
+                "in clear, which erasing a key cannot reach. To re-seal them too (commit ids change; every "
+                "clone and remote must be replaced, see docs/privacy.md):\n"
+                f"  cmtool privacy migrate --rewrite-history --confirm {report.new_head[:12]}"
+            )
+
 
 def _report(done, verb: str, as_json: bool) -> None:
     if as_json:

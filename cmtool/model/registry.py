@@ -57,6 +57,10 @@ COMMIT_ACTIONS: Mapping[str, str] = MappingProxyType(
         "sla_sweep": "cmtool sla check --apply: the escalation ladder's steps",
         "import": "cmtool import: cases from a spreadsheet",
         "sync": "cmtool sync: the merge of the shared remote",
+        "privacy_erase": "cmtool privacy erase: a person's records erased (their keys destroyed)",
+        "privacy_purge": "cmtool privacy purge: keys of cases past retention destroyed",
+        "privacy_export": "cmtool privacy export: a subject access export",
+        "privacy_migrate": "cmtool privacy migrate: clear personal values sealed in place, nothing else",
     }
 )
 
@@ -85,6 +89,9 @@ EVENT_KINDS: Mapping[str, str] = MappingProxyType(
         "sla_exclude": "a period was excluded from a clock",
         "merge_contest": "a merge: both clones changed a field to different values",
         "merge": "a merge: the state the merge policy gives where replay alone differs",
+        "privacy_erase": "the person's erasure request, with its legal basis; the case's key is destroyed",
+        "privacy_purge": "the retention period ended; the case's key is destroyed",
+        "privacy_export": "the case was opened for a subject access export",
     }
 )
 

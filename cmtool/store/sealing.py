@@ -157,3 +157,48 @@ class Sealer:
             raise UsageError(f"{case_id}: {field} is sealed here (no key); it cannot be written back")
         key = self.keys.create(case_id, at)
         return seal_value(key, case_id, case_id, field, value)
+
+    # -- sealing what was written in clear (privacy migrate) -----------------
+
+    def seal_in_place(
+        self, data: dict[str, Any], at: str, cache: dict[tuple[str, str, str], str]
+    ) -> dict[str, Any]:
+        """A whole case file with every clear personal value sealed, the rest
+        untouched. Equal values of one case and field get one sealed string
+        (``cache``), so the state still equals the replay and each old value the
+        previous new one, in this file and in every version of it in history."""
+        case_id = str(data.get("id"))
+        fields = self.personal - {NOTES}
+
+        def seal(value: Any, field: str) -> Any:
+            if value is None or is_token(value) or value == SEALED:
+                return value
+            memo = (case_id, field, json.dumps(value, ensure_ascii=False, sort_keys=True))
+            if memo not in cache:
+                cache[memo] = self._seal(value, case_id, field, at)
+            return cache[memo]
+
+        def seal_field(name: str, value: Any) -> Any:
+            if name == "extra" and isinstance(value, Mapping):
+                return {k: seal(v, token_field(name, str(k))) for k, v in value.items()}
+            return seal(value, name)
+
+        out = {k: (seal_field(k, v) if k in fields else v) for k, v in data.items()}
+        events = []
+        for event in data.get("events") or []:
+            if not isinstance(event, Mapping):
+                events.append(event)
+                continue
+            new = dict(event)
+            if NOTES in self.personal and isinstance(event.get("note"), str) and event.get("rule") is None:
+                new["note"] = seal(event["note"], "note")
+            changes = event.get("changes")
+            if isinstance(changes, Mapping):
+                new["changes"] = {
+                    k: [seal_field(k, v) for v in pair] if k in fields and isinstance(pair, list) else pair
+                    for k, pair in changes.items()
+                }
+            events.append(new)
+        if "events" in data:
+            out["events"] = events
+        return out
