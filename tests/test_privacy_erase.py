@@ -28,6 +28,9 @@ def test_erase_leaves_nothing_readable_and_the_record_intact(cli, tmp_path):
     early = tmp_path / "early-clone"
     subprocess.run(["git", "clone", "-q", str(root), str(early)], check=True)
     assert cli("list", cwd=early, env=env).code == 0  # its index opened Zhang Wei's record
+    # A failed alert about the case, kept for the retry with its words.
+    record = {"case_id": first, "status": "failed", "subject": f"Overdue: {NAME}", "body": SENTENCE}
+    (root / ".git" / "cmtool" / "notifications.jsonl").write_text(json.dumps(record) + "\n")
     done = cli(
         "privacy",
         "erase",
@@ -47,6 +50,8 @@ def test_erase_leaves_nothing_readable_and_the_record_intact(cli, tmp_path):
     objects = subprocess.run(
         ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=root, capture_output=True, check=True
     ).stdout
+    kept = json.loads((root / ".git" / "cmtool" / "notifications.jsonl").read_text())
+    assert kept == {"case_id": first, "status": "failed"}
     index_files = b"".join(p.read_bytes() for p in (root / ".git" / "cmtool").glob("index.sqlite*"))
     for secret in (NAME, PHONE, SENTENCE, NOTE, "zhang.wei@example.com"):
         assert secret.encode() not in objects and secret.encode() not in index_files, secret

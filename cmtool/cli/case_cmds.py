@@ -6,7 +6,17 @@ from typing import Annotated
 import typer
 
 from cmtool.cli import completion
-from cmtool.cli.common import ActorOpt, IdArg, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json
+from cmtool.cli.common import (
+    ActorOpt,
+    IdArg,
+    JsonOpt,
+    NowOpt,
+    WorkspaceOpt,
+    context,
+    echo,
+    print_json,
+    tell_owner,
+)
 
 
 def _done(case, as_json: bool, message: str) -> None:
@@ -86,16 +96,19 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Give a case an owner (or re-route it with --auto)."""
+        """Give a case an owner (or re-route it with --auto). The new owner is notified
+        when rules.yaml has a notifications: section."""
+        ctx = context(workspace, actor, now)
         if to and not auto:  # the common path skips loading rules.yaml
             from cmtool.services import lifecycle
 
-            case = lifecycle.assign(context(workspace, actor, now), case_id, to, reason)
+            case = lifecycle.assign(ctx, case_id, to, reason)
         else:
             from cmtool.services.filing import assign_case
 
-            case = assign_case(context(workspace, actor, now), case_id, to, auto, reason)
+            case = assign_case(ctx, case_id, to, auto, reason)
         _done(case, as_json, f"{case.id} assigned to {case.get('assignee')}")
+        tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
     def note(
@@ -155,11 +168,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Escalate a case to someone more senior."""
+        """Escalate a case to someone more senior (notified when rules.yaml has a
+        notifications: section)."""
         from cmtool.services import lifecycle
 
-        case = lifecycle.escalate(context(workspace, actor, now), case_id, to, reason)
+        ctx = context(workspace, actor, now)
+        case = lifecycle.escalate(ctx, case_id, to, reason)
         _done(case, as_json, f"{case.id} escalated to {to} (level {case.get('escalation_level')})")
+        tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
     def edit(

@@ -1,6 +1,5 @@
 """Options and output shared by every command."""
 
-import csv
 import io
 import json
 import os
@@ -73,6 +72,11 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=indent, default=str) + "\n")
 
 
+def print_json_line(data: Any) -> None:
+    """One compact JSON object on one line (JSON lines: a log a machine can read)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":")) + "\n")
+
+
 def print_rows(
     rows: Sequence[Mapping[str, Any]],
     columns: Sequence[str],
@@ -97,21 +101,24 @@ def print_rows(
 
 
 def print_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    from cmtool.reports.safety import csv_cell
+    from cmtool.store.cellsafe import csv_writer
 
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(csv_cell(row.get(k))) for k in columns])
+        writer.writerow([_cell(row.get(k)) for k in columns])
     sys.stdout.write(buffer.getvalue())
 
 
 def print_tsv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
     """One line per row, fields split by tabs; a tab or line break inside a value
-    becomes a space so every row stays one line."""
+    becomes a space so every row stays one line. A spreadsheet opens a .tsv too, so
+    formula-like text is neutralised as in CSV."""
+    from cmtool.store.cellsafe import neutralise
+
     out = ["\t".join(columns)]
-    out += ["\t".join(_one_line(_cell(row.get(k))) for k in columns) for row in rows]
+    out += ["\t".join(_one_line(_cell(neutralise(row.get(k)))) for k in columns) for row in rows]
     sys.stdout.write("\n".join(out) + "\n")
 
 
@@ -204,3 +211,43 @@ def echo(message: str) -> None:
 
 def warn(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def skipped_files(workspace: Path | None) -> list:
+    """The case files a read skipped, each told on stderr (path:line: CODE message):
+    one broken file must not blind a listing or a sweep to every other case."""
+    from cmtool.services.validation import skipped_case_files
+    from cmtool.store.workspace import find_workspace
+
+    problems = skipped_case_files(find_workspace(workspace))
+    for problem in problems:
+        warn(f"warning: skipped {problem}")
+    if problems:
+        warn("hint: every other case was read; fix the file (cmtool validate lists each problem)")
+    return problems
+
+
+def tell_owner(ctx, case) -> None:
+    """Notify a case's new owner (rules.yaml notifications:); the action stands
+    whatever happens to the message, and a failure is said on stderr."""
+    from cmtool.services.notifications import notify_action
+
+    report_deliveries(notify_action(ctx, case))
+
+
+def report_deliveries(deliveries) -> None:
+    for delivery in deliveries:
+        d = delivery.to_dict()
+        what = (
+            f"{d['case_id']} {d['rung']}"
+            if d["clock"] in (None, "-")
+            else f"{d['case_id']} {d['clock']} {d['rung']}"
+        )
+        if delivery.status == "sent":
+            warn(f"notified {d['recipient']} ({d['channel']}): {what}")
+        elif delivery.status == "dry_run":
+            warn(f"would notify {d['recipient']} ({d['channel']}): {what}: {d['subject']}")
+        else:
+            warn(
+                f"warning: notification to {d['recipient']} ({d['channel']}) {delivery.status}: {d['error']}"
+            )

@@ -124,9 +124,8 @@ def register(app: typer.Typer) -> None:
         ctx = context(workspace, actor, now)
         if rewrite_history:
             done = privacy_migrate.rewrite_history(ctx, confirm, sign)
-            echo(
-                f"history rewritten: old head {done.old_head}, new head {done.new_head}; sealed by {done.seal}"
-            )
+            echo(f"history rewritten: old head {done.old_head}, new head {done.new_head}")
+            echo(f"the old head is recorded in {done.seal}")
             for ref in done.other_refs:
                 echo(f"  still holds the old history: {ref} (force-push the branch or delete the ref)")
             echo("every other clone and remote: see docs/privacy.md (after a history rewrite)")

@@ -16,8 +16,10 @@ from cmtool.cli.common import (
     is_terminal,
     print_json,
     print_rows,
+    skipped_files,
     warn,
 )
+from cmtool.errors import EXIT_FINDINGS
 
 
 def register(app: typer.Typer) -> None:
@@ -65,6 +67,8 @@ def register(app: typer.Typer) -> None:
         rows, columns = query.list_cases(ws, request, resolve_now(now))
         short = query.short_ids(ws, [r["id"] for r in rows]) if is_terminal() else None
         print_rows(rows, columns, as_json, as_csv, short_ids=short)
+        if not as_of and skipped_files(workspace):
+            raise typer.Exit(EXIT_FINDINGS)
 
     @app.command(rich_help_panel="Cases")
     def show(

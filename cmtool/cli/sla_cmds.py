@@ -15,7 +15,9 @@ from cmtool.cli.common import (
     echo,
     is_terminal,
     print_json,
+    print_json_line,
     print_table,
+    report_deliveries,
     warn,
 )
 from cmtool.errors import EXIT_FINDINGS, UsageError
@@ -63,24 +65,55 @@ def register(app: typer.Typer) -> None:
                 help="With --apply: seconds (0 to 86400) to wait for the workspace lock (then exit 5)."
             ),
         ] = 10.0,
+        as_jsonl: Annotated[
+            bool,
+            typer.Option(
+                "--jsonl",
+                help="JSON lines for a log: one object per clock in warning or breach, one per "
+                "skipped case file, and a summary (time, counts, data commit, duration).",
+            ),
+        ] = False,
+        changed: Annotated[
+            bool,
+            typer.Option(
+                "--changed",
+                help="Only clocks that entered a new state or rung since the previous --changed "
+                "sweep (kept in .git/cmtool/, so cron mails only what is new).",
+            ),
+        ] = False,
+        dry_run: Annotated[
+            bool,
+            typer.Option(
+                "--dry-run",
+                help="With --apply: show the steps and notifications that are due; commit and send nothing.",
+            ),
+        ] = False,
         as_of: AsOfOpt = None,
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Every clock of every open case as of --now. Exit 0: nothing breached; 1: breaches
-        (with --new-only: new ones); 2: usage or data error; 5: lock not obtained.
+        """Every clock of every open case as of --now. With --apply, the escalation steps
+        due are committed and the people they name notified (rules.yaml notifications:);
+        a notification that failed before is retried. Exit 0: nothing breached; 1: breaches
+        (with --new-only: new ones; with --changed: changed ones) or skipped case files;
+        2: usage or data error; 5: lock not obtained. A case file that cannot be read is
+        reported and skipped; only a broken rules.yaml stops the sweep.
         With --as-of: the cases and rules of then, and --now defaults to that moment."""
+        import time
+
         from cmtool.services.sla_sweep import sla_check, sla_check_as_of
         from cmtool.store.lock import checked_timeout
 
+        started = time.monotonic()
         checked_timeout(lock_timeout)
         if as_of:
-            if apply:
+            if apply or changed:
                 raise UsageError(
-                    "--apply cannot be combined with --as-of: the past is read only",
-                    hint="drop --as-of to apply the steps due now",
+                    f"{'--apply' if apply else '--changed'} cannot be combined with --as-of: "
+                    "the past is read only",
+                    hint="drop --as-of to sweep now",
                 )
             from cmtool.services.context import resolve_now
             from cmtool.store.workspace import find_workspace
@@ -88,17 +121,42 @@ def register(app: typer.Typer) -> None:
             at = resolve_now(now) if now else None  # None: the as-of moment
             result = sla_check_as_of(find_workspace(workspace), as_of, at)
         else:
-            result = sla_check(context(workspace, actor, now), apply=apply, lock_timeout=lock_timeout)
+            result = sla_check(
+                context(workspace, actor, now), apply=apply, lock_timeout=lock_timeout, dry_run=dry_run
+            )
         findings = [f for f in result.findings if f.new] if new_only else result.findings
-        breaches = result.new_breaches if new_only else result.breaches
+        if changed:
+            from cmtool.services.sla_log import changed_since_last_sweep
+
+            news = {f.key for f in changed_since_last_sweep(result_ws(workspace), result)}
+            findings = [f for f in findings if f.key in news]
+        breaches = [f for f in findings if f.clock.state == "breached"]
         for case_id in result.skipped:
             warn(f"warning: {case_id} skipped: its file has uncommitted changes")
         if apply and result.commit:
             warn(f"applied {len(result.applied)} escalation steps in commit {result.commit[:12]}")
-        if not (quiet and not findings):
+        if dry_run:
+            for step in result.applied:
+                warn(f"would apply {step.step.name} to {step.case_id} {step.clock}")
+        if not as_jsonl:
+            report_deliveries(result.deliveries)
+        if as_jsonl:
+            from cmtool.services.sla_log import skipped_file_record, summary_record
+
+            at = result.now.isoformat() if result.now else None
+            for finding in findings:
+                print_json_line({**finding.to_dict(), "time": at})
+            for problem in result.broken:
+                print_json_line({**skipped_file_record(problem), "time": at})
+            for delivery in result.deliveries:
+                print_json_line(delivery.to_dict())
+            print_json_line(summary_record(result, findings, time.monotonic() - started, changed))
+        elif not (quiet and not findings and not result.broken):
             rows = [f.to_dict() for f in findings]
             if as_json or not is_terminal():
-                print_json(rows)
+                from cmtool.services.sla_log import skipped_file_record
+
+                print_json(rows + [skipped_file_record(problem) for problem in result.broken])
             else:
                 for row in rows:
                     row["left"] = human_seconds(row["wall_seconds_left"])
@@ -115,7 +173,9 @@ def register(app: typer.Typer) -> None:
                         else ""
                     )
                 )
-        if breaches:
+        for problem in result.broken:
+            warn(f"warning: skipped {problem}")
+        if breaches or result.broken:
             raise typer.Exit(EXIT_FINDINGS)
 
     @sla.command("extend")
@@ -157,6 +217,12 @@ def register(app: typer.Typer) -> None:
 
         case = exclude_period(context(workspace, actor, now), case_id, start, end, reason, clock)
         _done(case, as_json, f"{case.id}: excluded {start} to {end}")
+
+
+def result_ws(workspace):
+    from cmtool.store.workspace import find_workspace
+
+    return find_workspace(workspace)
 
 
 def _done(case, as_json: bool, message: str) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cmtool.importing.rows import Record, Reject
-from cmtool.importing.values import neutralise, text_of
+from cmtool.importing.values import text_of
+from cmtool.store.cellsafe import csv_writer
 
 
 @dataclass
@@ -88,7 +88,7 @@ def write_rejects(
     UTF-8 with a BOM so Excel shows Chinese text right.
     """
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = csv_writer(handle)
         writer.writerow(["row", "code", "reason", *(text_of(h) if h is not None else "" for h in header)])
         for reject in sorted(rejects, key=lambda r: r.row):
             cells = cells_by_row.get(reject.row, ())
@@ -96,7 +96,7 @@ def write_rejects(
                 [
                     reject.row,
                     reject.code,
-                    neutralise(reject.reason),
-                    *("" if c is None else neutralise(text_of(c)) for c in cells),
+                    reject.reason,
+                    *("" if c is None else text_of(c) for c in cells),
                 ]
             )

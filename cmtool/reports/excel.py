@@ -18,9 +18,9 @@ from typing import Any
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from cmtool.reports.safety import is_formula_like
 from cmtool.reports.sheetspec import Chart, Sheet, WorkbookSpec
 from cmtool.reports.tables import column_getters, iter_cells, sheet_rows
+from cmtool.store.cellsafe import xlsx_cell
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -56,7 +56,6 @@ def _write_sheet(
     where: str,
     tick: Callable[[int], None] | None,
 ) -> None:
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
@@ -73,7 +72,7 @@ def _write_sheet(
     bold = Font(bold=True)
     header = []
     for column in sheet.columns:
-        cell = WriteOnlyCell(page, value=_text(column.header))
+        cell = xlsx_cell(page, _text(column.header))
         cell.font = bold
         cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
         cell.alignment = Alignment(vertical="center", wrap_text=True)
@@ -114,13 +113,9 @@ def _write_sheet(
 
 
 def _cell(page: Any, value: Any, number_format: str | None, zone: tzinfo) -> Any:
-    from openpyxl.cell import WriteOnlyCell
 
     value = _excel_value(value, zone)
-    cell = WriteOnlyCell(page, value=value)
-    if isinstance(value, str) and is_formula_like(value):
-        cell.data_type = "s"  # openpyxl would store "=..." as a formula
-        cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
+    cell = xlsx_cell(page, value)
     if number_format:
         cell.number_format = number_format
     elif isinstance(value, datetime):

@@ -24,6 +24,7 @@ from cmtool.rules.build_filing import (
     build_routing,
     build_teams,
 )
+from cmtool.rules.build_notify import build_notify
 from cmtool.rules.build_sla import build_ladder, build_policies, build_regimes
 from cmtool.rules.checker import Checker
 from cmtool.rules.model import Rules
@@ -44,6 +45,7 @@ KNOWN_SECTIONS = {
     "roles",
     "audit",
     "privacy",
+    "notifications",
 }
 
 
@@ -79,6 +81,7 @@ def build_rules(
         policies=build_policies(c, data, calendars),
         regimes=MappingProxyType(build_regimes(c, data, calendars)),
         escalation=build_ladder(c, data, people),
+        notifications=build_notify(c, data),
         calendars=Calendars(MappingProxyType(calendars)),
         raw=MappingProxyType(dict(data)),
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 from cmtool.calendar import Calendars
 from cmtool.rules.access import AccessPolicy, Role
+from cmtool.rules.build_notify import NotifySettings
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 UNITS = {"m": "minutes", "h": "hours", "bd": "business days", "d": "days", "w": "weeks"}
@@ -164,6 +165,7 @@ class Rules:
     regimes: Mapping[str, Regime] = field(default_factory=lambda: EMPTY)
     escalation: tuple[Step, ...] = ()
     calendars: Calendars = field(default_factory=lambda: Calendars({}))
+    notifications: NotifySettings | None = None  # None: nothing is sent
     # the parsed file, for sections other modules own (survey)
     raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 

@@ -6,6 +6,8 @@ what was personal in it becomes unreadable in every clone and remote.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +27,7 @@ from cmtool.store.catalog import all_cases
 from cmtool.store.keystore import KeyStoreUnavailable, NoKeys
 from cmtool.store.personal import sealer_for
 from cmtool.store.sealing import Sealer, is_token
+from cmtool.store.statefiles import read_lines, state_dir
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
@@ -194,10 +197,29 @@ def _record(
 
 def _forget(ws: Workspace, case_ids: list[str]) -> None:
     """Derived copies forget what they opened: the index re-reads the cases (now
-    sealed for good) and doctor's set-aside copies of them are deleted."""
+    sealed for good), the notifications record drops the words of their messages,
+    and doctor's set-aside copies of them are deleted."""
     index.refresh(ws)
+    _scrub_notifications(ws, set(case_ids))
     aside = ws.root / ".cmtool" / "doctor"
     if aside.is_dir():
         for case_id in case_ids:
             for copy in aside.rglob(f"{case_id}.yaml*"):
                 copy.unlink()
+
+
+def _scrub_notifications(ws: Workspace, case_ids: set[str]) -> None:
+    from cmtool.services.notifications import RECORD
+
+    path = state_dir(ws) / RECORD
+    if not path.exists():
+        return
+    records = read_lines(ws, RECORD)
+    kept = [
+        {k: v for k, v in r.items() if k not in ("subject", "body")} if r.get("case_id") in case_ids else r
+        for r in records
+    ]
+    if kept != records:
+        temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        temp.write_text("".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in kept))
+        os.replace(temp, path)

@@ -150,7 +150,7 @@ def list_cases(
 
         rows: list[Mapping[str, Any]] = [summary_row(c) for c in cases_as_of(ws, query.as_of, statuses)]
     else:
-        rows = case_rows(ws, statuses)
+        rows = case_rows(ws, statuses, skip_broken=True)
     columns = LIST_COLUMNS
     if query.overdue or query.due_within:
         from cmtool.services.sla_query import parse_window, urgent_clocks

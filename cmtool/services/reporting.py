@@ -62,7 +62,7 @@ def snapshot(ws: Workspace, as_of: str | None = None, with_cases: bool = True) -
     commit = gitops.head(ws.root)
     date = gitops.git(ws.root, "show", "-s", "--format=%cI", commit).strip() if commit else None
     dirty = bool(gitops.git(ws.root, "status", "--porcelain", "--", "cases", "rules.yaml").strip())
-    cases = all_cases(ws) if with_cases else []
+    cases = all_cases(ws, skip_broken=True) if with_cases else []
     return Snapshot(cases, rules_from_text(text, "rules.yaml"), text, commit, date, dirty, None)
 
 
@@ -76,7 +76,7 @@ def period_cases(ws: Workspace, data: Snapshot, period: Period) -> tuple[list[Ca
     if data.as_of:
         return data.cases, None
     lookback = period.shifted(-(max(TREND_PERIODS, HISTORY_PERIODS) + 1)).start
-    return all_cases(ws, active_since=lookback - REPEAT_WINDOW), first_filing(ws)
+    return all_cases(ws, active_since=lookback - REPEAT_WINDOW, skip_broken=True), first_filing(ws)
 
 
 def kpi_calendar(rules: Rules, now: datetime) -> KpiCalendar:

@@ -35,7 +35,7 @@ def urgent_clocks(ws: Workspace, now: datetime, overdue: bool, within: float | N
     falls due within ``within`` seconds of wall time. Advisory clocks never count."""
     rules = load_rules(ws.rules_path)
     found: dict[str, ClockState] = {}
-    for case in all_cases(ws, statuses={s.value for s in OPEN_STATUSES}):
+    for case in all_cases(ws, statuses={s.value for s in OPEN_STATUSES}, skip_broken=True):
         for clock in case_clocks(case, rules, now):
             if clock.advisory or clock.state not in RUNNING or clock.wall_seconds_left is None:
                 continue

@@ -309,8 +309,17 @@ def status(ws: Workspace) -> IndexStatus:
     return IndexStatus(str(path), total, _meta(conn, "commit"), head(ws.root), 0, False)
 
 
-def _raise_broken(conn: sqlite3.Connection) -> None:
-    """A broken file stops the read: its status is unknown, so no answer would be right."""
+def broken_files(ws: Workspace) -> list[tuple[str, str]]:
+    """(path, error) of every case file the index could not read, from a current index."""
+    conn, _ = refresh(ws)
+    return conn.execute("SELECT path, error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
+
+
+def _raise_broken(conn: sqlite3.Connection, skip_broken: bool = False) -> None:
+    """A broken file stops a read that must see every case (a writer, routing);
+    sweeps, listings and reports skip it (``skip_broken``) and report it apart."""
+    if skip_broken:
+        return
     broken = conn.execute("SELECT error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
     if broken:
         more = f" (and {len(broken) - 1} more broken files)" if len(broken) > 1 else ""
@@ -328,6 +337,7 @@ def load_cases(
     statuses: Collection[str] | None = None,
     active_since: datetime | None = None,
     open_statuses: Collection[str] = (),
+    skip_broken: bool = False,
 ) -> list[Case]:
     """Cases in ID order, from a current index: only those in ``statuses`` if given,
     and with ``active_since`` only cases still open or changed at or after it."""
@@ -337,7 +347,7 @@ def load_cases(
         marks = ",".join("?" * len(open_statuses)) or "NULL"
         where += f" AND (status IN ({marks}) OR active_at >= ?)"
         params += [*open_statuses, to_utc(active_since).isoformat()]
-    _raise_broken(conn)
+    _raise_broken(conn, skip_broken)
     rows = conn.execute(
         "SELECT p.data FROM cases c JOIN payloads p ON p.path = c.path "
         f"WHERE c.error IS NULL{where} ORDER BY c.id",
@@ -346,11 +356,13 @@ def load_cases(
     return [Case.from_dict(json.loads(data)) for (data,) in rows]
 
 
-def summary_rows(ws: Workspace, statuses: Collection[str] | None = None) -> list[dict[str, Any]]:
+def summary_rows(
+    ws: Workspace, statuses: Collection[str] | None = None, skip_broken: bool = False
+) -> list[dict[str, Any]]:
     """The list columns of each case, straight from SQL, without building Case objects."""
     conn, _ = refresh(ws)
     where, params = _status_clause(statuses)
-    _raise_broken(conn)
+    _raise_broken(conn, skip_broken)
     rows = conn.execute(
         f"SELECT id, {', '.join(COLUMNS)} FROM cases WHERE error IS NULL{where} ORDER BY id", params
     )
