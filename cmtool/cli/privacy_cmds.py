@@ -5,7 +5,17 @@ from typing import Annotated
 
 import typer
 
-from cmtool.cli.common import ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json, print_rows
+from cmtool.cli.common import (
+    ActorOpt,
+    JsonOpt,
+    NowOpt,
+    WorkspaceOpt,
+    context,
+    echo,
+    is_terminal,
+    print_json,
+    print_rows,
+)
 
 CustomerOpt = Annotated[
     str | None, typer.Option("--customer", help="The person's name or contact, as recorded (case ignored).")
@@ -74,7 +84,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json({"key_store": where, "cases": [r.to_dict() for r in rows]})
             return
-        echo(f"key store: {where}")
+        if is_terminal():  # a pipe gets the rows alone (--json has the key store too)
+            echo(f"key store: {where}")
         print_rows([{"case_id": r.case_id, **r.to_dict()} for r in rows], REPORT_COLUMNS, False, False)
 
     @privacy.command("export")

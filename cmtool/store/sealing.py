@@ -18,6 +18,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cmtool.errors import UsageError
@@ -31,12 +32,18 @@ def _aad(case_id: str, field: str) -> bytes:
     return f"cmtool-sealed:v1\0{case_id}\0{field}".encode()
 
 
-def seal_value(key: bytes, key_id: str, case_id: str, field: str, value: Any) -> str:
+@lru_cache(maxsize=4096)
+def _cipher(key: bytes) -> Any:
+    """One AES-GCM object per key: a case's values are opened one after another."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+    return AESGCM(key)
+
+
+def seal_value(key: bytes, key_id: str, case_id: str, field: str, value: Any) -> str:
     nonce = os.urandom(NONCE_BYTES)
     plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-    sealed = AESGCM(key).encrypt(nonce, plain, _aad(case_id, field))
+    sealed = _cipher(key).encrypt(nonce, plain, _aad(case_id, field))
     return f"{TOKEN_PREFIX}{key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode().rstrip('=')}"
 
 
@@ -47,7 +54,6 @@ def is_token(value: Any) -> bool:
 def open_value(token: str, case_id: str, field: str, keys: KeyStore) -> Any:
     """The plain value, or ``SEALED`` when the key is missing, destroyed or wrong."""
     from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     key_id, _, body = token[len(TOKEN_PREFIX) :].partition(":")
     key = keys.get(key_id)
@@ -55,7 +61,7 @@ def open_value(token: str, case_id: str, field: str, keys: KeyStore) -> Any:
         return SEALED
     try:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        plain = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(case_id, field))
+        plain = _cipher(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(case_id, field))
         return json.loads(plain)
     except (InvalidTag, ValueError, binascii.Error):
         return SEALED
