@@ -55,6 +55,8 @@ COMMAND_MODULES = (
     "cmtool.cli.survey_cmds",
     "cmtool.cli.sla_cmds",
     "cmtool.cli.privacy_cmds",
+    "cmtool.cli.bulk_cmds",
+    "cmtool.cli.undo_cmds",
 )
 
 

@@ -186,16 +186,32 @@ def register(app: typer.Typer) -> None:
         approved_by: Annotated[
             str | None, typer.Option(help="Who approved (needed for the last extension).")
         ] = None,
+        late: Annotated[
+            bool,
+            typer.Option(
+                "--late",
+                help="The clock already fell due: record the extension anyway (the breach stays).",
+            ),
+        ] = False,
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Extend a regime clock to its next allowed target (e.g. 15 -> 30 days)."""
-        from cmtool.services.sla_actions import extend_clock
+        """Extend a regime clock to its next allowed target (e.g. 15 -> 30 days). Only by
+        the moment it falls due: later, exit 4 unless --late (the missed deadline stays a
+        breach and the extended clock runs beside it)."""
+        from cmtool.services.sla_actions import extend_clock, holding_replies_due
 
-        case = extend_clock(context(workspace, actor, now), case_id, clock, reason, approved_by)
-        _done(case, as_json, f"{case.id}: {clock} extended to {case.events[-1].details['target']}")
+        ctx = context(workspace, actor, now)
+        case = extend_clock(ctx, case_id, clock, reason, approved_by, late)
+        event = case.events[-1]
+        message = f"{case.id}: {clock} extended to {event.details['target']}"
+        if event.details.get("late"):
+            message += f" (late: it was due by {event.details['missed_due_at']}; that breach stays)"
+        _done(case, as_json, message)
+        for due in holding_replies_due(ctx, case):
+            warn(f"a holding reply is due by {due}: cmtool note {case.id} --holding-reply TEXT")
 
     @sla.command("exclude")
     def exclude(
@@ -248,6 +264,10 @@ def render_clocks(clocks) -> list[str]:
             )
         paused = f", paused {human_seconds(c.paused_seconds)}" if c.paused_seconds else ""
         note = " (advisory)" if c.advisory else ""
+        if c.extended_due_at:
+            note += f" (extended after it fell due: see the extension clock, due {c.extended_due_at})"
+        if c.extends:
+            note += f" (late extension of {c.extends})"
         lines.append(
             f"  {c.clock:<{width}}  {c.state:<8}  due {c.due_at}  {timing}{paused}  "
             f"[{c.target} on {c.calendar}]{note}"

@@ -119,10 +119,12 @@ def two_row_header(top: tuple[Any, ...], below: tuple[Any, ...]) -> tuple[Any, .
     as "处理信息" above "处理人" and "结案日期"), or None when ``below`` is data.
 
     Each column takes its lower cell where it has one, else its upper cell."""
-    if not any(isinstance(c, str) and auto_target(c) for c in below):
+    filled = [c for c in below if c not in (None, "")]
+    if any(not isinstance(c, str) or len(c) > 40 or any(ch.isdigit() for ch in c) for c in filled):
+        return None  # numbers, dates or sentences: a data row
+    known_below = sum(1 for c in filled if auto_target(c))
+    if not known_below or 2 * known_below < len(filled):
         return None
-    if any(c is not None and not isinstance(c, str) for c in below):
-        return None  # numbers or real dates: a data row
     width = max(len(top), len(below))
     cells = tuple(
         (below[i] if i < len(below) and below[i] not in (None, "") else top[i] if i < len(top) else None)

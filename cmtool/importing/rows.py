@@ -79,7 +79,7 @@ class RowConverter:
 
     def _convert(self, raw: RawRow) -> Record:
         if raw.broken:
-            raise RowError("TRUNCATED", raw.broken)
+            raise RowError(raw.broken_code, raw.broken)
         cells = raw.cells
         if self.strict_width and len(cells) < self.width:
             raise RowError(

@@ -18,6 +18,7 @@ class RawRow:
     number: int
     cells: tuple[Any, ...]
     broken: str | None = None
+    broken_code: str = "TRUNCATED"  # the reject code when ``broken``
 
     @property
     def is_blank(self) -> bool:

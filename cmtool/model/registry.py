@@ -56,6 +56,9 @@ COMMIT_ACTIONS: Mapping[str, str] = MappingProxyType(
         "sla_exclude": "cmtool sla exclude",
         "sla_sweep": "cmtool sla check --apply: the escalation ladder's steps",
         "import": "cmtool import: cases from a spreadsheet",
+        "bulk": "cmtool bulk: one change to many cases, one event each",
+        "undo": "cmtool undo: the last action on a case reverted by a new event",
+        "correct": "cmtool edit --correct: a mistaken value put right",
         "sync": "cmtool sync: the merge of the shared remote",
         "privacy_erase": "cmtool privacy erase: a person's records erased (their keys destroyed)",
         "privacy_purge": "cmtool privacy purge: keys of cases past retention destroyed",
@@ -69,7 +72,7 @@ EVENT_KINDS: Mapping[str, str] = MappingProxyType(
     {
         "file": "the case was filed (or imported)",
         "assign": "assigned to a person",
-        "note": "a note to the customer (the first is the first response)",
+        "note": "a note to the customer (the first is the first response; holding_reply: a holding reply)",
         "internal_note": "a note for colleagues",
         "wait": "waiting on the customer: clocks pause",
         "resume": "the customer answered: clocks run again",
@@ -92,6 +95,8 @@ EVENT_KINDS: Mapping[str, str] = MappingProxyType(
         "privacy_erase": "the person's erasure request, with its legal basis; the case's key is destroyed",
         "privacy_purge": "the retention period ended; the case's key is destroyed",
         "privacy_export": "the case was opened for a subject access export",
+        "undo": "the last action reverted; reverts: names the event",
+        "correct": "a mistaken value put right; corrects: names the event that set it",
     }
 )
 

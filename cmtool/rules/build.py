@@ -25,10 +25,12 @@ from cmtool.rules.build_filing import (
     build_teams,
 )
 from cmtool.rules.build_notify import build_notify
+from cmtool.rules.build_reporting import build_reporting
 from cmtool.rules.build_sla import build_ladder, build_policies, build_regimes
 from cmtool.rules.checker import Checker
 from cmtool.rules.model import Rules
 from cmtool.rules.privacy import build_privacy
+from cmtool.rules.views import build_views
 
 KNOWN_SECTIONS = {
     "version",
@@ -45,6 +47,8 @@ KNOWN_SECTIONS = {
     "roles",
     "audit",
     "privacy",
+    "reporting",
+    "views",
     "notifications",
 }
 
@@ -83,6 +87,8 @@ def build_rules(
         escalation=build_ladder(c, data, people),
         notifications=build_notify(c, data),
         calendars=Calendars(MappingProxyType(calendars)),
+        reporting=build_reporting(c, data),
+        views=build_views(c, data),
         raw=MappingProxyType(dict(data)),
     )
     build_privacy(c, data, rules.regimes.keys(), access.roles.keys())

@@ -84,6 +84,12 @@ def prepare(
     else:
         header_index = headers.find_header_row(cells, set(mapping.columns))
     header_cells = cells[header_index]
+    if table.rows[header_index].broken_code == "BAD_ENCODING" and table.rows[header_index].broken:
+        raise UsageError(
+            f"{path.name}: the header (row {header_index + 1}) is not in the file's encoding "
+            f"({table.notes[0].removeprefix('encoding ')}): the file mixes text encodings",
+            hint="convert the file to one encoding, or name the header's encoding with --encoding",
+        )
     table, layout = _layout(table, header_index)
     if layout and layout[0].startswith("header spans"):
         header_cells = headers.two_row_header(cells[header_index], cells[header_index + 1]) or header_cells

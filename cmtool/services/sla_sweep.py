@@ -72,6 +72,8 @@ class Finding:
             "paused_seconds": c.paused_seconds,
             "target": c.target,
             "calendar": c.calendar,
+            "extended_due_at": c.extended_due_at,
+            "extends": c.extends,
             "priority": self.priority,
             "team": self.team,
             "assignee": self.assignee,
