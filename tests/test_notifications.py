@@ -358,3 +358,22 @@ notifications:
     assert "notification to alice@example.com (email) failed: SMTP" in wrong.err
     assert [ok for _mechanism, ok in logins] == [True, False]
     assert "s3cret" not in git(ws, "log", "-p", "--all")
+
+
+def test_a_failed_message_whose_channel_left_the_rules_is_dropped_once(ws, cli, inbox, hooks, critical):
+    seen, _port = hooks
+    seen.fail_next["/teams"] = 1
+    _result, sent, _summary = sweep(cli, ws, WARN_AT)
+    assert [n["status"] for n in sent if n["channel"] == "webhook:teams-chat"] == ["failed"]
+    rules = ws / "rules.yaml"
+    rules.write_text(
+        "\n".join(line for line in rules.read_text(encoding="utf-8").splitlines() if "teams-chat" not in line)
+        + "\n",
+        encoding="utf-8",
+    )
+    git(ws, "commit", "-qam", "no more Teams")
+    _result, sent, summary = sweep(cli, ws, QUIET_AT)
+    assert [(n["channel"], n["status"]) for n in sent] == [("webhook:teams-chat", "dropped")]
+    _result, sent, _summary = sweep(cli, ws, QUIET_AT)
+    assert sent == []
+    assert [path for path, _body in seen.posts].count("/teams") == 0
