@@ -97,6 +97,40 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(EXIT_FINDINGS)
 
     @app.command(rich_help_panel="Cases")
+    def search(
+        text: Annotated[
+            str | None, typer.Argument(help="Words to find, in any language; every word must match.")
+        ] = None,
+        similar: Annotated[
+            str | None,
+            typer.Option(
+                "--similar",
+                help="Instead: the resolved and closed cases most like this one, with their resolutions.",
+                autocompletion=completion.case_ids,
+            ),
+        ] = None,
+        status: Annotated[str | None, typer.Option(help="open, done, or statuses.")] = None,
+        limit: Annotated[int, typer.Option(help="At most this many cases.", min=1)] = 20,
+        workspace: WorkspaceOpt = None,
+        as_json: JsonOpt = False,
+        as_csv: CsvOpt = False,
+    ) -> None:
+        """Find cases by the words of their title, description, notes and resolution,
+        best match first, with the matching words in [brackets]."""
+        from cmtool.services import query, search
+        from cmtool.store.workspace import find_workspace
+
+        if bool(text) == bool(similar):
+            raise typer.BadParameter("give words to find, or --similar ID (not both)")
+        ws = find_workspace(workspace)
+        if similar:
+            rows, columns = search.similar(ws, similar, limit), search.SIMILAR_COLUMNS
+        else:
+            rows, columns = search.search(ws, text or "", status, limit), search.SEARCH_COLUMNS
+        short = query.short_ids(ws, [r["id"] for r in rows]) if is_terminal() else None
+        print_rows(rows, columns, as_json, as_csv, short_ids=short)
+
+    @app.command(rich_help_panel="Cases")
     def show(
         case_id: IdArg,
         as_of: AsOfOpt = None,
@@ -130,6 +164,16 @@ def render_case(case, clocks=()) -> str:
         lines.append(f"  {name:<{width}}  {_display(value)}")
     if case.get("description"):
         lines += ["", "  " + case.get("description").rstrip().replace("\n", "\n  ")]
+    from cmtool.services.evidence import attachments_of
+
+    files = attachments_of(case)
+    if files:
+        lines += ["", "Attachments:"]
+        for f in files:
+            size = f"{f['size']:,} bytes"
+            lines.append(
+                f"  {f['name']}  {size}  {f['type']}  sha256 {f['sha256'][:12]}  ({f['at']}, {f['by']})"
+            )
     if clocks:
         from cmtool.cli.sla_cmds import render_clocks
 

@@ -16,6 +16,7 @@ from typing import Any
 from cmtool.calendar import Calendars
 from cmtool.model.problems import Problem
 from cmtool.rules.access import build_access
+from cmtool.rules.attachments import build_attachment_limit
 from cmtool.rules.build_calendars import build_calendars
 from cmtool.rules.build_filing import (
     build_categories,
@@ -25,6 +26,7 @@ from cmtool.rules.build_filing import (
     build_teams,
 )
 from cmtool.rules.build_notify import build_notify
+from cmtool.rules.build_reporting import build_reporting
 from cmtool.rules.build_sla import build_ladder, build_policies, build_regimes
 from cmtool.rules.checker import Checker
 from cmtool.rules.model import Rules
@@ -44,7 +46,9 @@ KNOWN_SECTIONS = {
     "survey",
     "roles",
     "audit",
+    "reporting",
     "views",
+    "attachments",
     "notifications",
 }
 
@@ -83,7 +87,9 @@ def build_rules(
         escalation=build_ladder(c, data, people),
         notifications=build_notify(c, data),
         calendars=Calendars(MappingProxyType(calendars)),
+        reporting=build_reporting(c, data),
         views=build_views(c, data),
+        attachment_max_bytes=build_attachment_limit(c, data),
         raw=MappingProxyType(dict(data)),
     )
     return (None if c.problems else rules), c.problems
