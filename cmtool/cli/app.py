@@ -57,6 +57,7 @@ COMMAND_MODULES = (
     "cmtool.cli.privacy_cmds",
     "cmtool.cli.bulk_cmds",
     "cmtool.cli.undo_cmds",
+    "cmtool.cli.evidence_cmds",
 )
 
 

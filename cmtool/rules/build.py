@@ -16,6 +16,7 @@ from typing import Any
 from cmtool.calendar import Calendars
 from cmtool.model.problems import Problem
 from cmtool.rules.access import build_access
+from cmtool.rules.attachments import build_attachment_limit
 from cmtool.rules.build_calendars import build_calendars
 from cmtool.rules.build_filing import (
     build_categories,
@@ -49,6 +50,7 @@ KNOWN_SECTIONS = {
     "privacy",
     "reporting",
     "views",
+    "attachments",
     "notifications",
 }
 
@@ -89,6 +91,7 @@ def build_rules(
         calendars=Calendars(MappingProxyType(calendars)),
         reporting=build_reporting(c, data),
         views=build_views(c, data),
+        attachment_max_bytes=build_attachment_limit(c, data),
         raw=MappingProxyType(dict(data)),
     )
     build_privacy(c, data, rules.regimes.keys(), access.roles.keys())
