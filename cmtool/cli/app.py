@@ -56,6 +56,7 @@ COMMAND_MODULES = (
     "cmtool.cli.sla_cmds",
     "cmtool.cli.bulk_cmds",
     "cmtool.cli.undo_cmds",
+    "cmtool.cli.evidence_cmds",
 )
 
 

@@ -164,6 +164,16 @@ def render_case(case, clocks=()) -> str:
         lines.append(f"  {name:<{width}}  {_display(value)}")
     if case.get("description"):
         lines += ["", "  " + case.get("description").rstrip().replace("\n", "\n  ")]
+    from cmtool.services.evidence import attachments_of
+
+    files = attachments_of(case)
+    if files:
+        lines += ["", "Attachments:"]
+        for f in files:
+            size = f"{f['size']:,} bytes"
+            lines.append(
+                f"  {f['name']}  {size}  {f['type']}  sha256 {f['sha256'][:12]}  ({f['at']}, {f['by']})"
+            )
     if clocks:
         from cmtool.cli.sla_cmds import render_clocks
 

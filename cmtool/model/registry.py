@@ -59,6 +59,8 @@ COMMIT_ACTIONS: Mapping[str, str] = MappingProxyType(
         "bulk": "cmtool bulk: one change to many cases, one event each",
         "undo": "cmtool undo: the last action on a case reverted by a new event",
         "correct": "cmtool edit --correct: a mistaken value put right",
+        "attach": "cmtool attach: evidence files stored under attachments/",
+        "link": "cmtool link: two cases linked, an event on each",
         "sync": "cmtool sync: the merge of the shared remote",
     }
 )
@@ -90,6 +92,8 @@ EVENT_KINDS: Mapping[str, str] = MappingProxyType(
         "merge": "a merge: the state the merge policy gives where replay alone differs",
         "undo": "the last action reverted; reverts: names the event",
         "correct": "a mistaken value put right; corrects: names the event that set it",
+        "attach": "evidence attached; files: name, size, type and sha256 of each",
+        "link": "linked to another case (links: duplicate_of, parent_of, related...)",
     }
 )
 

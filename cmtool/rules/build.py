@@ -16,6 +16,7 @@ from typing import Any
 from cmtool.calendar import Calendars
 from cmtool.model.problems import Problem
 from cmtool.rules.access import build_access
+from cmtool.rules.attachments import build_attachment_limit
 from cmtool.rules.build_calendars import build_calendars
 from cmtool.rules.build_filing import (
     build_categories,
@@ -47,6 +48,7 @@ KNOWN_SECTIONS = {
     "audit",
     "reporting",
     "views",
+    "attachments",
     "notifications",
 }
 
@@ -87,6 +89,7 @@ def build_rules(
         calendars=Calendars(MappingProxyType(calendars)),
         reporting=build_reporting(c, data),
         views=build_views(c, data),
+        attachment_max_bytes=build_attachment_limit(c, data),
         raw=MappingProxyType(dict(data)),
     )
     return (None if c.problems else rules), c.problems

@@ -204,6 +204,7 @@ class Rules:
     notifications: NotifySettings | None = None  # None: nothing is sent
     # the parsed file, for sections other modules own (survey)
     views: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: EMPTY)  # saved list filters
+    attachment_max_bytes: int = 25 * 1024 * 1024
     raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     def category(self, key: str | None) -> Category | None:

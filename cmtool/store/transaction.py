@@ -33,7 +33,8 @@ ALLOW_FUTURE_ENV = "CMTOOL_ALLOW_FUTURE"
 @dataclass
 class Transaction:
     ws: Workspace
-    pending: dict[str, str] = field(default_factory=dict)  # relpath -> new text
+    pending: dict[str, str | bytes] = field(default_factory=dict)  # relpath -> new text or bytes
+    filtered: set[str] = field(default_factory=set)  # paths git stores through their filters (LFS)
     recovered: list[str] = field(default_factory=list)
     # HEAD's blob ids, one `ls-tree` per month folder: a sweep loading thousands of
     # cases asks git a few dozen times, not once per case.
@@ -59,6 +60,13 @@ class Transaction:
     def put_file(self, relpath: str, text: str) -> None:
         self.pending[relpath] = text
 
+    def put_bytes(self, relpath: str, data: bytes, through_filters: bool = False) -> None:
+        """A binary file (an attachment); ``through_filters``: git stores what its
+        attribute filters make of it (Git LFS keeps a pointer in history)."""
+        self.pending[relpath] = data
+        if through_filters:
+            self.filtered.add(relpath)
+
     def commit(self, message: str, author: gitops.Identity, date: str) -> str | None:
         if not self.pending:
             return None
@@ -69,7 +77,8 @@ class Transaction:
         try:
             for rel, text in self.pending.items():
                 _write_atomic(root / rel, text)
-            blobs = gitops.hash_files(root, self.pending)
+            plain = [p for p in self.pending if p not in self.filtered]
+            blobs = {**gitops.hash_files(root, plain), **gitops.hash_files(root, self.filtered, filters=True)}
             committer = gitops.config_identity(root) or author
             commit = gitops.commit_changes(root, blobs, message, author, committer, date)
         except BaseException:
@@ -125,7 +134,7 @@ def recover(ws: Workspace) -> list[str]:
     return paths
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, text: str | bytes) -> None:
     """Write via a temporary file and rename: readers see old or new, never half.
 
     No fsync: a killed process cannot tear a rename, and the journal rolls back
@@ -135,6 +144,9 @@ def _write_atomic(path: Path, text: str) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(temp, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
+    if isinstance(text, bytes):
+        temp.write_bytes(text)
+    else:
+        with open(temp, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
     os.replace(temp, path)
