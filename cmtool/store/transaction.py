@@ -23,8 +23,9 @@ from cmtool.model.timefmt import too_far_ahead
 from cmtool.store import git as gitops
 from cmtool.store.casefiles import load_case
 from cmtool.store.lock import workspace_lock
+from cmtool.store.personal import sealer_for
 from cmtool.store.workspace import Workspace
-from cmtool.store.yamlio import render
+from cmtool.store.yamlio import load, render
 
 JOURNAL = "cmtool-journal.json"
 ALLOW_FUTURE_ENV = "CMTOOL_ALLOW_FUTURE"
@@ -54,8 +55,18 @@ class Transaction:
             )
         return case, text
 
-    def put(self, case: Case, previous_text: str | None) -> None:
-        self.pending[self.ws.case_relpath(case.id)] = render(case.to_dict(), previous_text)
+    def put(self, case: Case, previous_text: str | None, at: str = "") -> None:
+        """Stage a case's new text; personal values of its new events are sealed
+        here when the workspace has a key store (``at``: when a new key is made)."""
+        rel = self.ws.case_relpath(case.id)
+        data = case.to_dict()
+        sealer = sealer_for(self.ws)
+        if sealer.active:
+            previous = load(previous_text, rel) if previous_text is not None else None
+            data = sealer.seal_case(
+                data, previous if isinstance(previous, dict) else None, at or case.updated_at
+            )
+        self.pending[rel] = render(data, previous_text)
 
     def put_file(self, relpath: str, text: str) -> None:
         self.pending[relpath] = text
