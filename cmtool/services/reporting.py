@@ -243,6 +243,7 @@ def render_report(
         labels,
         first_filing=first,
         fca=fca_scope(data.rules),
+        language=template.language,
     )
     context["language"] = template.language
     context["weekly"] = weekly_flow(facts, as_at)
