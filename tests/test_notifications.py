@@ -117,11 +117,12 @@ notifications:
 
 @pytest.fixture
 def critical(ws, cli, smtp_port, hooks):
-    configure(ws, smtp_port, hooks[1])
+    """Filed (and routed to alice) before notifications are set up, then set up."""
     result = cli("file", "--title", "Kettle caught fire", "--channel", "phone", "--actor", "alice", cwd=ws)
     assert result.code == 0, result.err
     case_id = result.out.strip()
     assert "safety" in cli("show", case_id, cwd=ws).out
+    configure(ws, smtp_port, hooks[1])
     return case_id
 
 
@@ -223,6 +224,15 @@ def test_dry_run_shows_what_would_be_sent_and_sends_nothing(ws, cli, inbox, hook
 
 
 def test_assign_and_escalate_tell_the_new_owner(ws, cli, inbox, hooks, critical):
+    # routing at filing assigns: the second safety case goes to chen.jie (quality's
+    # round robin: alice has a case, chen.jie none yet), who hears of it
+    filed = cli("file", "--title", "Charger caught fire", "--channel", "phone", "--actor", "alice", cwd=ws)
+    assert filed.code == 0 and "notified chen.jie@example.com (email)" in filed.err
+    second = filed.out.strip()
+    assert [(str(m["To"]), str(m["Subject"])) for m in inbox.mails] == [
+        ("chen.jie@example.com", f"Assigned to you: {second} Charger caught fire")
+    ]
+    inbox.mails.clear()
     done = cli("assign", critical, "--to", "bob", "--actor", "dana", cwd=ws)
     assert done.code == 0, done.err
     assert "notified bob@example.com (email)" in done.err
@@ -251,3 +261,17 @@ def test_the_notifications_section_is_validated_with_line_numbers(ws, cli):
     assert f"rules.yaml:{start + 4}: RULES_UNKNOWN_KEY notifications.email.pasword_env:" in result.out
     assert "notifications.webhooks[0].shape: 'telegram' is not one of" in result.out
     assert "give exactly one of url: or url_env:" in result.out
+
+
+def test_the_documented_example_is_valid(ws, cli):
+    """The copyable notifications: example of docs/sla.md passes validate as written."""
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "sla.md").read_text(encoding="utf-8")
+    example = re.search(r"```yaml\n(notifications:\n.*?)```", docs, re.DOTALL)
+    assert example
+    rules = ws / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8") + "\n" + example.group(1), encoding="utf-8")
+    result = cli("validate", cwd=ws)
+    assert result.code == 0, result.out + result.err

@@ -56,6 +56,9 @@ COMMIT_ACTIONS: Mapping[str, str] = MappingProxyType(
         "sla_exclude": "cmtool sla exclude",
         "sla_sweep": "cmtool sla check --apply: the escalation ladder's steps",
         "import": "cmtool import: cases from a spreadsheet",
+        "bulk": "cmtool bulk: one change to many cases, one event each",
+        "undo": "cmtool undo: the last action on a case reverted by a new event",
+        "correct": "cmtool edit --correct: a mistaken value put right",
         "sync": "cmtool sync: the merge of the shared remote",
     }
 )
@@ -85,6 +88,8 @@ EVENT_KINDS: Mapping[str, str] = MappingProxyType(
         "sla_exclude": "a period was excluded from a clock",
         "merge_contest": "a merge: both clones changed a field to different values",
         "merge": "a merge: the state the merge policy gives where replay alone differs",
+        "undo": "the last action reverted; reverts: names the event",
+        "correct": "a mistaken value put right; corrects: names the event that set it",
     }
 )
 

@@ -25,9 +25,11 @@ from cmtool.rules.build_filing import (
     build_teams,
 )
 from cmtool.rules.build_notify import build_notify
+from cmtool.rules.build_reporting import build_reporting
 from cmtool.rules.build_sla import build_ladder, build_policies, build_regimes
 from cmtool.rules.checker import Checker
 from cmtool.rules.model import Rules
+from cmtool.rules.views import build_views
 
 KNOWN_SECTIONS = {
     "version",
@@ -43,6 +45,8 @@ KNOWN_SECTIONS = {
     "survey",
     "roles",
     "audit",
+    "reporting",
+    "views",
     "notifications",
 }
 
@@ -81,6 +85,8 @@ def build_rules(
         escalation=build_ladder(c, data, people),
         notifications=build_notify(c, data),
         calendars=Calendars(MappingProxyType(calendars)),
+        reporting=build_reporting(c, data),
+        views=build_views(c, data),
         raw=MappingProxyType(dict(data)),
     )
     return (None if c.problems else rules), c.problems

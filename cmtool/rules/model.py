@@ -11,6 +11,7 @@ from typing import Any
 from cmtool.calendar import Calendars
 from cmtool.rules.access import AccessPolicy, Role
 from cmtool.rules.build_notify import NotifySettings
+from cmtool.rules.build_reporting import Reporting
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 UNITS = {"m": "minutes", "h": "hours", "bd": "business days", "d": "days", "w": "weeks"}
@@ -167,6 +168,7 @@ class Regime:
     preset: str
     calendar: str
     apply_when: Condition | None
+    currency: str | None = None  # ISO 4217 code of redress under this regime
 
 
 @dataclass(frozen=True)
@@ -198,8 +200,10 @@ class Rules:
     regimes: Mapping[str, Regime] = field(default_factory=lambda: EMPTY)
     escalation: tuple[Step, ...] = ()
     calendars: Calendars = field(default_factory=lambda: Calendars({}))
+    reporting: Reporting = field(default_factory=Reporting)
     notifications: NotifySettings | None = None  # None: nothing is sent
     # the parsed file, for sections other modules own (survey)
+    views: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: EMPTY)  # saved list filters
     raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     def category(self, key: str | None) -> Category | None:
@@ -213,6 +217,15 @@ class Rules:
     def warn_share(self) -> float:
         """Where a clock turns from ok to warning: the first warning rung, else 80 %."""
         return next((s.share for s in self.escalation if s.level == 0), 0.8)
+
+    def currency_for(self, state: Mapping[str, Any]) -> str:
+        """The currency of a redress recorded without one: the case's first regime
+        that names a currency, else the workspace's (``reporting.currency``)."""
+        for name in state.get("regimes") or ():
+            regime = self.regimes.get(name)
+            if regime is not None and regime.currency:
+                return regime.currency
+        return self.reporting.currency
 
     def managers(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.people.values() if p.role == "manager")

@@ -80,10 +80,13 @@ class VerifyReport:
         }
 
 
-def verify(ws: Workspace, since: str | None = None, collect_events: bool = False) -> VerifyReport:
-    """Check every commit (or those after ``since``) and every seal; findings, not exceptions."""
+def verify(
+    ws: Workspace, since: str | None = None, collect_events: bool = False, at: str = "HEAD"
+) -> VerifyReport:
+    """Check every commit up to ``at`` (or those after ``since``) and every seal;
+    findings, not exceptions."""
     root = ws.root
-    head = gitread.rev_parse(root, "HEAD")
+    head = gitread.rev_parse(root, at)
     base = None
     if since:
         base = gitread.rev_parse(root, since)

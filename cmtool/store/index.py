@@ -33,20 +33,37 @@ from typing import Any
 from cmtool.errors import DataError
 from cmtool.model.case import Case
 from cmtool.model.timefmt import to_utc
+from cmtool.store import textindex
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.gitenv import git_environ
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
-FORMAT = 6  # bump when the table layout or the stored JSON changes
-COLUMNS = ("status", "priority", "category", "channel", "assignee", "team", "customer", "filed_at", "title")
+FORMAT = 8  # bump when the table layout or the stored JSON changes
+COLUMNS = (
+    "status",
+    "priority",
+    "category",
+    "channel",
+    "assignee",
+    "team",
+    "customer",
+    "filed_at",
+    "title",
+    "product",
+    "region",
+    "tags",  # a list, stored comma-joined
+    "regimes",  # a list, stored comma-joined
+    "closed_at",
+)
 # Derived at index time, so routing and reports can choose cases in SQL: when (UTC)
 # the current assignee got the case, and when (UTC) the case last changed.
 DERIVED = ("assigned_at", "active_at")
 PARALLEL_FROM = 2000  # files; below this a process pool costs more than it saves
 
-_SCHEMA = f"""
+_SCHEMA = (
+    f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS cases (
     path TEXT PRIMARY KEY, id TEXT, blob TEXT, error TEXT,
@@ -59,6 +76,8 @@ CREATE INDEX IF NOT EXISTS cases_status ON cases(status);
 CREATE INDEX IF NOT EXISTS cases_filed ON cases(filed_at);
 CREATE INDEX IF NOT EXISTS cases_broken ON cases(error) WHERE error IS NOT NULL;
 """
+    + textindex.SCHEMA
+)
 
 
 @dataclass(frozen=True)
@@ -107,11 +126,12 @@ def _open_current(ws: Workspace) -> sqlite3.Connection:
     return conn
 
 
-Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...]]
+# (path, blob, error, JSON, column values, (title, searchable body))
+Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...], tuple[str, str] | None]
 
 
 def parse_file(args: tuple[str, str]) -> Parsed:
-    """(path, blob, error, JSON, column values) of one case file.
+    """(path, blob, error, JSON, column values, searchable text) of one case file.
 
     Runs in worker processes on a rebuild, so everything per file happens here and
     the parent only inserts rows.
@@ -120,7 +140,7 @@ def parse_file(args: tuple[str, str]) -> Parsed:
     try:
         raw = Path(root, rel).read_bytes()
     except FileNotFoundError:
-        return rel, "", "missing", None, ()
+        return rel, "", "missing", None, (), None
     blob = blob_id(raw)
     try:
         data = load(raw.decode("utf-8"), rel)
@@ -129,10 +149,16 @@ def parse_file(args: tuple[str, str]) -> Parsed:
         Case.from_dict(data)
     except (DataError, UnicodeDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         message = str(exc) if isinstance(exc, DataError) else f"{rel}: unreadable case file ({exc})"
-        return rel, blob, message, None, (None,) * (len(COLUMNS) + len(DERIVED))
-    values = tuple(str(data[c]) if data.get(c) is not None else None for c in COLUMNS)
+        return rel, blob, message, None, (None,) * (len(COLUMNS) + len(DERIVED)), None
+    values = tuple(_column_text(data.get(c)) for c in COLUMNS)
     payload = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
-    return rel, blob, None, payload, (*values, _assigned_at(data), _active_at(data))
+    return rel, blob, None, payload, (*values, _assigned_at(data), _active_at(data)), textindex.text_of(data)
+
+
+def _column_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
@@ -142,8 +168,9 @@ def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
         f"VALUES (?, ?, ?, ?, {', '.join('?' * len(names))})"
     )
     count = 0
-    for rel, blob, error, payload, values in parsed:
+    for rel, blob, error, payload, values, text in parsed:
         count += 1
+        textindex.replace(conn, rel, Path(rel).stem, values[0] if values else None, text)
         if error == "missing":
             conn.execute("DELETE FROM cases WHERE path = ?", (rel,))
             conn.execute("DELETE FROM payloads WHERE path = ?", (rel,))
@@ -233,6 +260,7 @@ def refresh(
         if rebuilt:
             conn.execute("DELETE FROM cases")
             conn.execute("DELETE FROM payloads")
+            textindex.clear(conn)
             paths = [str(p.relative_to(ws.root)) for p in iter_case_paths(ws)]
             refreshed = _store(conn, _parse_many(ws.root, paths))
         else:
@@ -417,3 +445,17 @@ def distinct_values(ws: Workspace, column: str) -> list[str]:
     conn = _open_current(ws)
     query = f"SELECT DISTINCT {column} FROM cases WHERE {column} IS NOT NULL ORDER BY 1"
     return [row[0] for row in conn.execute(query)]
+
+
+def search_text(
+    ws: Workspace, text: str, limit: int | None, statuses: Collection[str] | None
+) -> list[textindex.Hit]:
+    conn, _ = refresh(ws)
+    return textindex.search(conn, text, limit, statuses)
+
+
+def similar_text(ws: Workspace, case_id: str, statuses: Collection[str], limit: int) -> list[textindex.Hit]:
+    """Cases like ``case_id`` by their words; empty when it is not indexed."""
+    conn, _ = refresh(ws)
+    row = conn.execute("SELECT title, body FROM case_text WHERE id = ?", (case_id,)).fetchone()
+    return textindex.similar(conn, row[0], row[1], case_id, statuses, limit) if row else []
