@@ -69,7 +69,7 @@ class Transaction:
         try:
             for rel, text in self.pending.items():
                 _write_atomic(root / rel, text)
-            blobs = gitops.hash_files(root, self.pending)
+            blobs = gitops.write_blobs(root, self.pending)
             committer = gitops.config_identity(root) or author
             commit = gitops.commit_changes(root, blobs, message, author, committer, date)
         except BaseException:
