@@ -149,3 +149,15 @@ def commit_message(
             raise ValueError(f"trailer {name!r} is not in cmtool.model.registry.COMMIT_TRAILERS")
         trailers.append(f"{name}: {value}")
     return f"{summary}\n\n" + "\n".join(trailers) + "\n"
+
+
+def file_summary(ws: Workspace, case_id: str, title: str | None) -> str:
+    """The summary of a filing: the title only where rules.yaml declares titles
+    free of personal data (``privacy.commit_titles``) and does not seal them;
+    commit messages are never erased, so they never carry personal data."""
+    from cmtool.store.personal import read_settings
+
+    settings = read_settings(ws)
+    if title and settings.commit_titles and "title" not in settings.personal:
+        return f"file {case_id}: {title}"
+    return f"file {case_id}"
