@@ -242,6 +242,7 @@ def render_report(
         labels,
         first_filing=first,
         fca=fca_scope(data.rules),
+        language=template.language,
     )
     rows = len(context["cases"])
     if fmt == "xlsx":
