@@ -54,6 +54,11 @@ COMMAND_MODULES = (
     "cmtool.cli.report_cmds",
     "cmtool.cli.survey_cmds",
     "cmtool.cli.sla_cmds",
+    "cmtool.cli.privacy_cmds",
+    "cmtool.cli.bulk_cmds",
+    "cmtool.cli.undo_cmds",
+    "cmtool.cli.evidence_cmds",
+    "cmtool.cli.letter_cmds",
 )
 
 

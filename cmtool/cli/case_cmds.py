@@ -63,7 +63,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """File a new complaint; prints its ID."""
+        """File a new complaint; prints its ID. When routing assigns it, the new owner
+        is notified (rules.yaml notifications:)."""
         from cmtool.services.filing import file_complaint
 
         fields = {
@@ -81,8 +82,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             "tags": _split(tags),
             "filed_at": filed_at,
         }
-        case = file_complaint(context(workspace, actor, now), fields)
+        ctx = context(workspace, actor, now)
+        case = file_complaint(ctx, fields)
         _done(case, as_json, case.id)
+        tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
     def assign(
@@ -224,6 +227,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         regime: Annotated[str | None, typer.Option(help="Comma-separated presets.")] = None,
         tags: Annotated[str | None, typer.Option(help="Comma-separated.")] = None,
         reason: Annotated[str | None, typer.Option(help="Why (kept in the event).")] = None,
+        correct: Annotated[
+            bool,
+            typer.Option(
+                "--correct", help="The old value was a mistake: record a correction (needs --reason)."
+            ),
+        ] = False,
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
@@ -248,7 +257,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             "tags": _split(tags),
         }
         updates = {k: v for k, v in given.items() if v is not None}
-        case = lifecycle.edit(context(workspace, actor, now), case_id, updates, reason)
+        case = lifecycle.edit(context(workspace, actor, now), case_id, updates, reason, correct)
         _done(case, as_json, f"{case.id} edited: {', '.join(updates)}")
 
     @app.command(rich_help_panel="Cases")
@@ -258,7 +267,16 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         remedy: Annotated[
             str | None, typer.Option(help="e.g. refund, replacement, repair, apology, explanation.")
         ] = None,
-        redress: Annotated[float | None, typer.Option(help="Money paid or credited.")] = None,
+        redress: Annotated[
+            str | None,
+            typer.Option(help="Money paid or credited: 800, or with its currency: '800 CNY'."),
+        ] = None,
+        currency: Annotated[
+            str | None,
+            typer.Option(
+                help="ISO 4217 code of --redress (default: the case's regime's, else the workspace's)."
+            ),
+        ] = None,
         upheld: Annotated[
             bool | None, typer.Option("--upheld/--not-upheld", help="Was the complaint upheld?")
         ] = None,
@@ -270,7 +288,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         """Record the resolution given to the customer."""
         from cmtool.services import lifecycle
 
-        case = lifecycle.resolve(context(workspace, actor, now), case_id, resolution, remedy, redress, upheld)
+        case = lifecycle.resolve(
+            context(workspace, actor, now), case_id, resolution, remedy, redress, upheld, currency
+        )
         _done(case, as_json, f"{case.id} resolved")
 
     @app.command(rich_help_panel="Cases")

@@ -97,19 +97,57 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(EXIT_FINDINGS)
 
     @app.command(rich_help_panel="Cases")
+    def search(
+        text: Annotated[
+            str | None, typer.Argument(help="Words to find, in any language; every word must match.")
+        ] = None,
+        similar: Annotated[
+            str | None,
+            typer.Option(
+                "--similar",
+                help="Instead: the resolved and closed cases most like this one, with their resolutions.",
+                autocompletion=completion.case_ids,
+            ),
+        ] = None,
+        status: Annotated[str | None, typer.Option(help="open, done, or statuses.")] = None,
+        limit: Annotated[int, typer.Option(help="At most this many cases.", min=1)] = 20,
+        workspace: WorkspaceOpt = None,
+        as_json: JsonOpt = False,
+        as_csv: CsvOpt = False,
+    ) -> None:
+        """Find cases by the words of their title, description, notes and resolution,
+        best match first, with the matching words in [brackets]."""
+        from cmtool.services import query, search
+        from cmtool.store.workspace import find_workspace
+
+        if bool(text) == bool(similar):
+            raise typer.BadParameter("give words to find, or --similar ID (not both)")
+        ws = find_workspace(workspace)
+        if similar:
+            rows, columns = search.similar(ws, similar, limit), search.SIMILAR_COLUMNS
+        else:
+            rows, columns = search.search(ws, text or "", status, limit), search.SEARCH_COLUMNS
+        short = query.short_ids(ws, [r["id"] for r in rows]) if is_terminal() else None
+        print_rows(rows, columns, as_json, as_csv, short_ids=short)
+
+    @app.command(rich_help_panel="Cases")
     def show(
         case_id: IdArg,
         as_of: AsOfOpt = None,
         now: NowOpt = None,
         workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Show one case with its SLA clocks (as of --now) and its timeline."""
-        from cmtool.services.context import resolve_now
+        """Show one case with its SLA clocks (as of --now) and its timeline. Personal
+        fields your role may not read (privacy.need_to_know) show as [masked]."""
+        from cmtool.services.context import make_context, resolve_now
+        from cmtool.services.privacy_records import masked_for
         from cmtool.services.query import show_case
-        from cmtool.store.workspace import find_workspace
 
-        case, clocks, warning = show_case(find_workspace(workspace), case_id, as_of, resolve_now(now))
+        ctx = make_context(workspace, actor, now)
+        case, clocks, warning = show_case(ctx.ws, case_id, as_of, resolve_now(now))
+        case = masked_for(ctx.ws, ctx.actor, case)
         if warning:
             warn(f"warning: {warning}")
         if as_json:
@@ -130,6 +168,16 @@ def render_case(case, clocks=()) -> str:
         lines.append(f"  {name:<{width}}  {_display(value)}")
     if case.get("description"):
         lines += ["", "  " + case.get("description").rstrip().replace("\n", "\n  ")]
+    from cmtool.services.evidence import attachments_of
+
+    files = attachments_of(case)
+    if files:
+        lines += ["", "Attachments:"]
+        for f in files:
+            size = f"{f['size']:,} bytes"
+            lines.append(
+                f"  {f['name']}  {size}  {f['type']}  sha256 {f['sha256'][:12]}  ({f['at']}, {f['by']})"
+            )
     if clocks:
         from cmtool.cli.sla_cmds import render_clocks
 

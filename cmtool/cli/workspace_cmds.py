@@ -27,6 +27,13 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option(help="Start from this rules.yaml (people included) instead of the bundled one."),
         ] = None,
+        key_store: Annotated[
+            str | None,
+            typer.Option(
+                help="Seal personal data with keys kept in this file, outside the workspace "
+                "(e.g. on a team share), or ${VARIABLE} naming it. See docs/privacy.md."
+            ),
+        ] = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
     ) -> None:
@@ -38,7 +45,7 @@ def register(app: typer.Typer) -> None:
         from cmtool.store.rulesedit import PersonSpec
 
         people = [PersonSpec.parse(text) for text in person or []]
-        ws = create_workspace(directory, actor, now, sample, people, rules)
+        ws = create_workspace(directory, actor, now, sample, people, rules, key_store)
         echo(f"workspace ready at {ws.root}")
 
     people_app = typer.Typer(help="The people of rules.yaml: who may act, in which role and team.")

@@ -19,7 +19,7 @@ from typing import Any
 from cmtool.importing.rows import Record
 from cmtool.model.case import Case
 from cmtool.model.enums import Status
-from cmtool.model.events import Event
+from cmtool.model.events import UNDATED_NOTE, Event
 from cmtool.model.fields import FIELD_NAMES
 from cmtool.model.timefmt import format_time, parse_time
 from cmtool.model.transitions import TRANSITIONS
@@ -128,7 +128,7 @@ def walk_to(case: Case, record: Record, walk: list[str], actor: str, fallback: d
                 put("resolution", record.raw_status or f"{wanted['status']} (imported)")
             put("resolved_at", at)
             if not dated:
-                note = "no resolution date in the source; dated at " + (
+                note = f"{UNDATED_NOTE}; dated at " + (
                     "the previous event" if fallback is None else "the import"
                 )
         elif action == "close":

@@ -46,6 +46,12 @@ FIELDS: tuple[Field, ...] = (
     Field("resolution", "text"),
     Field("remedy", "str"),
     Field("redress", "number", editable=True, help="money paid or credited to the customer"),
+    Field(
+        "redress_currency",
+        "str",
+        editable=True,
+        help="ISO 4217 code of the redress; none: the regime's or workspace's currency in rules.yaml",
+    ),
     Field("upheld", "bool", editable=True, help="was the complaint upheld"),
     Field("csat", "int"),
     Field("nps", "int"),
@@ -55,6 +61,11 @@ FIELDS: tuple[Field, ...] = (
     Field("description", "text", editable=True),
     Field("source", "map", help="provenance of an imported case"),
     Field("extra", "map", help="columns of an imported sheet that map to no field"),
+    Field(
+        "links",
+        "list",
+        help="other cases: duplicate_of:ID, duplicated_by:ID, parent_of:ID, child_of:ID, related:ID",
+    ),
 )
 
 FIELD_NAMES: tuple[str, ...] = tuple(field.name for field in FIELDS)

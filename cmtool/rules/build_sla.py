@@ -9,6 +9,7 @@ from typing import Any
 
 from cmtool.rules.build_calendars import calendar_ref
 from cmtool.rules.build_filing import build_condition
+from cmtool.rules.build_reporting import regime_currency
 from cmtool.rules.checker import Checker
 from cmtool.rules.model import COUNT_FROM, ENDS_AT, Counting, Person, Policy, Regime, Step, Target
 
@@ -63,7 +64,8 @@ def build_regimes(c: Checker, data: Mapping[str, Any], calendars: Mapping[str, A
         when = (
             build_condition(c, spec["apply_when"], f"{path}.apply_when") if spec.get("apply_when") else None
         )
-        out[str(name)] = Regime(str(name), str(preset), calendar, when)
+        currency = regime_currency(c, spec, path)
+        out[str(name)] = Regime(str(name), str(preset), calendar, when, currency)
     return out
 
 

@@ -11,9 +11,13 @@ from typing import Any
 from cmtool.calendar import Calendars
 from cmtool.rules.access import AccessPolicy, Role
 from cmtool.rules.build_notify import NotifySettings
+from cmtool.rules.build_reporting import Reporting
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 UNITS = {"m": "minutes", "h": "hours", "bd": "business days", "d": "days", "w": "weeks"}
+# About ten years in each unit: any real target is far shorter, and a longer one
+# (``99999999bd``) would make deadline arithmetic run past the calendar's end.
+MAX_TARGET = {"m": 10 * 366 * 24 * 60, "h": 10 * 366 * 24, "bd": 10 * 261, "d": 10 * 366, "w": 10 * 53}
 _TARGET_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|bd|d|w)\s*$")
 
 
@@ -36,6 +40,9 @@ class Target:
             raise ValueError(f"{text!r}: a target must be more than zero")
         if match.group(2) in ("bd", "d", "w") and amount != int(amount):
             raise ValueError(f"{text!r}: days and weeks are whole numbers (use h for hours)")
+        limit = MAX_TARGET[match.group(2)]
+        if amount > limit:
+            raise ValueError(f"{text!r}: a target is at most {limit:g}{match.group(2)} (about ten years)")
         return cls(amount, match.group(2))
 
     def __str__(self) -> str:
@@ -167,6 +174,7 @@ class Regime:
     preset: str
     calendar: str
     apply_when: Condition | None
+    currency: str | None = None  # ISO 4217 code of redress under this regime
 
 
 @dataclass(frozen=True)
@@ -198,9 +206,11 @@ class Rules:
     regimes: Mapping[str, Regime] = field(default_factory=lambda: EMPTY)
     escalation: tuple[Step, ...] = ()
     calendars: Calendars = field(default_factory=lambda: Calendars({}))
+    reporting: Reporting = field(default_factory=Reporting)
     notifications: NotifySettings | None = None  # None: nothing is sent
     # the parsed file, for sections other modules own (survey)
     views: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: EMPTY)  # saved list filters
+    attachment_max_bytes: int = 25 * 1024 * 1024
     raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     def category(self, key: str | None) -> Category | None:
@@ -214,6 +224,15 @@ class Rules:
     def warn_share(self) -> float:
         """Where a clock turns from ok to warning: the first warning rung, else 80 %."""
         return next((s.share for s in self.escalation if s.level == 0), 0.8)
+
+    def currency_for(self, state: Mapping[str, Any]) -> str:
+        """The currency of a redress recorded without one: the case's first regime
+        that names a currency, else the workspace's (``reporting.currency``)."""
+        for name in state.get("regimes") or ():
+            regime = self.regimes.get(name)
+            if regime is not None and regime.currency:
+                return regime.currency
+        return self.reporting.currency
 
     def managers(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.people.values() if p.role == "manager")

@@ -33,6 +33,7 @@ from cmtool.audit.trailers import parse_trailers
 from cmtool.errors import DataError, InvalidTransition, NotFound, UsageError
 from cmtool.model.events import Event
 from cmtool.rules.access import AccessPolicy, read_access
+from cmtool.services.audit_attachments import attachment_findings
 from cmtool.services.context import Context
 from cmtool.store import gitread, sealtags
 from cmtool.store.gitread import ZERO, LogCommit
@@ -80,10 +81,13 @@ class VerifyReport:
         }
 
 
-def verify(ws: Workspace, since: str | None = None, collect_events: bool = False) -> VerifyReport:
-    """Check every commit (or those after ``since``) and every seal; findings, not exceptions."""
+def verify(
+    ws: Workspace, since: str | None = None, collect_events: bool = False, at: str = "HEAD"
+) -> VerifyReport:
+    """Check every commit up to ``at`` (or those after ``since``) and every seal;
+    findings, not exceptions."""
     root = ws.root
-    head = gitread.rev_parse(root, "HEAD")
+    head = gitread.rev_parse(root, at)
     base = None
     if since:
         base = gitread.rev_parse(root, since)
@@ -107,6 +111,7 @@ def verify(ws: Workspace, since: str | None = None, collect_events: bool = False
     seal_records = _seal_records(ws, head)
     report.seals = len(seal_records)
     report.findings += check_seals(seal_records, head_policy.require_signed)
+    report.findings += attachment_findings(ws, head)
     return report
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from cmtool.errors import UsageError
 from cmtool.services.demo_history import build_history, people_emails
 from cmtool.services.validation import validate_workspace
+from cmtool.services.workspace_ops import use_key_store
 from cmtool.store.workspace import BUNDLED, init_workspace
 
 MARKER = ".git/cmtool-demo"  # inside .git, so git status stays clean
@@ -39,7 +40,10 @@ def run_demo(directory: Path, now: str | None) -> Iterator[str]:
         if not (target / MARKER).exists():
             raise UsageError(f"{target} exists and is not a cmtool demo; pick another folder")
         shutil.rmtree(target)  # a previous demo: safe to rebuild
+    keys = target.with_name(f"{target.name}-keys.sqlite")  # beside it: keys never enter git
+    keys.unlink(missing_ok=True)
     ws = init_workspace(target)
+    use_key_store(ws, str(keys))
     commits = build_history(ws, people_emails(ws.rules_path))
     (ws.root / MARKER).write_text("built by cmtool demo; safe to delete\n")
     yield f"demo workspace: {ws.root} (clock: {now}; pass --now to change it)"
@@ -50,11 +54,31 @@ def run_demo(directory: Path, now: str | None) -> Iterator[str]:
         yield f"  {problem}"
     yield from demo_reports(ws, now)
     yield from _sla_sweep(ws, now)
+    yield from _erasure(ws, now)
+
+
+def _erasure(ws, now: str | None) -> Iterator[str]:
+    """A customer who asks to be forgotten: filed (sealed, the key beside the
+    workspace), then erased; the case, its events and clocks stay."""
+    from cmtool.services.context import make_context
+    from cmtool.services.filing import file_complaint
+    from cmtool.services.privacy import erase
+
+    fields = {
+        "title": "Account closed, asks to delete personal data",
+        "channel": "email",
+        "customer": "Wang Xiaoming",
+        "contact": "wang.xiaoming@example.com",
+        "description": "I closed my account last month. Please delete everything you hold about me.",
+    }
+    case = file_complaint(make_context(ws.root, "li.na", now), fields)
+    erase(make_context(ws.root, "omar", now), None, [case.id], "PIPL art. 47 (request of the person)")
+    yield f"privacy erase: {case.id} (the customer's request; its key destroyed, it reads [sealed])"
 
 
 def demo_reports(ws, now: str | None) -> Iterator[str]:
-    """The four bundled reports for the sample's latest month (its half-year for the
-    FCA return), into reports/ (listed in .git/info/exclude, so git stays clean)."""
+    """The bundled reports and the dashboard for the sample's latest month (its
+    half-year for the FCA return), into reports/ (listed in .git/info/exclude, so git stays clean)."""
     from cmtool.services.context import resolve_now
     from cmtool.services.reporting import render_report
     from cmtool.store.catalog import all_cases
@@ -75,6 +99,7 @@ def demo_reports(ws, now: str | None) -> Iterator[str]:
         ("fca", "md", half),
         ("cfpb", "csv", latest),
         ("cn", "md", latest),
+        ("dashboard", "html", latest),
     ):
         target = folder / f"{name}-{period}.{fmt}"
         render_report(ws, name, moment, period, fmt, target)

@@ -14,8 +14,8 @@ from cmtool.model.events import Event
 from cmtool.model.fields import EDITABLE, FIELD_NAMES, FIELDS_BY_NAME
 from cmtool.model.ids import new_id
 from cmtool.model.timefmt import parse_time
-from cmtool.model.transitions import next_status
-from cmtool.services.context import Context, commit_message
+from cmtool.model.transitions import TRANSITIONS, next_status
+from cmtool.services.context import Context, commit_message, file_summary
 from cmtool.store.casefiles import resolve_id
 from cmtool.store.transaction import Transaction
 
@@ -90,30 +90,39 @@ def file_case(
             case = on_filed(tx, case)
         tx.put(case, None)
         tx.commit(
-            commit_message(f"file {case_id}: {title}", "file", ctx.actor, [case_id]),
+            commit_message(file_summary(ctx.ws, case_id, title), "file", ctx.actor, [case_id]),
             ctx.identity,
             ctx.now_text,
         )
     return case
 
 
-def act(
-    ctx: Context, ref: str, action: str, build: Callable[[Case], tuple[Changes, str | None]], summary: str
-) -> Case:
-    """Load a case under the lock, append the event ``build`` describes, commit."""
+def act(ctx: Context, ref: str, action: str, build: Callable[[Case], tuple[Any, ...]], summary: str) -> Case:
+    """Load a case under the lock, append the event ``build`` describes, commit.
+
+    ``build`` returns (changes, note) or (changes, note, details): details are
+    further keys of the event, such as the event an undo reverts. An action with
+    no entry in the transition table (undo, correct) moves no status by itself."""
     case_id = resolve_id(ctx.ws, ref)
     with ctx.transaction() as tx:
         case, text = tx.load(case_id)
         ctx.not_before(case.updated_at, case_id)
-        changes, note = build(case)
-        status = next_status(action, case.status, case_id)
-        if status != case.status:
-            changes["status"] = (case.status.value, status.value)
-        event = Event(ctx.now_text, ctx.actor, action, MappingProxyType(changes), note)
+        changes, note, *more = build(case)
+        if action in TRANSITIONS:
+            status = next_status(action, case.status, case_id)
+            if status != case.status:
+                changes["status"] = (case.status.value, status.value)
+        details = MappingProxyType(dict(more[0])) if more else MappingProxyType({})
+        event = Event(ctx.now_text, ctx.actor, action, MappingProxyType(changes), note, None, details)
         updated = case.with_event(event)
         tx.put(updated, text)
         tx.commit(
-            commit_message(f"{action} {case_id}: {summary}", action, ctx.actor, [case_id]),
+            commit_message(
+                f"{action} {case_id}: {summary}" if summary else f"{action} {case_id}",
+                action,
+                ctx.actor,
+                [case_id],
+            ),
             ctx.identity,
             ctx.now_text,
         )
@@ -131,17 +140,22 @@ def assign(ctx: Context, ref: str, to: str, reason: str | None = None) -> Case:
     return act(ctx, ref, "assign", build, f"assigned to {assignee}")
 
 
-def note(ctx: Context, ref: str, text: str, internal: bool = False) -> Case:
+def note(
+    ctx: Context, ref: str, text: str, internal: bool = False, details: Mapping[str, Any] | None = None
+) -> Case:
+    """A note; a customer-facing one (not ``internal``) is a contact and the first
+    one stops the first-response clock. ``details``: further keys of the event
+    (a letter's kind and hash)."""
     body = _text(text, "note text", required=True)
 
-    def build(case: Case) -> tuple[Changes, str | None]:
+    def build(case: Case) -> tuple[Any, ...]:
         updates = {}
         if not internal and case.is_open and not case.get("first_response_at"):
             updates["first_response_at"] = ctx.now_text
-        return changes_between(case.state, updates), body
+        return (changes_between(case.state, updates), body, *([dict(details)] if details else []))
 
     action = "internal_note" if internal else "note"
-    return act(ctx, ref, action, build, (body or "").splitlines()[0][:60])
+    return act(ctx, ref, action, build, "")
 
 
 def wait(ctx: Context, ref: str, reason: str) -> Case:
@@ -151,7 +165,7 @@ def wait(ctx: Context, ref: str, reason: str) -> Case:
         ref,
         "wait",
         lambda case: (changes_between(case.state, {"waiting_reason": why}), None),
-        f"waiting: {why}",
+        "waiting",
     )
 
 
@@ -173,10 +187,16 @@ def escalate(ctx: Context, ref: str, to: str, reason: str) -> Case:
         level = int(case.get("escalation_level", 0)) + 1
         return changes_between(case.state, {"assignee": target, "escalation_level": level}), why
 
-    return act(ctx, ref, "escalate", build, f"escalated to {target}: {why}")
+    return act(ctx, ref, "escalate", build, f"escalated to {target}")
 
 
-def edit(ctx: Context, ref: str, updates: Mapping[str, Any], reason: str | None = None) -> Case:
+def edit(
+    ctx: Context, ref: str, updates: Mapping[str, Any], reason: str | None = None, correct: bool = False
+) -> Case:
+    """Change fields. ``correct``: the old values were a mistake, not a change of
+    mind; the event (``correct``) names the event that set them and needs a reason."""
+    if correct and not (reason or "").strip():
+        raise UsageError("a correction needs --reason: say what was wrong")
     if not updates:
         raise UsageError("nothing to edit", hint="name a field, e.g. --priority high")
     for name, value in updates.items():
@@ -192,9 +212,26 @@ def edit(ctx: Context, ref: str, updates: Mapping[str, Any], reason: str | None 
         changes = changes_between(case.state, updates)
         if not changes:
             raise UsageError(f"{case.id} already has these values; nothing to change")
+        if correct:
+            return changes, _text(reason, "reason"), {"corrects": last_setting(case, changes)}
         return changes, _text(reason, "reason")
 
-    return act(ctx, ref, "edit", build, ", ".join(f"{k}={v}" for k, v in updates.items()))
+    action = "correct" if correct else "edit"
+    return act(ctx, ref, action, build, ", ".join(_edited(k, v) for k, v in updates.items()))
+
+
+def _edited(name: str, value: Any) -> str:
+    """How an edit is named in its commit summary: values of choice fields only,
+    since free text may be personal (the case file holds it, sealed if so)."""
+    return f"{name}={value}" if FIELDS_BY_NAME[name].choices else name
+
+
+def last_setting(case: Case, fields: Mapping[str, Any]) -> int | None:
+    """The number (1-based) of the last event that set any of ``fields``."""
+    for number in range(len(case.events), 0, -1):
+        if fields.keys() & case.events[number - 1].changes.keys():
+            return number
+    return None
 
 
 def resolve(
@@ -202,17 +239,20 @@ def resolve(
     ref: str,
     resolution: str,
     remedy: str | None = None,
-    redress: float | None = None,
+    redress: float | str | None = None,
     upheld: bool | None = None,
+    currency: str | None = None,
 ) -> Case:
+    """``redress`` may carry its currency (``800 CNY``); ``currency`` names it apart.
+    Without either, the redress is in the regime's or workspace's currency."""
     text = _text(resolution, "--resolution", required=True)
     updates: dict[str, Any] = {"resolution": text, "resolved_at": None, "waiting_reason": None}
     if remedy:
         updates["remedy"] = remedy.strip()
     if redress is not None:
-        if redress < 0:
-            raise UsageError("--redress must not be negative")
-        updates["redress"] = redress
+        updates.update(_redress(redress, currency))
+    elif currency is not None:
+        raise UsageError("--currency needs --redress")
     if upheld is not None:
         updates["upheld"] = upheld
     return act(
@@ -220,8 +260,24 @@ def resolve(
         ref,
         "resolve",
         lambda case: (changes_between(case.state, {**updates, "resolved_at": ctx.now_text}), None),
-        (text or "").splitlines()[0][:60],
+        "resolved",
     )
+
+
+def _redress(redress: float | str, currency: str | None) -> dict[str, Any]:
+    from cmtool.model.money import currency_code, parse_money
+
+    try:
+        amount, code = parse_money(redress)
+        given = currency_code(currency) if currency is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--redress: {exc}") from None
+    if code and given and code != given:
+        raise UsageError(f"--redress says {code} but --currency says {given}")
+    updates: dict[str, Any] = {"redress": int(amount) if amount == int(amount) else amount}
+    if code or given:
+        updates["redress_currency"] = code or given
+    return updates
 
 
 def close(ctx: Context, ref: str, note_text: str | None = None) -> Case:
@@ -237,6 +293,4 @@ def close(ctx: Context, ref: str, note_text: str | None = None) -> Case:
 def reopen(ctx: Context, ref: str, reason: str) -> Case:
     why = _text(reason, "--reason", required=True)
     updates = {"resolved_at": None, "closed_at": None}
-    return act(
-        ctx, ref, "reopen", lambda case: (changes_between(case.state, updates), why), f"reopened: {why}"
-    )
+    return act(ctx, ref, "reopen", lambda case: (changes_between(case.state, updates), why), "reopened")

@@ -54,3 +54,29 @@ def list_query(options: Mapping[str, Any], view: Mapping[str, Any] | None = None
         parse_sla_states(merged.get("sla")),
         merged.get("text"),
     )
+
+
+def parse_where(text: str) -> tuple[str | None, dict[str, Any]]:
+    """``--where "category=billing status=open"`` -> (view name or None, options).
+
+    The words are `list` options without dashes (``filed-since=2025-11-01``), and
+    ``@name`` runs a saved view, so a bulk change picks exactly the cases that the
+    same `cmtool list` shows."""
+    from cmtool.rules.views import VIEW_OPTIONS
+
+    view, options = None, {}
+    for word in text.split():
+        if word.startswith("@"):
+            view = word[1:]
+            continue
+        name, sep, value = word.partition("=")
+        key = name.strip().replace("-", "_")
+        if not sep or not value or key not in VIEW_OPTIONS or key in ("limit", "overdue", "sort"):
+            raise UsageError(
+                f"--where {word!r}: write field=value pairs, e.g. category=billing status=open",
+                hint=f"fields: {', '.join(sorted(VIEW_OPTIONS - {'limit', 'overdue', 'sort'}))}",
+            )
+        options[key] = value
+    if view is None and not options:
+        raise UsageError("--where needs at least one field=value or @view")
+    return view, options

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -30,14 +29,13 @@ from cmtool.store.statefiles import append_lines, read_lines, state_dir
 from cmtool.store.workspace import Workspace
 
 RECORD = "notifications.jsonl"
-BUNDLED_MESSAGES = Path(__file__).resolve().parent.parent / "bundled" / "templates" / "messages"
 KEY_FIELDS = ("case_id", "clock", "rung", "channel", "recipient")
 
 
 @dataclass(frozen=True)
 class Delivery:
     message: Message
-    status: str  # sent | failed | dry_run | no_address
+    status: str  # sent | failed | dry_run | no_address | dropped (its channel left rules.yaml)
     error: str | None
     at: str
 
@@ -142,10 +140,9 @@ def _addressed(
 
 
 def _render(ws: Workspace, name: str, context: dict[str, Any]) -> tuple[str, str]:
-    from cmtool.reports.jinja_env import make_environment, render
+    from cmtool.reports.jinja_env import message_environment, render
 
-    folders = [f for f in (ws.templates_dir / "messages", BUNDLED_MESSAGES) if f.is_dir()]
-    text = render(make_environment(folders), name, context, f"templates/messages/{name}")
+    text = render(message_environment(ws.root, ws.templates_dir), name, context, f"templates/messages/{name}")
     first, _, rest = text.partition("\n")
     if first.lower().startswith("subject:"):
         return first.split(":", 1)[1].strip(), rest.lstrip("\n")
@@ -202,9 +199,10 @@ def deliver(
         done = []
         for message in todo.values():
             channel = senders.get(message.channel)
+            if channel is None:  # taken out of rules.yaml: stop retrying, say so once
+                done.append(Delivery(message, "dropped", "no longer in rules.yaml notifications:", now))
+                continue
             try:
-                if channel is None:
-                    raise DeliveryError(f"{message.channel} is no longer in rules.yaml notifications:")
                 channel.send(message)
                 done.append(Delivery(message, "sent", None, now))
             except DeliveryError as exc:

@@ -226,6 +226,11 @@ def list_cases(
         rows: list[Mapping[str, Any]] = [summary_row(c) for c in cases_as_of(ws, query.as_of, statuses)]
     else:
         rows = case_rows(ws, statuses, skip_broken=True)
+    if query.text:
+        from cmtool.store.catalog import search_text
+
+        matching = {hit.id for hit in search_text(ws, query.text, None, statuses)}
+        rows = [r for r in rows if r["id"] in matching]
     columns = LIST_COLUMNS
     if query.overdue or query.due_within or query.sla_states:
         from cmtool.services.sla_query import parse_window, urgent_clocks

@@ -82,3 +82,15 @@ def case_ids(ws: Workspace) -> list[str]:
 def distinct_values(ws: Workspace, column: str) -> list[str]:
     """The values one indexed column holds across cases, sorted (for completion)."""
     return index.distinct_values(ws, column)
+
+
+def search_text(
+    ws: Workspace, text: str, limit: int | None = 20, statuses: Collection[str] | None = None
+) -> list[index.textindex.Hit]:
+    """Cases whose title, description, notes or resolution hold every term, best first."""
+    return index.search_text(ws, text, limit, statuses)
+
+
+def similar_text(ws: Workspace, case_id: str, statuses: Collection[str], limit: int = 5) -> list:
+    """Cases in ``statuses`` whose text is most like this case's, best first."""
+    return index.similar_text(ws, case_id, statuses, limit)

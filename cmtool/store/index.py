@@ -2,14 +2,19 @@
 
 It lives in ``.git/cmtool/index.sqlite`` (per clone, never committed) and holds,
 per case file, the git blob id of its content, a few columns to filter on, and
-the parsed file as JSON (about 100x faster to load than YAML). It is never the
-source of truth: each use first brings it up to date with the work tree —
+the parsed file as JSON (about 100x faster to load than YAML), with sealed
+personal values opened by the keys this clone can reach (so reads decrypt
+nothing). It is never the source of truth: each use first brings it up to date
+with the work tree —
 
 1. ``git diff-tree`` between the commit it was built at and HEAD names the case
    files that commits changed;
 2. ``git diff-files`` and ``git ls-files --others`` name files changed, added
    or deleted by hand since;
-3. each named file is re-read only if its blob id differs from the stored one.
+3. each named file is re-read only if its blob id differs from the stored one;
+4. a case whose key was destroyed since (``cmtool privacy erase`` or ``purge``, in
+   any clone sharing the key store) is re-read, so what was opened is forgotten.
+   Another key store (or none) than at the last build makes it rebuild.
 
 A missing, corrupt or older-format database, or an indexed commit that is no
 longer in the history (a rewritten branch), makes it rebuild from the files.
@@ -32,14 +37,18 @@ from typing import Any
 
 from cmtool.errors import DataError
 from cmtool.model.case import Case
+from cmtool.model.ids import is_valid_id
+from cmtool.model.privacy import TOKEN_PREFIX
 from cmtool.model.timefmt import to_utc
+from cmtool.store import textindex
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.gitenv import git_environ
+from cmtool.store.personal import key_store_label, sealer_for
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
-FORMAT = 7  # bump when the table layout or the stored JSON changes
+FORMAT = 9  # bump when the table layout or the stored JSON changes
 COLUMNS = (
     "status",
     "priority",
@@ -61,7 +70,8 @@ COLUMNS = (
 DERIVED = ("assigned_at", "active_at")
 PARALLEL_FROM = 2000  # files; below this a process pool costs more than it saves
 
-_SCHEMA = f"""
+_SCHEMA = (
+    f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS cases (
     path TEXT PRIMARY KEY, id TEXT, blob TEXT, error TEXT,
@@ -74,6 +84,8 @@ CREATE INDEX IF NOT EXISTS cases_status ON cases(status);
 CREATE INDEX IF NOT EXISTS cases_filed ON cases(filed_at);
 CREATE INDEX IF NOT EXISTS cases_broken ON cases(error) WHERE error IS NOT NULL;
 """
+    + textindex.SCHEMA
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,8 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=60, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    # Rows re-read after an erasure must not linger in free pages of the file.
+    conn.execute("PRAGMA secure_delete=ON")
     conn.executescript(_SCHEMA)
     return conn
 
@@ -122,11 +136,12 @@ def _open_current(ws: Workspace) -> sqlite3.Connection:
     return conn
 
 
-Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...]]
+# (path, blob, error, JSON, column values, (title, searchable body))
+Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...], tuple[str, str] | None]
 
 
 def parse_file(args: tuple[str, str]) -> Parsed:
-    """(path, blob, error, JSON, column values) of one case file.
+    """(path, blob, error, JSON, column values, searchable text) of one case file.
 
     Runs in worker processes on a rebuild, so everything per file happens here and
     the parent only inserts rows.
@@ -135,19 +150,22 @@ def parse_file(args: tuple[str, str]) -> Parsed:
     try:
         raw = Path(root, rel).read_bytes()
     except FileNotFoundError:
-        return rel, "", "missing", None, ()
+        return rel, "", "missing", None, (), None
     blob = blob_id(raw)
     try:
-        data = load(raw.decode("utf-8"), rel)
+        text = raw.decode("utf-8")
+        data = load(text, rel)
         if not isinstance(data, dict) or not isinstance(data.get("events"), list):
             raise DataError(f"{rel}:1: not a case file (a mapping with events:)")
+        if TOKEN_PREFIX in text:
+            data = sealer_for(Workspace(Path(root))).open_case(data)
         Case.from_dict(data)
     except (DataError, UnicodeDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         message = str(exc) if isinstance(exc, DataError) else f"{rel}: unreadable case file ({exc})"
-        return rel, blob, message, None, (None,) * (len(COLUMNS) + len(DERIVED))
+        return rel, blob, message, None, (None,) * (len(COLUMNS) + len(DERIVED)), None
     values = tuple(_column_text(data.get(c)) for c in COLUMNS)
     payload = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
-    return rel, blob, None, payload, (*values, _assigned_at(data), _active_at(data))
+    return rel, blob, None, payload, (*values, _assigned_at(data), _active_at(data)), textindex.text_of(data)
 
 
 def _column_text(value: Any) -> str | None:
@@ -163,8 +181,9 @@ def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
         f"VALUES (?, ?, ?, ?, {', '.join('?' * len(names))})"
     )
     count = 0
-    for rel, blob, error, payload, values in parsed:
+    for rel, blob, error, payload, values, text in parsed:
         count += 1
+        textindex.replace(conn, rel, Path(rel).stem, values[0] if values else None, text)
         if error == "missing":
             conn.execute("DELETE FROM cases WHERE path = ?", (rel,))
             conn.execute("DELETE FROM payloads WHERE path = ?", (rel,))
@@ -249,11 +268,15 @@ def refresh(
             if force or indexed is None or current is None
             else ([] if indexed == current else _changed_since(ws, indexed, current))
         )
+        keys_label, erased_seq, erased = _key_changes(ws, conn)
+        if _meta(conn, "keys") != keys_label:
+            changed = None
         rebuilt = changed is None
         dirty = _worktree_changes(ws) if worktree or rebuilt else previous_dirty
         if rebuilt:
             conn.execute("DELETE FROM cases")
             conn.execute("DELETE FROM payloads")
+            textindex.clear(conn)
             paths = [str(p.relative_to(ws.root)) for p in iter_case_paths(ws)]
             refreshed = _store(conn, _parse_many(ws.root, paths))
         else:
@@ -268,15 +291,36 @@ def refresh(
                 else {}
             )
             stale = [p for p in wanted if _blob_of(ws.root / p) != stored.get(p)]
-            refreshed = _store(conn, _parse_many(ws.root, stale))
+            forget = sorted(set(erased) - set(stale))
+            refreshed = _store(conn, _parse_many(ws.root, stale + forget))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('keys', ?)", (keys_label,))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('erased', ?)", (str(erased_seq),))
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?)", (current,))
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('dirty', ?)", (json.dumps(dirty),))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    if erased:
+        # The full-text index keeps a deleted text's terms until its segments merge:
+        # merge them now; then the old pages of erased rows leave the write-ahead log.
+        textindex.optimize(conn)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     total = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
     return conn, IndexStatus(str(db_path(ws)), total, current, current, refreshed, rebuilt)
+
+
+def _key_changes(ws: Workspace, conn: sqlite3.Connection) -> tuple[str, int, list[str]]:
+    """(where keys come from, the last destruction seen, case files whose key was
+    destroyed since the index last looked and that it holds)."""
+    sealer = sealer_for(ws)
+    seen = int(_meta(conn, "erased") or 0)
+    destroyed = sealer.keys.destroyed_since(seen)
+    if not destroyed:
+        return key_store_label(sealer), seen, []
+    paths = [ws.case_relpath(d.key_id) for d in destroyed if is_valid_id(d.key_id)]
+    held = {row[0] for row in conn.execute("SELECT path FROM cases")} if paths else set()
+    return key_store_label(sealer), destroyed[-1].seq, [p for p in paths if p in held]
 
 
 def _blob_of(path: Path) -> str | None:
@@ -438,3 +482,17 @@ def distinct_values(ws: Workspace, column: str) -> list[str]:
     conn = _open_current(ws)
     query = f"SELECT DISTINCT {column} FROM cases WHERE {column} IS NOT NULL ORDER BY 1"
     return [row[0] for row in conn.execute(query)]
+
+
+def search_text(
+    ws: Workspace, text: str, limit: int | None, statuses: Collection[str] | None
+) -> list[textindex.Hit]:
+    conn, _ = refresh(ws)
+    return textindex.search(conn, text, limit, statuses)
+
+
+def similar_text(ws: Workspace, case_id: str, statuses: Collection[str], limit: int) -> list[textindex.Hit]:
+    """Cases like ``case_id`` by their words; empty when it is not indexed."""
+    conn, _ = refresh(ws)
+    row = conn.execute("SELECT title, body FROM case_text WHERE id = ?", (case_id,)).fetchone()
+    return textindex.similar(conn, row[0], row[1], case_id, statuses, limit) if row else []
