@@ -23,7 +23,7 @@ from cmtool.model.case import Case
 from cmtool.model.merge import merge_case_data
 from cmtool.model.replay import replay
 from cmtool.model.timefmt import format_time, parse_time, to_utc
-from cmtool.services.context import commit_message
+from cmtool.services.context import commit_message, file_summary
 from cmtool.store import gitread, sealtags
 from cmtool.store.fastimport import PlannedCommit, write_commits
 from cmtool.store.workspace import BUNDLED, Workspace
@@ -55,7 +55,7 @@ def build_history(ws: Workspace, emails: Mapping[str, str]) -> int:
         for path in sorted(ws.root.rglob("*"))
         if path.is_file() and ".git" not in path.relative_to(ws.root).parts
     }
-    planned = _plan(cases, texts, base, emails)
+    planned = _plan(ws, cases, texts, base, emails)
     marks = write_commits(ws.root, "main", planned)
     gitread.run_git(ws.root, "reset", "-q", "--hard", "main")
     _seal(ws, planned, marks, emails)
@@ -87,7 +87,11 @@ def _actions(cases: Mapping[str, Case]) -> list[Action]:
 
 
 def _plan(
-    cases: Mapping[str, Case], texts: Mapping[str, str], base: Mapping[str, str], emails: Mapping[str, str]
+    ws: Workspace,
+    cases: Mapping[str, Case],
+    texts: Mapping[str, str],
+    base: Mapping[str, str],
+    emails: Mapping[str, str],
 ) -> list[PlannedCommit]:
     actions = _actions(cases)
     init = commit_message("init workspace", "init", "cmtool", [])
@@ -118,7 +122,12 @@ def _plan(
             text = dump(Case(case.id, MappingProxyType(replay(done)), done).to_dict())
         path = _path(case.id)
         changed[lane][path] = text
-        summary = f"{event.action} {case.id}: {(event.note or case.get('title') or '').splitlines()[0][:60]}"
+        # Notes may name people: commit messages (never erased) carry no free text.
+        summary = (
+            file_summary(ws, case.id, case.get("title"))
+            if event.action == "file"
+            else f"{event.action} {case.id}"
+        )
         planned.append(
             PlannedCommit(
                 len(planned) + 1,
@@ -126,7 +135,7 @@ def _plan(
                 event.actor,
                 _email(event.actor, emails),
                 action.at,
-                commit_message(summary.rstrip(": "), event.action, event.actor, [case.id]),
+                commit_message(summary, event.action, event.actor, [case.id]),
                 {path: text},
             )
         )
