@@ -27,8 +27,8 @@ What is checked
   real output (so IDs in the docs are real IDs of the bundled sample).
 
 What a page may need
-  - A file the commands read: add a maker to ``FILES`` below (made in the
-    starting folder before the page runs).
+  - A file the commands read: add a maker to ``FILES`` below (copied into the
+    starting folder, and into each folder a ``cd`` enters, unless one is there).
   - A block that cannot run here (another machine, a mail server): put
     ``<!-- docs-test: skip (why) -->`` on the line before its fence. Blocks
     marked ``<!-- recipe: NAME -->`` are run by tests/test_recipes.py instead.
@@ -93,6 +93,9 @@ FILES: dict[str, Callable[[Path], None]] = {
     "complaints.csv": lambda p: _csv(p, _sheet_rows()),
     "march.csv": lambda p: _csv(p, _sheet_rows()),
     "answers.csv": lambda p: _csv(p, [["case_id", "csat", "nps", "comment"], [SAMPLE_CASE, "4", "8", "ok"]]),
+    "tickets.csv": lambda p: _csv(p, _sheet_rows()),
+    "owners.yaml": lambda p: p.write_text("Zoe Quinn: bob\n", encoding="utf-8"),
+    "photo.jpg": lambda p: p.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9"),
 }
 
 
@@ -213,10 +216,14 @@ def _remotes(ws: Path) -> None:
 def _run_page(commands: list[Command], start: Path) -> list[tuple[Command, int, str, str]]:
     results = start.parent / "results"
     results.mkdir()
-    script = ["set +e"]
+    # The FILES go into the starting folder and into each folder a `cd` enters.
+    files = f'cp -n "{start.parent / "files"}"/* . 2>/dev/null'
+    script = ["set +e", files]
     for number, command in enumerate(commands):
         stem = results / str(number)
         script.append(f'{{ {command.text}\n}} >"{stem}.out" 2>"{stem}.err" </dev/null; echo $? >"{stem}.rc"')
+        if command.text.startswith("cd ") or " && cd " in command.text:
+            script.append(files)
     env = {
         **os.environ,
         "CMTOOL_ACTOR": "dana",
@@ -249,9 +256,10 @@ def test_every_documented_command_runs_as_written(page, demo, tmp_path):
         start = tmp_path / "complaints"
         shutil.copytree(demo, start, symlinks=True)
         _remotes(start)
+    made = tmp_path / "files"
+    made.mkdir()
     for name, make in FILES.items():
-        if not (start / name).exists():
-            make(start / name)
+        make(made / name)
     failures = []
     for command, code, out, err in _run_page(commands, start):
         problem = _judge(command, code, out, err)
