@@ -23,7 +23,7 @@ from cmtool.model.timefmt import too_far_ahead
 from cmtool.store import git as gitops
 from cmtool.store.casefiles import load_case
 from cmtool.store.lock import workspace_lock
-from cmtool.store.personal import sealer_for
+from cmtool.store.personal import Sealer, sealer_for
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, render
 
@@ -40,6 +40,7 @@ class Transaction:
     # HEAD's blob ids, one `ls-tree` per month folder: a sweep loading thousands of
     # cases asks git a few dozen times, not once per case.
     committed: dict[str, dict[str, str]] = field(default_factory=dict)
+    sealer: Sealer | None = None
 
     def load(self, case_id: str) -> tuple[Case, str]:
         """A case to change; refuses one with uncommitted hand edits."""
@@ -60,7 +61,9 @@ class Transaction:
         here when the workspace has a key store (``at``: when a new key is made)."""
         rel = self.ws.case_relpath(case.id)
         data = case.to_dict()
-        sealer = sealer_for(self.ws)
+        if self.sealer is None:  # once per transaction: a bulk import puts 100,000 cases
+            self.sealer = sealer_for(self.ws)
+        sealer = self.sealer
         if sealer.active:
             previous = load(previous_text, rel) if previous_text is not None else None
             data = sealer.seal_case(
