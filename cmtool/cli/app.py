@@ -59,6 +59,7 @@ COMMAND_MODULES = (
     "cmtool.cli.bulk_cmds",
     "cmtool.cli.undo_cmds",
     "cmtool.cli.evidence_cmds",
+    "cmtool.cli.letter_cmds",
 )
 
 
