@@ -13,7 +13,9 @@ _MONEY = re.compile(rf"^\s*(?:{_AMOUNT}(?:\s*{_CODE})?|{_CODE}\s*{_AMOUNT})\s*$"
 # Codes most workspaces use, checked without importing pycountry: its import costs
 # about 50 ms (200 ms on a busy machine), which every action would pay, since
 # every rules.yaml names a currency.
-COMMON = frozenset("CNY GBP USD EUR HKD JPY SGD AUD CAD CHF TWD MOP KRW INR".split())
+COMMON = frozenset(
+    ["CNY", "GBP", "USD", "EUR", "HKD", "JPY", "SGD", "AUD", "CAD", "CHF", "TWD", "MOP", "KRW", "INR"]
+)
 
 
 def currency_code(text: str) -> str:
