@@ -36,9 +36,12 @@ from cmtool.reports.sandbox import (
 BUNDLED_MESSAGES = Path(__file__).resolve().parent.parent / "bundled" / "templates" / "messages"
 
 
-def make_environment(folders: Sequence[Path], markdown: bool = False) -> ImmutableSandboxedEnvironment:
+def make_environment(
+    folders: Sequence[Path], markdown: bool = False, html: bool = False
+) -> ImmutableSandboxedEnvironment:
     """An environment loading from ``folders``; with ``markdown``, every ``{{ value }}``
-    is Markdown-escaped unless marked ``|safe`` (like HTML autoescaping)."""
+    is Markdown-escaped unless marked ``|safe`` (like HTML autoescaping); with
+    ``html``, HTML-escaped (Jinja's autoescape)."""
     env = LimitedSandbox(
         loader=ConfinedLoader(list(folders)),
         undefined=StrictUndefined,
@@ -46,7 +49,7 @@ def make_environment(folders: Sequence[Path], markdown: bool = False) -> Immutab
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=_escape_markdown if markdown else _plain,
-        autoescape=False,
+        autoescape=html,
     )
     env.filters = limited_filters({**env.filters, **FILTERS})
     return env

@@ -48,9 +48,11 @@ SECTION_KEYS: dict[str, frozenset[str]] = {
     "survey": frozenset({"delay_hours", "max_age_days", "cooldown_days", "template"}),
 }
 # Sections whose reader checks its keys itself (roles, audit: ``access``; reporting,
-# attachments: their builders;
+# attachments, privacy: their builders;
 # notifications: ``build_notify``; views: ``views``), and scalars.
-SELF_CHECKED = frozenset({"version", "roles", "audit", "notifications", "views", "reporting", "attachments"})
+SELF_CHECKED = frozenset(
+    {"version", "roles", "audit", "notifications", "views", "reporting", "attachments", "privacy"}
+)
 
 
 def check_keys(c: Checker, data: Mapping[str, Any]) -> None:

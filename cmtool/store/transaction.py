@@ -88,8 +88,11 @@ class Transaction:
         try:
             for rel, text in self.pending.items():
                 _write_atomic(root / rel, text)
-            plain = [p for p in self.pending if p not in self.filtered]
-            blobs = {**gitops.hash_files(root, plain), **gitops.hash_files(root, self.filtered, filters=True)}
+            plain = {p: text for p, text in self.pending.items() if p not in self.filtered}
+            blobs = {
+                **gitops.write_blobs(root, plain),
+                **gitops.hash_files(root, self.filtered, filters=True),
+            }
             committer = gitops.config_identity(root) or author
             commit = gitops.commit_changes(root, blobs, message, author, committer, date)
         except BaseException:
