@@ -12,7 +12,6 @@ from conftest import git
 
 from cmtool.model.money import parse_money
 
-
 MANAGER = {"CMTOOL_ACTOR": "omar"}  # a person of the bundled rules.yaml, with no redress limit
 
 
