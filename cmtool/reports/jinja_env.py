@@ -55,14 +55,17 @@ def make_environment(
     return env
 
 
-def message_environment(workspace_root: Path, templates_dir: Path) -> ImmutableSandboxedEnvironment:
-    """Message templates (survey invitations, notifications): the workspace's
-    ``templates/messages`` first, then the bundled ones. A messages folder that
-    links out of the workspace is refused."""
-    own = templates_dir / "messages"
+def message_environment(
+    workspace_root: Path, templates_dir: Path, kind: str = "messages"
+) -> ImmutableSandboxedEnvironment:
+    """Message templates (``messages``: survey invitations, notifications;
+    ``letters``: letters to customers): the workspace's ``templates/<kind>`` first,
+    then the bundled ones. A folder that links out of the workspace is refused."""
+    own = templates_dir / kind
     if own.is_dir():
-        confine_folder(own, workspace_root, "templates/messages")
-    return make_environment([folder for folder in (own, BUNDLED_MESSAGES) if folder.is_dir()])
+        confine_folder(own, workspace_root, f"templates/{kind}")
+    bundled = BUNDLED_MESSAGES.parent / kind
+    return make_environment([folder for folder in (own, bundled) if folder.is_dir()])
 
 
 def render(
