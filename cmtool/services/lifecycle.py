@@ -140,14 +140,19 @@ def assign(ctx: Context, ref: str, to: str, reason: str | None = None) -> Case:
     return act(ctx, ref, "assign", build, f"assigned to {assignee}")
 
 
-def note(ctx: Context, ref: str, text: str, internal: bool = False) -> Case:
+def note(
+    ctx: Context, ref: str, text: str, internal: bool = False, details: Mapping[str, Any] | None = None
+) -> Case:
+    """A note; a customer-facing one (not ``internal``) is a contact and the first
+    one stops the first-response clock. ``details``: further keys of the event
+    (a letter's kind and hash)."""
     body = _text(text, "note text", required=True)
 
-    def build(case: Case) -> tuple[Changes, str | None]:
+    def build(case: Case) -> tuple[Any, ...]:
         updates = {}
         if not internal and case.is_open and not case.get("first_response_at"):
             updates["first_response_at"] = ctx.now_text
-        return changes_between(case.state, updates), body
+        return (changes_between(case.state, updates), body, *([dict(details)] if details else []))
 
     action = "internal_note" if internal else "note"
     return act(ctx, ref, action, build, "")
