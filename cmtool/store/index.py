@@ -45,6 +45,7 @@ from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.gitenv import git_environ
 from cmtool.store.personal import key_store_label, sealer_for
+from cmtool.store.sealing import Sealer
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
@@ -158,7 +159,7 @@ def parse_file(args: tuple[str, str]) -> Parsed:
         if not isinstance(data, dict) or not isinstance(data.get("events"), list):
             raise DataError(f"{rel}:1: not a case file (a mapping with events:)")
         if TOKEN_PREFIX in text:
-            data = sealer_for(Workspace(Path(root))).open_case(data)
+            data = _sealer(root).open_case(data)
         Case.from_dict(data)
     except (DataError, UnicodeDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         message = str(exc) if isinstance(exc, DataError) else f"{rel}: unreadable case file ({exc})"
@@ -172,6 +173,17 @@ def _column_text(value: Any) -> str | None:
     if value is None:
         return None
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+_SEALERS: dict[str, Sealer] = {}
+
+
+def _sealer(root: str) -> Sealer:
+    """One sealer per workspace for the life of a (worker) process: a rebuild
+    opens thousands of files under rules that do not change meanwhile."""
+    if root not in _SEALERS:
+        _SEALERS[root] = sealer_for(Workspace(Path(root)))
+    return _SEALERS[root]
 
 
 def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
@@ -258,6 +270,7 @@ def refresh(
     cost of a read at 100k files), for answers that may ignore uncommitted edits.
     """
     conn = conn or _open_current(ws)
+    _SEALERS.clear()  # rules.yaml or the key store may have changed since the last refresh
     current = head(ws.root)
     conn.execute("BEGIN IMMEDIATE")
     try:
