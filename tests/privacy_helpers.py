@@ -14,9 +14,19 @@ OTHER_PHONE = "+86 138 5555 6666"
 
 
 def sealed_workspace(cli, tmp_path: Path, keys: Path) -> Path:
-    """``init --key-store ${CMTOOL_KEY_STORE}``: every clone names its own key store."""
+    """``init --key-store ${CMTOOL_KEY_STORE}``: every clone names its own key store.
+    The sample's rules.yaml (its people and roles: need-to-know depends on them)."""
     root = tmp_path / "ws"
-    done = cli("init", str(root), "--key-store", "${CMTOOL_KEY_STORE}", env={"CMTOOL_KEY_STORE": str(keys)})
+    rules = str(Path(__file__).resolve().parent.parent / "rules.yaml")
+    done = cli(
+        "init",
+        str(root),
+        "--rules",
+        rules,
+        "--key-store",
+        "${CMTOOL_KEY_STORE}",
+        env={"CMTOOL_KEY_STORE": str(keys)},
+    )
     assert done.code == 0, done.err
     return root
 
