@@ -43,14 +43,14 @@ def test_update_applies_changed_rows_as_events(cli, ws, tmp_path):
     file = tmp_path / "v1.csv"
     file.write_text(
         "Complaint ID,Date received,Issue,Status,Priority,Handler\n"
-        "A1,2024-01-02,Kettle,in progress,normal,ann\n"
+        "A1,2024-01-02,Kettle,in progress,normal,alice\n"
         "A2,2024-01-03,Parcel,new,low,\n"
     )
     imported(cli, ws, file)
     newer = tmp_path / "v2.csv"
     newer.write_text(
         "Complaint ID,Date received,Issue,Status,Priority,Handler,Date closed\n"
-        "A1,2024-01-02,Kettle,closed,high,ann,2024-02-01\n"
+        "A1,2024-01-02,Kettle,closed,high,alice,2024-02-01\n"
         "A2,2024-01-03,Parcel,new,low,,\n"
     )
     without = imported(cli, ws, newer)
