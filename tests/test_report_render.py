@@ -451,3 +451,36 @@ def test_stats_on_a_terminal_shows_each_figure_its_value_and_what_it_is_based_on
     assert lines["Reopened in period"][3] == "1" and lines["Closed in period"][3] == "4"
     assert "1 open at start + 3 received + 1 reopened - 4 closed = 1 open at end" in text
     assert "Upheld" in lines and "100.0%" in lines["Upheld"] and "unknown," in text
+
+
+def test_integrity_line_equals_a_full_audit_verify_and_goes_on_from_the_last_one(cli, rws):
+    import json
+
+    def line(report: str) -> str:
+        return next(row for row in report.splitlines() if row.startswith("| Integrity |"))
+
+    def full() -> dict:
+        return json.loads(cli("audit", "verify", "--json", "-w", str(rws)).out)
+
+    first = cli("report", "compliance", "--period", "2026-03", "-w", str(rws), "--now", NOW).out
+    verified = full()
+    head = git(rws, "rev-parse", "HEAD").strip()
+    expected = (
+        f"{verified['findings']} findings (see cmtool audit verify) in {verified['commits_checked']} commits"
+    )
+    assert (
+        f"audit verify at `{head[:12]}`: {expected} from the first commit |"
+        == line(first)[len("| Integrity | ") :]
+    )
+    ledger = json.loads((rws / ".git" / "cmtool" / "verified.json").read_text())
+    assert ledger["commit"] == head
+    # One more action: the next report checks only the new commit, and still agrees.
+    done = cli("resolve", "C-260325-D000004", "--resolution", "Refunded", "-w", str(rws), "--now", NOW)
+    assert done.code == 0, done.err
+    again = cli("report", "compliance", "--period", "2026-03", "-w", str(rws), "--now", NOW).out
+    verified, head = full(), git(rws, "rev-parse", "HEAD").strip()
+    expected = (
+        f"{verified['findings']} findings (see cmtool audit verify) in {verified['commits_checked']} commits"
+    )
+    assert line(again).endswith(f"`{head[:12]}`: {expected} from the first commit |")
+    assert json.loads((rws / ".git" / "cmtool" / "verified.json").read_text())["commit"] == head
