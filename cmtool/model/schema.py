@@ -52,7 +52,10 @@ def check_case_data(data: Any, path: str = "", lines: Mapping[str, int] | None =
         key = f"events[{index}]"
         message = _event_error(item)
         if message:
-            found.append(problem("CASE_BAD_EVENT", f"event {index + 1}: {message}", key))
+            inner = f"{key}.{message.split(':', 1)[0]}"  # "at: ..." points at the at: line
+            found.append(
+                problem("CASE_BAD_EVENT", f"event {index + 1}: {message}", inner if inner in lines else key)
+            )
         else:
             events.append(Event.from_dict(item))
     if len(events) != len(raw_events):

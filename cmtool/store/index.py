@@ -32,12 +32,14 @@ from typing import Any
 
 from cmtool.errors import DataError
 from cmtool.model.case import Case
+from cmtool.model.schema import check_case_data
 from cmtool.model.timefmt import to_utc
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.gitenv import git_environ
+from cmtool.store.safefile import read_regular
 from cmtool.store.workspace import Workspace
-from cmtool.store.yamlio import load
+from cmtool.store.yamlio import load, load_with_lines
 
 FORMAT = 6  # bump when the table layout or the stored JSON changes
 COLUMNS = ("status", "priority", "category", "channel", "assignee", "team", "customer", "filed_at", "title")
@@ -118,21 +120,36 @@ def parse_file(args: tuple[str, str]) -> Parsed:
     """
     root, rel = args
     try:
-        raw = Path(root, rel).read_bytes()
+        raw = read_regular(Path(root, rel), Path(root))
     except FileNotFoundError:
         return rel, "", "missing", None, ()
+    except DataError as exc:
+        return rel, "", str(exc), None, (None,) * (len(COLUMNS) + len(DERIVED))
     blob = blob_id(raw)
     try:
         data = load(raw.decode("utf-8"), rel)
-        if not isinstance(data, dict) or not isinstance(data.get("events"), list):
-            raise DataError(f"{rel}:1: not a case file (a mapping with events:)")
+        # The same checks as validate: whatever reads the index may trust its rows.
+        if check_case_data(data) or Workspace(Path(root)).case_relpath(data["id"]) != rel:
+            raise ValueError("schema")
         Case.from_dict(data)
     except (DataError, UnicodeDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
-        message = str(exc) if isinstance(exc, DataError) else f"{rel}: unreadable case file ({exc})"
+        message = str(exc) if isinstance(exc, DataError) else _first_problem(raw, rel, exc)
         return rel, blob, message, None, (None,) * (len(COLUMNS) + len(DERIVED))
     values = tuple(str(data[c]) if data.get(c) is not None else None for c in COLUMNS)
     payload = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
     return rel, blob, None, payload, (*values, _assigned_at(data), _active_at(data))
+
+
+def _first_problem(raw: bytes, rel: str, exc: Exception) -> str:
+    """What validate says about a file the model could not take (with its line)."""
+    try:
+        data, lines = load_with_lines(raw.decode("utf-8"), rel)
+    except (DataError, UnicodeDecodeError):
+        return f"{rel}: unreadable case file ({exc})"
+    problems = check_case_data(data, rel, lines)
+    if problems:
+        return str(problems[0])
+    return f"{rel}:{lines.get('id', 1)}: CASE_WRONG_PATH a case with id {data.get('id')} is not kept here"
 
 
 def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
@@ -246,7 +263,7 @@ def refresh(
                 if wanted
                 else {}
             )
-            stale = [p for p in wanted if _blob_of(ws.root / p) != stored.get(p)]
+            stale = [p for p in wanted if _blob_of(ws.root / p, ws.root) != stored.get(p)]
             refreshed = _store(conn, _parse_many(ws.root, stale))
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?)", (current,))
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('dirty', ?)", (json.dumps(dirty),))
@@ -258,11 +275,13 @@ def refresh(
     return conn, IndexStatus(str(db_path(ws)), total, current, current, refreshed, rebuilt)
 
 
-def _blob_of(path: Path) -> str | None:
+def _blob_of(path: Path, root: Path) -> str | None:
     try:
-        return blob_id(path.read_bytes())
+        return blob_id(read_regular(path, root))
     except FileNotFoundError:
         return None
+    except DataError:
+        return ""  # no blob: read again, and kept as a broken file
 
 
 def status(ws: Workspace) -> IndexStatus:
@@ -338,7 +357,7 @@ def stale_paths(ws: Workspace) -> list[str]:
             meta, path = record.split("\t", 1)
             expected[path] = meta.split()[2]
     for path in _worktree_changes(ws):
-        blob = _blob_of(ws.root / path)
+        blob = _blob_of(ws.root / path, ws.root)
         if blob is None:
             expected.pop(path, None)
         else:
