@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cmtool.model.text import escape_controls
+
 WorkspaceOpt = Annotated[
     Path | None,
     typer.Option(
@@ -90,13 +92,15 @@ def print_rows(
 def print_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, show_lines=False, header_style="bold")
     for column in columns:
         table.add_column(column.replace("_", " "), overflow="fold")
     count = 0
     for row in rows:
-        table.add_row(*(_cell(row.get(column)) for column in columns))
+        # Text, not markup: a customer's "[red]" or ESC sequence is shown, never obeyed.
+        table.add_row(*(Text(escape_controls(_cell(row.get(column)))) for column in columns))
         count += 1
     console = Console(no_color=not color_enabled())
     console.print(table)
@@ -112,9 +116,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def for_terminal(text: str, stream: Any = None) -> str:
+    """``text`` with control characters escaped when it goes to a terminal (an ESC
+    sequence in a product name must not retitle or clear it); unchanged in a pipe."""
+    return escape_controls(text) if (stream or sys.stdout).isatty() else text
+
+
 def echo(message: str) -> None:
-    typer.echo(message)
+    typer.echo(for_terminal(message))
 
 
 def warn(message: str) -> None:
-    typer.echo(message, err=True)
+    typer.echo(for_terminal(message, sys.stderr), err=True)

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cmtool.errors import UsageError
+from cmtool.model.text import control_error, escape_controls
 from cmtool.model.timefmt import format_time, parse_time
 from cmtool.store import git as gitops
 from cmtool.store.transaction import Transaction, transaction
@@ -124,8 +125,8 @@ def make_context(workspace: Path | None = None, actor: str | None = None, now: s
     if not who:
         who = config.name if config else getpass.getuser()
     who = who.strip()
-    if not who or "\n" in who:
-        raise UsageError("--actor must be a non-empty single line")
+    if not who or control_error(who):
+        raise UsageError(f"--actor must be a non-empty single line ({control_error(who) or 'empty'})")
     if config and config.name == who:
         email = config.email
     else:
@@ -135,6 +136,7 @@ def make_context(workspace: Path | None = None, actor: str | None = None, now: s
 
 def commit_message(summary: str, action: str, actor: str, case_ids: list[str]) -> str:
     """A one-line summary and trailers (``git interpret-trailers`` reads them)."""
-    trailers = [f"Cmtool-Action: {action}", f"Cmtool-Actor: {actor}"]
+    trailers = [f"Cmtool-Action: {action}", f"Cmtool-Actor: {escape_controls(actor, keep_lines=False)}"]
     trailers += [f"Cmtool-Case: {case_id}" for case_id in case_ids]
-    return f"{summary}\n\n" + "\n".join(trailers) + "\n"
+    # Text from people and files never makes a second line: no forged trailers.
+    return f"{escape_controls(summary, keep_lines=False)}\n\n" + "\n".join(trailers) + "\n"

@@ -19,6 +19,7 @@ from cmtool.importing.values import is_empty, text_of
 from cmtool.model.case import Case
 from cmtool.model.fields import FIELDS_BY_NAME
 from cmtool.model.ids import new_id
+from cmtool.model.text import escape_controls
 from cmtool.model.timefmt import parse_time
 from cmtool.services.context import Context, commit_message
 from cmtool.store.casefiles import read_text
@@ -269,7 +270,8 @@ def _message(ctx: Context, report: ImportReport) -> str:
         f"{report.already_present} already present"
     )
     message = commit_message(summary, "import", ctx.actor, report.imported + report.updated)
-    return message + f"Cmtool-Source: {report.file} sha256:{report.sha256}\n"
+    name = escape_controls(report.file, keep_lines=False)  # a file name may hold a newline
+    return message + f"Cmtool-Source: {name} sha256:{report.sha256}\n"
 
 
 def _read_mapping(path: Path | None) -> ImportMapping:

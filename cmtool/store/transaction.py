@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cmtool.errors import DirtyWorkspace, UsageError
 from cmtool.model.case import Case
+from cmtool.model.schema import new_event_error
 from cmtool.model.timefmt import too_far_ahead
 from cmtool.store import git as gitops
 from cmtool.store.casefiles import load_case
@@ -38,6 +39,7 @@ class Transaction:
     # HEAD's blob ids, one `ls-tree` per month folder: a sweep loading thousands of
     # cases asks git a few dozen times, not once per case.
     committed: dict[str, dict[str, str]] = field(default_factory=dict)
+    loaded: dict[str, int] = field(default_factory=dict)  # case id -> events it had
 
     def load(self, case_id: str) -> tuple[Case, str]:
         """A case to change; refuses one with uncommitted hand edits."""
@@ -51,9 +53,16 @@ class Transaction:
                 f"{rel} has changes that are not committed",
                 hint="commit or discard them (git diff / git checkout), or run cmtool doctor",
             )
+        self.loaded[case_id] = len(case.events)
         return case, text
 
     def put(self, case: Case, previous_text: str | None) -> None:
+        # The last line of defence for every way in (CLI, import, rules): nothing is
+        # written that validate would refuse, so no action can leave a case stuck.
+        for event in case.events[self.loaded.get(case.id, 0) :]:
+            problem = new_event_error(event)
+            if problem:
+                raise UsageError(f"{case.id}: cannot record {event.action}: {problem}")
         self.pending[self.ws.case_relpath(case.id)] = render(case.to_dict(), previous_text)
 
     def put_file(self, relpath: str, text: str) -> None:

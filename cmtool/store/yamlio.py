@@ -11,7 +11,7 @@ import yaml
 from cmtool.errors import DataError
 from cmtool.store import fastyaml
 from cmtool.store.yamlsafe import MAX_BYTES, load_checked
-from cmtool.store.yamlstyle import dump, to_roundtrip
+from cmtool.store.yamlstyle import dump, float_text, to_roundtrip
 
 
 def load(text: str, path: str) -> Any:
@@ -59,6 +59,9 @@ def _roundtrip_yaml() -> Any:
     handler.preserve_quotes = True
     handler.representer.add_representer(
         type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    handler.representer.add_representer(
+        float, lambda rep, value: rep.represent_scalar("tag:yaml.org,2002:float", float_text(value))
     )
     return handler
 
