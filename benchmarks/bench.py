@@ -81,6 +81,7 @@ ROWS: list[Row] = [
     Row("sla check (cold index)", ["sla", "check", "--json"], setup=drop_index, ok=(0, 1), target="<= 60 s"),
     Row("sla check (warm index)", ["sla", "check", "--json"], ok=(0, 1), target="<= 1.5 s"),
     Row("sla check --apply (sweep)", ["sla", "check", "--apply", "--json"], ok=(0, 1)),
+    Row("sla check --jsonl --changed (cron log)", ["sla", "check", "--jsonl", "--changed"], ok=(0, 1)),
     Row("list --overdue --json", ["list", "--overdue", "--json"]),
     Row("list --due-within 4h --json", ["list", "--due-within", "4h", "--json"]),
     Row("show (with clocks)", ["show", "{any_id}", "--json"]),

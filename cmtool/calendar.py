@@ -194,9 +194,9 @@ class BusinessCalendar:
         return any(start <= epoch <= end for start, end in spans)
 
     def business_day_of(self, moment: datetime) -> date:
-        """The working day a moment counts as received on: its own date while that
-        day's work has not ended, else the next working day (FCA DISP's rule for a
-        complaint received after hours or on a holiday)."""
+        """The working day a moment counts as received on when a clock counts from
+        the next business day: its own date while that day's work has not ended,
+        else the next working day."""
         local = self.local(moment)
         day = local.date()
         spans = self._year(day.year).spans[day.timetuple().tm_yday - 1]
@@ -232,9 +232,19 @@ class BusinessCalendar:
     def working_day_on_or_after(self, day: date) -> date:
         return day if self.is_working_day(day) else self.next_working_day(day)
 
+    def working_day_on_or_before(self, day: date) -> date:
+        for _ in range(366 * MAX_EMPTY_YEARS):
+            if self.is_working_day(day):
+                return day
+            day -= timedelta(days=1)
+        raise ValueError(f"calendar {self.name} has no working day before {day}")
+
 
 class WallTime:
-    """Elapsed time: what ``days``/``weeks`` targets and 24x7 clocks count."""
+    """Calendar time on the local clock of a time zone: what ``days``/``weeks``
+    targets count. A day is always 24 hours here, so a pause of five days moves a
+    deadline by five days even across a clock change (elapsed seconds would move
+    a 23:59:59 deadline to 00:59:59 or 22:59:59)."""
 
     def __init__(self, timezone: str = "UTC", name: str = "24x7") -> None:
         self.name = name
@@ -243,13 +253,16 @@ class WallTime:
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone)
 
+    def _naive(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone).replace(tzinfo=None)
+
     def seconds_between(self, start: datetime, end: datetime) -> float:
-        return end.timestamp() - start.timestamp()
+        return (self._naive(end) - self._naive(start)).total_seconds()
 
     def add(self, start: datetime, seconds: float) -> datetime:
         if seconds < 0:
             raise ValueError("add() takes a non-negative amount of time")
-        return datetime.fromtimestamp(start.timestamp() + seconds, self.zone)
+        return (self._naive(start) + timedelta(seconds=seconds)).replace(tzinfo=self.zone)
 
     def is_working_time(self, moment: datetime) -> bool:
         return True

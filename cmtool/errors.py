@@ -12,7 +12,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1  # validate problems, SLA breaches, audit findings
 EXIT_USAGE = 2  # bad flag or value, malformed input or data file
 EXIT_NOT_FOUND = 3  # unknown case ID, no workspace
-EXIT_REFUSED = 4  # ambiguous ID prefix, transition not allowed from the current status
+EXIT_REFUSED = 4  # ambiguous ID prefix, transition not allowed, extension or holding reply too late
 EXIT_BUSY = 5  # workspace lock not obtained in time
 EXIT_GIT = 6  # git failure, dirty case file, sync could not finish
 
@@ -48,6 +48,12 @@ class Ambiguous(CmtoolError):
 
 
 class InvalidTransition(CmtoolError):
+    exit_code = EXIT_REFUSED
+
+
+class TooLate(CmtoolError):
+    """An extension or a holding reply recorded after the deadline it answers."""
+
     exit_code = EXIT_REFUSED
 
 

@@ -34,6 +34,7 @@ import yaml
 from cmtool.model.case import Case
 from cmtool.model.timefmt import parse_time
 from cmtool.services import lifecycle, survey
+from cmtool.services.context import Clock as ActionClock
 from cmtool.services.context import Context
 from cmtool.services.validation import validate_workspace
 from cmtool.services.workspace_ops import create_workspace
@@ -189,7 +190,7 @@ class Story:
             raise SystemExit(
                 f"story {self.spec['title']!r} runs past {CUTOFF.isoformat()}; file it earlier or shorten it"
             )
-        return Context(self.ws, actor, self.clock.now, f"{actor}@example.com")
+        return Context(self.ws, actor, ActionClock(self.clock.now), f"{actor}@example.com")
 
     def _do(
         self, gap: tuple[int, int] | None, actor: str | None, action: Callable[..., Case], *args: Any

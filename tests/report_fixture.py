@@ -29,6 +29,10 @@ sla:
     - name: standard
       first_response: 8h
       resolution: 10bd
+reporting:
+  firm: Example Consumer Co. Ltd
+  classification: Confidential
+  currency: GBP
 survey:
   delay_hours: 24
   max_age_days: 30
@@ -68,6 +72,7 @@ def fixture_cases() -> list[Case]:
                 customer="Ann Lee",
                 contact="ann@example.com",
                 product="Card",
+                regimes=["fca_disp"],
             ),
             ("2026-03-02T10:00:00", "assign", {"status": "assigned", "assignee": "alice"}),
             (
@@ -112,6 +117,7 @@ def fixture_cases() -> list[Case]:
                 customer="Bob Li",
                 contact="+86 138 0000 1111",
                 product="Parcel",
+                regimes=["fca_disp"],
             ),
             ("2026-02-20T11:00:00", "assign", {"status": "assigned", "assignee": "bob"}),
             (
@@ -132,7 +138,8 @@ def fixture_cases() -> list[Case]:
             ),
         ],
     )
-    # C: filed Thursday 20:00 (after hours: counts from Friday); first response 14h (1 bh);
+    # C: redress 800 CNY (B's 50 has no currency: the workspace's GBP);
+    #    filed Thursday 20:00 (after hours: counts from Friday); first response 14h (1 bh);
     #    waited; resolved, reopened, resolved again 2026-03-16 09:00: 253 wall hours, 54 bh
     #    (Fri 9 + next week 45); not within 3 business days (deadline Wed 11 18:00);
     #    same customer as A 3 days later -> a repeat complaint; survey 2 / 5.
@@ -145,6 +152,7 @@ def fixture_cases() -> list[Case]:
                 customer="Ann Lee",
                 contact="ann@example.com",
                 product="Card",
+                regimes=["fca_disp"],
             ),
             ("2026-03-06T09:30:00", "assign", {"status": "assigned", "assignee": "alice"}),
             (
@@ -161,6 +169,8 @@ def fixture_cases() -> list[Case]:
                     "status": "resolved",
                     "root_cause": "packaging",
                     "resolved_at": "2026-03-09T15:00:00+00:00",
+                    "redress": 800,
+                    "redress_currency": "CNY",
                 },
             ),
             ("2026-03-12T09:00:00", "reopen", {"status": "in_progress", "resolved_at": None}),

@@ -58,8 +58,9 @@ def test_bom_crlf_embedded_newlines_title_row_and_cfpb_header(cli, ws, tmp_path)
     assert closed["extra"] == {"Sub_product": "FHA", "ZIP_code": "02134"}
     assert closed["source"]["file"] == "cfpb.csv" and closed["source"]["row"] == 4
     assert len(closed["source"]["sha256"]) == 64
-    # A closed complaint's timeline: filed when received, resolved and closed when closed.
-    assert [e["action"] for e in closed["events"]] == ["file", "resolve", "close"]
+    # A closed complaint's timeline: filed when received (routed by rules.yaml as
+    # if filed then), resolved and closed when closed.
+    assert [e["action"] for e in closed["events"]] == ["file", "assign", "resolve", "close"]
     assert closed["events"][0]["at"] == closed["filed_at"] == "2020-03-18T00:00:00+08:00"
     assert closed["closed_at"] == closed["events"][-1]["at"] == "2020-03-25T00:00:00+08:00"
     assert closed["status"] == "closed" and closed["resolution"] == "Closed with monetary relief"
@@ -188,17 +189,20 @@ def test_xlsx_title_row_real_dates_serials_and_sheet_choice(cli, ws, tmp_path):
 
 
 def test_show_mapping_round_trips_through_mapping_file(cli, ws, tmp_path):
+    undated = tmp_path / "undated.csv"
+    undated.write_text("Headline,State of play\nNoisy fridge,Parked\n")
+    result = cli("import", str(undated), "-w", str(ws))
+    assert result.code == 2 and "no column holds the date received" in result.err
     file = tmp_path / "odd.csv"
     file.write_text("Opened on,Headline,State of play\n2024-02-01,Noisy fridge,Parked\n")
-    result = cli("import", str(file), "-w", str(ws))
-    assert result.code == 2 and "no column holds the date received" in result.err
     shown = cli("import", str(file), "-w", str(ws), "--show-mapping")
-    assert shown.code == 0 and "Headline: extra" in shown.out
+    assert shown.code == 0 and "Headline: title" in shown.out and "Opened on: filed_at" in shown.out
+    assert "State of play: extra" in shown.out
     mapping = yaml.safe_load(shown.out)
-    mapping["columns"].update({"Opened on": "filed_at", "Headline": "title", "State of play": "status"})
+    mapping["columns"]["State of play"] = "status"
     mapping["values"] = {"status": {"Parked": "waiting"}}
     (tmp_path / "m.yaml").write_text(yaml.safe_dump(mapping, allow_unicode=True))
-    code, report, _ = run_import(cli, ws, file, "--mapping", str(tmp_path / "m.yaml"))
+    code, report, _ = run_import(cli, ws, file, "--mapping", str(tmp_path / "m.yaml"), "--no-rules")
     assert code == 0 and report["imported"] == 1
     (case,) = cases(ws)
     assert case["status"] == "waiting" and case["waiting_reason"] == "Parked"

@@ -81,13 +81,17 @@ def test_stale_rows_are_detected_by_blob_id(cli, ws):
     assert titles(cli, ws) == {case_id: "Charger overheats"}
 
 
-def test_broken_file_is_named_not_skipped(cli, ws):
+def test_broken_file_is_named_and_skipped(cli, ws):
+    """Degrade, don't die: the listing goes on with the other cases, names the file
+    (path:line, code) and exits 1."""
     case_id = file_case(cli, ws)
+    other = file_case(cli, ws, "Kettle leaks")
     titles(cli, ws)
     (ws / f"cases/2025/11/{case_id}.yaml").write_text("id: [broken\n")
-    result = cli("list", cwd=ws)
-    assert result.code == 2
-    assert f"cases/2025/11/{case_id}.yaml:" in result.err
+    result = cli("list", "--json", cwd=ws)
+    assert result.code == 1
+    assert f"skipped cases/2025/11/{case_id}.yaml:2: CASE_YAML" in result.err
+    assert [row["id"] for row in json.loads(result.out)] == [other]
 
 
 def test_two_processes_refreshing_at_once_agree(cli, ws):

@@ -11,6 +11,7 @@ LAYERS = {
     "errors": 0,
     "model": 1,
     "store": 2,
+    "notify": 2,  # a way out, beside store/
     "calendar": 3,
     "rules": 3,
     "sla": 3,

@@ -1,4 +1,4 @@
-"""The pure merge of two versions of one case: union, order, chain, contests.
+"""The pure merge of two versions of one case: union, order, policies, contests.
 
 The property tests build real case timelines by playing lifecycle actions on a
 shared base and two diverging sides (with timestamps that interleave in every
@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 
 from cmtool.model.case import Case
 from cmtool.model.events import Event
-from cmtool.model.merge import CONTEST_ACTION, MERGE_ACTOR, merge_case_data
-from cmtool.model.replay import chain_breaks, state_differences
+from cmtool.model.merge import CONTEST_ACTION, MERGE_ACTOR, RECONCILE_ACTION, merge_case_data
+from cmtool.model.replay import state_differences
 from cmtool.model.schema import check_case_data
 from cmtool.model.timefmt import format_time, parse_time
 from cmtool.model.transitions import TRANSITIONS, next_status
+from cmtool.reports.facts import case_facts
 from cmtool.store.yamlio import load
 from cmtool.store.yamlstyle import dump
 
@@ -111,15 +112,21 @@ def test_merge_is_a_deterministic_symmetric_union(base, left, right):
     assert merge_case_data(ours, theirs).case.to_dict() == data  # deterministic
     assert merge_case_data(theirs, ours).case.to_dict() == data  # side does not matter
 
-    tags = [e.note for e in merged.case.events if e.action != CONTEST_ACTION]
+    tags = [e.note for e in merged.case.events if e.actor != MERGE_ACTOR]
     expected = {e["note"] for e in ours["events"]} | {e["note"] for e in theirs["events"]}
     assert sorted(tags) == sorted(expected)  # every event of both sides, exactly once
+    written_events = load(dump(data), "merged.yaml")["events"]
+    for side in (ours, theirs):  # ...byte for byte as committed, in the side's order
+        assert _is_subsequence(side["events"], written_events)
+    assert {e.action for e in merged.case.events if e.actor == MERGE_ACTOR} <= {
+        CONTEST_ACTION,
+        RECONCILE_ACTION,
+    }
     times = [parse_time(e.at) for e in merged.case.events]
     assert times == sorted(times)
 
     written = load(dump(data), "merged.yaml")
     assert check_case_data(written, "merged.yaml") == []  # `cmtool validate` is clean
-    assert chain_breaks(merged.case.events) == []
     assert state_differences(merged.case.state, merged.case.events) == []
     # Merging again with either side changes nothing (a later sync is a no-op).
     assert merge_case_data(written, ours).case.to_dict() == data
@@ -162,9 +169,7 @@ def test_the_issue_example_assign_and_note_with_a_priority_contest():
     merged = merge_case_data(as_file(one), as_file(two))
     events = merged.case.events
     assert [e.action for e in events] == ["file", "assign", "note", "edit", "edit", CONTEST_ACTION]
-    # The note now follows the assignment: the transition table makes it in_progress.
-    assert events[2].changes["status"] == ("assigned", "in_progress")
-    assert events[4].changes["priority"] == ("critical", "high")  # re-based old value
+    assert events[4].changes["priority"] == ("normal", "high")  # as committed: old is what bo saw
     assert merged.case.state["priority"] == "high"  # the later change wins
     assert events[-1].details["contested"] == [
         {
@@ -199,8 +204,11 @@ def test_an_action_the_merged_status_no_longer_allows_keeps_the_status():
         {"waiting_reason": (None, "photos"), "status": ("assigned", "waiting")},
     )
     merged = merge_case_data(as_file(resolved), as_file(waiting))
-    wait = merged.case.events[3]
-    assert wait.action == "wait" and "status" not in wait.changes
+    actions = [e.action for e in merged.case.events]
+    assert actions == ["file", "assign", "resolve", "wait", RECONCILE_ACTION, CONTEST_ACTION]
+    wait, reconcile = merged.case.events[3], merged.case.events[4]
+    assert wait.changes["status"] == ("assigned", "waiting")  # unchanged, as committed
+    assert reconcile.actor == MERGE_ACTOR and reconcile.changes["status"] == ("waiting", "resolved")
     assert merged.case.state["status"] == "resolved"
     assert [c.field for c in merged.contests] == ["status"]
     assert check_case_data(load(dump(merged.case.to_dict()), "m.yaml")) == []
@@ -234,6 +242,60 @@ def test_a_side_that_is_ahead_merges_to_itself_byte_for_byte():
     ahead = _at(common, "10:00", "bo", "edit", {"priority": ("normal", "high")})
     merged = merge_case_data(as_file(ahead), as_file(common))
     assert dump(merged.case.to_dict()) == dump(ahead.to_dict())
+
+
+def test_both_sides_closing_is_agreement_and_the_first_closure_stands():
+    resolved = _at(
+        _at(filed(), "10:00", "bo", "assign", {"assignee": (None, "bo"), "status": ("new", "assigned")}),
+        "10:10",
+        "bo",
+        "resolve",
+        {
+            "resolution": (None, "refund"),
+            "resolved_at": (None, T + "10:10:00+08:00"),
+            "status": ("assigned", "resolved"),
+        },
+    )
+    one = _at(
+        resolved,
+        "11:00",
+        "bo",
+        "close",
+        {"closed_at": (None, T + "11:00:00+08:00"), "status": ("resolved", "closed")},
+    )
+    two = _at(
+        resolved,
+        "12:00",
+        "ana",
+        "close",
+        {"closed_at": (None, T + "12:00:00+08:00"), "status": ("resolved", "closed")},
+    )
+    merged = merge_case_data(as_file(one), as_file(two))
+    assert merged.contests == ()
+    assert CONTEST_ACTION not in [e.action for e in merged.case.events]
+    assert merged.case.state["status"] == "closed"
+    assert merged.case.state["closed_at"] == T + "11:00:00+08:00"  # the earliest closure
+    assert case_facts(merged.case).closures == (parse_time(T + "10:10:00+08:00"),)  # counted once
+    assert check_case_data(load(dump(merged.case.to_dict()), "m.yaml")) == []
+
+
+def test_both_sides_setting_the_same_priority_adds_nothing():
+    one = _at(filed(), "10:00", "bo", "edit", {"priority": ("normal", "high")})
+    two = _at(filed(), "10:30", "ana", "edit", {"priority": ("normal", "high")})
+    merged = merge_case_data(as_file(one), as_file(two))
+    assert [e.action for e in merged.case.events] == ["file", "edit", "edit"]
+    assert merged.case.state["priority"] == "high"
+
+
+def _is_subsequence(part: list, whole: list) -> bool:
+    position = 0
+    for item in part:
+        while position < len(whole) and whole[position] != item:
+            position += 1
+        if position == len(whole):
+            return False
+        position += 1
+    return True
 
 
 def _at(case: Case, clock: str, actor: str, action: str, changes: dict, note: str | None = None) -> Case:

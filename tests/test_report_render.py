@@ -116,30 +116,81 @@ def compliance_xlsx(cli, rws, target):
     )
 
 
+def table(sheet) -> tuple[int, list[list]]:
+    """(header row number, rows from the header on) of a sheet with a title block:
+    the table starts at the row after the first blank one."""
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    blank = next(i for i, row in enumerate(values) if all(v is None for v in row))
+    return blank + 2, values[blank + 1 :]
+
+
 def test_excel_workbook_has_sheets_formats_totals_and_charts(cli, rws, tmp_path):
     target = tmp_path / "c.xlsx"
     assert compliance_xlsx(cli, rws, target).code == 0
     book = load_workbook(target)
-    assert {"Summary", "By category", "SLA", "Breaches", "Trend", "Cases", "About"} <= set(book.sheetnames)
+    assert {"Summary", "By category", "SLA", "Breaches", "Trend", "Cases", "Data quality", "About"} <= set(
+        book.sheetnames
+    )
+    head = git(rws, "rev-parse", "HEAD").strip()
+    for sheet in book.worksheets:  # every sheet opens with the title block
+        assert sheet["A1"].value == "Monthly complaints compliance report: 2026-03", sheet.title
+        assert sheet["A2"].value == "Firm: Example Consumer Co. Ltd"
+        assert sheet["A3"].value.startswith("Period: 2026-03-01 to 2026-03-31 (UTC)")
+        assert sheet["A4"].value == f"Data commit: {head}"
+        assert sheet["A5"].value.startswith(f"Integrity: audit verify at {head[:12]}: ")
+        assert sheet.print_title_rows == "$7:$7"  # the header row repeats on every page
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1
+        assert sheet.oddFooter.center.text == "Page &P of &N"
+        assert sheet.oddFooter.left.text == "Confidential"
     summary = book["Summary"]
-    assert summary.freeze_panes == "A2"
-    values = {row[0].value: row[1] for row in summary.iter_rows(min_row=2)}
-    assert values["Complaints received"].value == 3
-    assert values["Closed within 3 business days"].value == pytest.approx(1 / 3, abs=1e-4)
+    header, rows = table(summary)
+    assert header == 7 and summary.freeze_panes == "A8"
+    assert rows[0][:3] == ["Measure", "Value", "Note"]
+    values = {row[0].value: row[1] for row in summary.iter_rows(min_row=8) if row[0].value}
+    # The reconciliation, worked out by hand in tests/report_fixture.py: 1 + 3 + 1 - 4 = 1.
+    assert [values[m].value for m in ("Open at start of period", "Received in period")] == [1, 3]
+    assert [values[m].value for m in ("Reopened in period", "Closed in period")] == [1, 4]
+    assert values["Open at end of period"].value == 1
+    assert values["Closed within 3 business days"].value == 0.5
     assert values["Closed within 3 business days"].number_format == "0.0%"
-    assert values["Resolution (hours), median"].value == 253.0
+    assert values["Resolution (days), median"].value == pytest.approx(172 / 24)  # as the Markdown
+    assert values["Upheld"].value == 1.0
+    assert values["Redress paid (GBP)"].value == 50 and values["Redress paid (CNY)"].value == 800
+    assert "Redress paid" not in values  # never a total over two currencies
+    notes = {row[0].value: row[2].value for row in summary.iter_rows(min_row=8)}
+    assert notes["Upheld"] == "1 of 1 closures (3 unknown, left out)"
+    assert notes["Open at end of period"] == (
+        "1 open at start + 3 received + 1 reopened - 4 closed = 1 open at end"
+    )
+    labels = [row[0].value for row in summary.iter_rows(min_row=8)]
+    assert "Sign-off" in labels and "Prepared by" in labels and "Reviewed by" in labels
     by_category = book["By category"]
-    rows = [[c.value for c in row] for row in by_category.iter_rows()]
-    assert rows[0] == ["Category", "Received", "Share", "Closed", "Open at end"]
-    assert rows[1][:2] == ["Billing / price", 2] and rows[-1][0] == "Total"
-    assert rows[-1][1] == 3 and rows[-1][3] == 3  # totals row: received and closed
-    assert by_category["B2"].number_format == "#,##0"
+    header, rows = table(by_category)
+    assert rows[0] == ["Category", "Open at start", "Received", "Share", "Reopened", "Closed", "Open at end"]
+    assert rows[1] == ["Billing / price", 0, 2, pytest.approx(2 / 3), 1, 3, 0]
+    assert rows[-1] == ["Total", 1, 3, None, 1, 4, 1]  # totals: the sums of the rows
+    assert by_category.cell(header + 1, 3).number_format == "#,##0"
     assert by_category.column_dimensions["A"].width == 28
-    assert len(by_category._charts) == 1 and len(book["Trend"]._charts) == 1
+    chart = by_category._charts[0]
+    assert chart.legend is None  # one series
+    assert chart.x_axis.title is not None and chart.y_axis.title is not None
+    assert len(book["Trend"]._charts) == 1
+    trend = table(book["Trend"])[1]
+    assert trend[1][:3] == ["2025-09", "no data", None]  # before the first case: no data, not 0
     cases = book["Cases"]
-    assert cases["B2"].is_date and cases["B2"].number_format == "yyyy-mm-dd hh:mm"
-    about = {row[0].value: row[1].value for row in book["About"].iter_rows(min_row=2)}
-    assert about["data_commit"] == git(rws, "rev-parse", "HEAD").strip()
+    header, rows = table(cases)
+    assert cases.auto_filter.ref == f"A{header}:{cases.cell(header, len(rows[0])).column_letter}{header + 3}"
+    filed = cases.cell(header + 1, 2)
+    assert filed.is_date and filed.number_format == "yyyy-mm-dd hh:mm"
+    columns = rows[0]
+    by_id = {row[0]: dict(zip(columns, row, strict=True)) for row in rows[1:] if row[0] != "Cases"}
+    assert by_id["C-260305-C000003"]["Reopened"] == "yes"  # human labels, not TRUE/FALSE
+    assert by_id["C-260305-C000003"]["Currency"] == "CNY"
+    assert by_id["C-260302-A000001"]["Resolution (days)"] == pytest.approx(25 / 24, abs=0.01)
+    about = {row[0].value: row[1].value for row in book["About"].iter_rows(min_row=8)}
+    assert about["Data commit"] == head
+    assert about["Customer details masked"] == "yes" and about["Status"] == "final"
+    assert about["Firm"] == "Example Consumer Co. Ltd"
 
 
 @pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice is not installed")
@@ -240,7 +291,7 @@ def test_as_of_renders_the_data_of_an_older_commit(cli, rws):
         now,
     )
     assert old.code == 0, old.err
-    assert f"`{before}`" in old.out and "| Closed in period | 0 |" in old.out
+    assert f"`{before}`" in old.out and "| Closed in period (closures) | 0 (0 cases) |" in old.out
     by_date = cli(
         "report",
         "compliance",
@@ -276,7 +327,7 @@ def test_custom_template_without_python(cli, rws):
     listed = cli("report", "--list", "--json", "-w", str(rws)).out
     assert '"weekly"' in listed and '"compliance"' in listed
     done = cli("report", "weekly", "--period", "2026-03", "-w", str(rws), "--now", NOW)
-    assert done.out == "Weekly one-liner: 3 received, 3 closed, top billing\n"
+    assert done.out == "Weekly one-liner: 3 received, 4 closed, top billing\n"
     target = rws / "w.xlsx"
     assert (
         cli(
@@ -296,7 +347,8 @@ def test_custom_template_without_python(cli, rws):
         == 0
     )
     sheet = load_workbook(target)["Open cases"]
-    assert sheet["A2"].value == "C-260325-D000004" and sheet["B2"].number_format == "0.0"
+    header, rows = table(sheet)
+    assert rows[1][0] == "C-260325-D000004" and sheet.cell(header + 1, 2).number_format == "0.0"
     bad = cli("report", "weekly", "-f", "csv", "-w", str(rws), "--now", NOW)
     assert bad.code == 2 and "has no csv format" in bad.err
 
@@ -347,6 +399,8 @@ def test_stats_json_and_by(cli, rws):
     done = cli("stats", "--period", "2026-03", "--by", "category", "--json", "-w", str(rws), "--now", NOW)
     assert done.code == 0, done.err
     data = json.loads(done.out)
-    assert data["received"] == 3 and data["closed"] == 3
+    assert data["received"] == 3 and data["closed"] == 4 and data["reopened_in_period"] == 1
+    assert data["open_at_start"] + 3 + 1 - 4 == data["open_at_end"] == 1
+    assert sum(g["closed"] for g in data["groups"]) == data["closed"]
     assert [g["key"] for g in data["groups"]] == ["billing", "logistics"]
     assert {c["clock"] for c in data["sla"]} == {"first_response", "resolution"}

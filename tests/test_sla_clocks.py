@@ -113,11 +113,12 @@ def test_fca_complaint_resolved_on_the_third_business_day():
     final = clock(resolved, "fca_disp.final_response", "2025-11-20T00:00:00+00:00")
     assert final.due_at == "2026-01-05T23:59:59+00:00"  # 8 weeks = 56 days after 10 Nov
     assert final.state == "met"
-    # Received after hours on Friday: counts from Monday, so due end of Thursday.
+    # Received after hours on Friday 7 Nov: DISP 1.5.1R counts business days
+    # "following the day on which it is received" (Friday): Mon 10, Tue 11, Wed 12.
     late = make_case("2025-11-07T18:30:00+00:00", regimes=["fca_disp"])
     assert (
         clock(late, "fca_disp.summary_resolution", "2025-11-08T00:00:00+00:00").due_at
-        == "2025-11-13T17:00:00+00:00"
+        == "2025-11-12T17:00:00+00:00"
     )
 
 

@@ -29,8 +29,12 @@ def kpis():
 def test_volumes(kpis):
     assert kpis["received"] == 3  # A, C, D
     assert kpis["open_at_start"] == 1  # B (F was closed in January)
-    assert kpis["closed"] == 3  # A, B, C (C counted once despite its reopen)
+    assert kpis["closed"] == 4  # closures: A, B, C (Mar 9) and C again (Mar 16)
+    assert kpis["reopened_in_period"] == 1  # C on Mar 12
+    assert kpis["closed_cases"] == 3
     assert kpis["open_at_end"] == 1  # D
+    assert kpis["open_at_end"] == 1 + 3 + 1 - 4 and kpis["reconciles"]
+    assert kpis["provisional"] is False
     assert kpis["period"]["start"] == "2026-03-01T00:00:00+00:00"
     assert kpis["as_at"] == "2026-04-01T00:00:00+00:00"
 
@@ -44,26 +48,38 @@ def test_response_and_resolution_times(kpis):
         "mean": 1.5,
         "p90": 2.0,
     }
-    # Resolution: A 25h, B 674h, C 253h; business A 10, B 182, C 54.
-    assert kpis["resolution_hours"] == {"count": 3, "median": 253.0, "mean": 317.33, "p90": 674.0}
+    # Resolution per closure: A 25h, B 674h, C 91h (Thu 20:00 -> Mon 15:00) and 253h;
+    # business A 10, B 182, C 15 (Fri 9 + Mon 6) and 54. Median of four: the mean of
+    # the middle two; p90: the 4th of 4 (nearest rank).
+    assert kpis["resolution_hours"] == {"count": 4, "median": 172.0, "mean": 260.75, "p90": 674.0}
     assert kpis["resolution_business_hours"] == {
-        "count": 3,
-        "median": 54.0,
-        "mean": 82.0,
+        "count": 4,
+        "median": 34.5,
+        "mean": 65.25,
         "p90": 182.0,
     }
+    assert kpis["resolution_unknown"] == 0
 
 
 def test_rates(kpis):
-    third = round(1 / 3, 4)
-    assert kpis["closed_within_3_business_days"] == {"count": 1, "rate": third}  # A
-    assert kpis["closed_within_8_weeks"] == {"count": 3, "rate": 1.0}
-    assert kpis["escalated"] == {"count": 1, "rate": third}  # B
+    def of_four(count: int) -> dict:
+        return {"count": count, "known": 4, "unknown": 0, "rate": count / 4}
+
+    # A (Mar 3) and C's first closure (Mar 9; deadline Wed Mar 11 18:00) are within.
+    assert kpis["closed_within_3_business_days"] == of_four(2)
+    assert kpis["closed_within_8_weeks"] == of_four(4)
+    assert kpis["escalated"] == of_four(1)  # B, escalated Mar 10 before its closure
     assert kpis["escalations_in_period"] == 1
-    assert kpis["reopened"] == {"count": 1, "rate": third}  # C
-    assert kpis["first_contact_resolution"] == {"count": 1, "rate": third}  # A
-    assert kpis["upheld"] == {"count": 1, "rate": third}  # B
-    assert kpis["redress_total"] == 50.0
+    assert kpis["reopened"] == of_four(1)  # C's second closure came after a reopen
+    assert kpis["first_contact_resolution"] == of_four(1)  # A (C waited, B escalated)
+    # Only B says whether it was upheld: A and C are unknown, not "not upheld".
+    assert kpis["upheld"] == {"count": 1, "known": 1, "unknown": 3, "rate": 1.0}
+    # B's 50 has no currency (the test gives no default); C's 800 is in CNY: two totals.
+    assert kpis["redress"] == [
+        {"currency": "", "amount": 50.0, "cases": 1},
+        {"currency": "CNY", "amount": 800.0, "cases": 1},
+    ]
+    assert kpis["redress_total"] is None  # never a sum of two currencies
 
 
 def test_surveys_repeats_and_tops(kpis):
@@ -72,8 +88,14 @@ def test_surveys_repeats_and_tops(kpis):
     assert surveys["csat_average"] == 3.5  # (5 + 2) / 2
     assert surveys["nps"] == 0.0  # one promoter (10), one detractor (5)
     assert (surveys["promoters"], surveys["passives"], surveys["detractors"]) == (1, 0, 1)
-    assert surveys["response_rate"] == round(2 / 3, 4)  # A and C of 3 closed
-    assert kpis["repeat_complaints"] == {"count": 1, "rate": round(1 / 3, 4), "customers": 1}
+    assert surveys["response_rate"] == 0.75  # closures of answered cases: A, C, C of 4
+    assert kpis["repeat_complaints"] == {
+        "count": 1,
+        "known": 3,
+        "unknown": 0,
+        "rate": round(1 / 3, 4),
+        "customers": 1,
+    }
     assert kpis["top_categories"][0] == {"key": "billing", "count": 2, "share": round(2 / 3, 4)}
     assert kpis["top_root_causes"] == [{"key": "packaging", "count": 2, "share": 1.0}]
 
@@ -82,7 +104,7 @@ def test_group_by_category():
     facts = [case_facts(c) for c in (truncate(c, AS_AT) for c in fixture_cases()) if c]
     rows = group_kpis(facts, "category", parse_period("2026-03", UTC), AS_AT, KpiCalendar.fallback("UTC"))
     assert [(r["key"], r["received"], r["closed"], r["open_at_end"]) for r in rows] == [
-        ("billing", 2, 2, 0),
+        ("billing", 2, 3, 0),
         ("logistics", 1, 1, 1),
     ]
 

@@ -3,13 +3,16 @@
 The caller (``services.audit``) parses the blobs; this module only compares.
 A case file may only ever grow: every event of the parent's version must still
 be there, unchanged and in order, and the state must equal the replay of the
-events. Events a commit appends are checked against the commit's date and the
-actor's role.
+events. Events a commit appends are checked against the commit's date, the
+registry of event kinds and the actor's role. A merge is judged by its parents:
+it keeps every event of each, and adds nothing but the merge's own records.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -17,6 +20,7 @@ from typing import Any, Protocol
 from cmtool.audit.findings import Finding
 from cmtool.audit.trailers import Trailers, trailer_mismatches
 from cmtool.model.events import Event
+from cmtool.model.registry import EVENT_KINDS, MERGE_ACTOR, MERGE_EVENT_KINDS
 from cmtool.model.schema import check_case_data
 from cmtool.model.timefmt import parse_time
 from cmtool.rules.access import AccessPolicy
@@ -147,35 +151,98 @@ def check_file_change(
     policy: AccessPolicy,
     check_appended: bool = True,
 ) -> tuple[list[Finding], list[tuple[int, Event]]]:
-    """Findings for one changed case file, and the events this commit appended
-    (index in the new file, event)."""
-    sha, path = commit.sha, change.path
+    """Findings for one case file a (non-merge) commit changed, and the events it
+    appended (index in the new file, event)."""
+    found, new = _shape_findings(commit, change.path, change.new)
+    if new is None:
+        return found, []
+    old_events = change.old.events if change.old is not None else []
+    appended = _check_append_only(commit, change, old_events, new.events, found)
+    if not check_appended:
+        return found, []
+    events = _check_appended(commit, change.path, new, appended, policy, found)
+    return found, events
+
+
+def check_merge_file(
+    commit: CommitLike, path: str, parents: Sequence[FileVersion | None], new: FileVersion | None
+) -> tuple[list[Finding], list[tuple[int, Event]]]:
+    """A case file as a merge commit left it, judged by its parents.
+
+    Every event of every parent must be there, unchanged and in the parent's
+    order; an event in no parent may only be a record the merge itself writes
+    (``registry.MERGE_EVENT_KINDS`` by ``registry.MERGE_ACTOR``); the state must
+    be the replay of the events. Returns the findings and the merge's own events.
+    """
+    found, checked = _shape_findings(commit, path, new)
+    if checked is None:
+        return found, []
+    new = checked
+    case_id = case_id_of(path)
+    new_events = new.events
+    for number, parent in enumerate(parents, 1):
+        missing = _first_not_kept(parent.events if parent is not None else [], new_events)
+        if missing is not None:
+            index, event = missing
+            found.append(
+                Finding(
+                    "EVENT_REMOVED",
+                    f"the merge lost or altered event {index + 1} of parent {number} ({_label(event)})",
+                    commit.sha,
+                    path,
+                    None,
+                    case_id,
+                )
+            )
+    available: Counter[str] = Counter()
+    for parent in parents:
+        counts = Counter(_identity(item) for item in (parent.events if parent is not None else []))
+        available |= counts  # the union keeps each event as often as the parent with most copies
+    added: list[tuple[int, Event]] = []
+    for index, item in enumerate(new_events):
+        key = _identity(item)
+        if available[key]:
+            available[key] -= 1
+            continue
+        event = _event(item)
+        if event is None:
+            continue
+        if event.actor != MERGE_ACTOR or event.action not in MERGE_EVENT_KINDS:
+            found.append(
+                Finding(
+                    "MERGE_ADDED_EVENT",
+                    f"event {index + 1} ({_label(item)}) is in neither parent: a merge may add "
+                    f"only its own records ({', '.join(sorted(MERGE_EVENT_KINDS))} by {MERGE_ACTOR})",
+                    commit.sha,
+                    path,
+                    new.lines().get(f"events[{index}]"),
+                    case_id,
+                )
+            )
+        added.append((index, event))
+        _check_date(commit, path, new, index, event, found)
+    return found, added
+
+
+def _shape_findings(
+    commit: CommitLike, path: str, new: FileVersion | None
+) -> tuple[list[Finding], FileVersion | None]:
+    """Findings about the new version alone, and that version (None when it is not
+    a case file that can be checked further)."""
+    sha = commit.sha
     case_id = case_id_of(path)
     if not case_id:
-        return [
-            Finding(
-                "CASE_STRAY_FILE",
-                "a file under cases/ that is not a case file (cases/YYYY/MM/<ID>.yaml)",
-                sha,
-                path,
-            )
-        ], []
-    if change.new is None:
-        return [
-            Finding(
-                "CASE_DELETED",
-                "case file deleted (or renamed): case files may never be removed",
-                sha,
-                path,
-                None,
-                case_id,
-            )
-        ], []
-    new = change.new
+        stray = "a file under cases/ that is not a case file (cases/YYYY/MM/<ID>.yaml)"
+        return [Finding("CASE_STRAY_FILE", stray, sha, path)], None
+    if new is None:
+        deleted = "case file deleted (or renamed): case files may never be removed"
+        return [Finding("CASE_DELETED", deleted, sha, path, None, case_id)], None
     if new.error is not None:
         where, _, message = new.error.partition(": ")
         line = where.rsplit(":", 1)[-1]
-        return [Finding("CASE_YAML", message, sha, path, int(line) if line.isdigit() else None, case_id)], []
+        return [
+            Finding("CASE_YAML", message, sha, path, int(line) if line.isdigit() else None, case_id)
+        ], None
     found = [Finding(p.code, p.message, sha, path, p.line, case_id) for p in _schema_problems(new, path)]
     data_id = new.data.get("id") if isinstance(new.data, Mapping) else None
     if isinstance(data_id, str) and data_id != case_id:
@@ -184,48 +251,88 @@ def check_file_change(
                 "CASE_WRONG_PATH", f"the file holds case {data_id}", sha, path, new.lines().get("id"), case_id
             )
         )
-    old_events = change.old.events if change.old is not None else []
+    return found, new
+
+
+def _check_appended(
+    commit: CommitLike,
+    path: str,
+    new: FileVersion,
+    appended: list[int],
+    policy: AccessPolicy,
+    found: list[Finding],
+) -> list[tuple[int, Event]]:
+    """Date, kind and role of each event a commit appended."""
+    case_id = case_id_of(path)
     new_events = new.events
-    appended = _check_append_only(commit, change, old_events, new_events, found)
-    if not check_appended:
-        return found, []
     events: list[tuple[int, Event]] = []
-    bound = parse_time(commit.committer_date)
-    redress = _redress_by_index(new_events) if appended and not commit.is_merge else []
+    redress = _redress_by_index(new_events) if appended else []
     for index in appended:
         event = _event(new_events[index])
         if event is None:
             continue
         events.append((index, event))
-        try:
-            late = parse_time(event.at) > bound
-        except (TypeError, ValueError):
-            late = False  # a bad time is a schema finding already
-        if late:
+        _check_date(commit, path, new, index, event, found)
+        if event.action not in EVENT_KINDS:
             found.append(
                 Finding(
-                    "EVENT_AFTER_COMMIT",
-                    f"event {index + 1} is dated {event.at}, after its commit ({commit.committer_date})",
-                    sha,
+                    "EVENT_UNKNOWN_ACTION",
+                    f"event {index + 1}: {event.action!r} is not an action cmtool records",
+                    commit.sha,
                     path,
                     new.lines().get(f"events[{index}]"),
                     case_id,
                 )
             )
-        if not commit.is_merge:
-            denial = policy.denial(event, redress[index])
-            if denial:
-                found.append(
-                    Finding(
-                        "ROLE_DENIED",
-                        f"event {index + 1}: {denial}",
-                        sha,
-                        path,
-                        new.lines().get(f"events[{index}]"),
-                        case_id,
-                    )
+        denial = policy.denial(event, redress[index])
+        if denial:
+            found.append(
+                Finding(
+                    "ROLE_DENIED",
+                    f"event {index + 1}: {denial}",
+                    commit.sha,
+                    path,
+                    new.lines().get(f"events[{index}]"),
+                    case_id,
                 )
-    return found, events
+            )
+    return events
+
+
+def _check_date(
+    commit: CommitLike, path: str, new: FileVersion, index: int, event: Event, found: list[Finding]
+) -> None:
+    try:
+        late = parse_time(event.at) > parse_time(commit.committer_date)
+    except (TypeError, ValueError):
+        late = False  # a bad time is a schema finding already
+    if late:
+        found.append(
+            Finding(
+                "EVENT_AFTER_COMMIT",
+                f"event {index + 1} is dated {event.at}, after its commit ({commit.committer_date})",
+                commit.sha,
+                path,
+                new.lines().get(f"events[{index}]"),
+                case_id_of(path),
+            )
+        )
+
+
+def _identity(item: Any) -> str:
+    return json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _first_not_kept(old: list[Any], new: list[Any]) -> tuple[int, Any] | None:
+    """The first event of ``old`` not found, in order, in ``new`` (None: all kept)."""
+    position = 0
+    for index, event in enumerate(old):
+        while position < len(new) and new[position] != event:
+            position += 1
+        if position == len(new):
+            return index, event
+        position += 1
+    return None
 
 
 def _schema_problems(new: FileVersion, path: str) -> list:
@@ -241,28 +348,6 @@ def _check_append_only(
     """Flag removed or rewritten events; returns indexes of the events this commit added."""
     sha, path, case_id = commit.sha, change.path, case_id_of(change.path)
     lines = change.new.lines if change.new is not None else (lambda: {})
-    if commit.is_merge:
-        # A merge interleaves both timelines: each side's events must survive, in order.
-        position = 0
-        kept: set[int] = set()
-        for index, event in enumerate(old):
-            while position < len(new) and new[position] != event:
-                position += 1
-            if position == len(new):
-                found.append(
-                    Finding(
-                        "EVENT_REMOVED",
-                        f"the merge lost event {index + 1} of a parent ({_label(event)})",
-                        sha,
-                        path,
-                        None,
-                        case_id,
-                    )
-                )
-                return []
-            kept.add(position)
-            position += 1
-        return [i for i in range(len(new)) if i not in kept]
     for index, event in enumerate(old):
         if index < len(new) and new[index] == event:
             continue

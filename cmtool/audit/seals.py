@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from cmtool.audit.findings import Finding
 from cmtool.audit.trailers import TRAILER_RE
+from cmtool.model.registry import SEAL_TRAILERS
 
 PREFIX = "cmtool-seal-"
 NAME_RE = re.compile(r"^cmtool-seal-(\d+)$")
@@ -40,7 +41,7 @@ def parse_seal_message(message: str) -> dict[str, str]:
     fields = {}
     for line in body.splitlines():
         match = TRAILER_RE.match(line.strip())
-        if match and match.group(1).startswith("Cmtool-"):
+        if match and match.group(1) in SEAL_TRAILERS:
             fields[match.group(1)] = match.group(2).strip()
     return fields
 

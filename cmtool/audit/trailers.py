@@ -1,7 +1,8 @@
 """Commit trailers written by cmtool, and whether a commit's diff matches them.
 
 Every cmtool commit ends with ``Cmtool-Action``, ``Cmtool-Actor`` and one
-``Cmtool-Case`` line per case it touched (see ``services.context.commit_message``).
+``Cmtool-Case`` line per case it touched (see ``services.context.commit_message``);
+the names and actions allowed are those of ``cmtool.model.registry``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from cmtool.model.ids import is_valid_id
+from cmtool.model.registry import COMMIT_ACTIONS, COMMIT_TRAILERS
 
 TRAILER_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s?(.*)$")
 ACTION_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-KNOWN = ("Cmtool-Action", "Cmtool-Actor", "Cmtool-Case")
+SINGLE = ("Cmtool-Action", "Cmtool-Actor", "Cmtool-Source")  # at most once per commit
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def parse_trailers(message: str) -> Trailers:
             continue
         key, value = match.group(1), match.group(2).strip()
         if key.lower().startswith("cmtool-"):
-            if key not in KNOWN:
+            if key not in COMMIT_TRAILERS:
                 problems.append(f"unknown trailer {key!r}")
                 continue
             values.setdefault(key, []).append(value)
@@ -52,11 +54,14 @@ def parse_trailers(message: str) -> Trailers:
         found = values.get(key, [])
         if not found or not found[0]:
             problems.append(f"{key} is missing")
-        elif len(found) > 1:
-            problems.append(f"{key} appears {len(found)} times")
+    for key in SINGLE:
+        if len(values.get(key, [])) > 1:
+            problems.append(f"{key} appears {len(values[key])} times")
     action = (values.get("Cmtool-Action") or [None])[0]
     if action and not ACTION_RE.match(action):
         problems.append(f"Cmtool-Action {action!r} is not an action name")
+    elif action and action not in COMMIT_ACTIONS:
+        problems.append(f"Cmtool-Action {action!r} is not an action cmtool writes")
     cases = tuple(values.get("Cmtool-Case", []))
     for case_id in cases:
         if not is_valid_id(case_id):

@@ -3,6 +3,7 @@
 import importlib
 import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -18,9 +19,28 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain click help: rich help rendering costs ~90 ms at start-up
-    add_completion=False,
+    add_completion=True,  # --install-completion for bash, zsh, fish and PowerShell
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from cmtool import __version__
+
+        typer.echo(f"cmtool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Consumer-complaint management on a git repository of YAML files."""
+
 
 # Each module adds its commands to ``app`` when imported. Importing them costs
 # little: heavy libraries are imported inside the commands that need them.
@@ -35,6 +55,8 @@ COMMAND_MODULES = (
     "cmtool.cli.report_cmds",
     "cmtool.cli.survey_cmds",
     "cmtool.cli.sla_cmds",
+    "cmtool.cli.bulk_cmds",
+    "cmtool.cli.undo_cmds",
 )
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from cmtool.cli.common import ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json, warn
+from cmtool.cli.common import ActorOpt, IdArg, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json, warn
 
 audit_app = typer.Typer(help="Check the history: verify, seal, export for auditors.", no_args_is_help=True)
 
@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command(rich_help_panel="Audit")
     def history(
-        case_id: Annotated[str, typer.Argument(help="Case ID or an unambiguous prefix.")],
+        case_id: IdArg,
         workspace: WorkspaceOpt = None,
         as_json: JsonOpt = False,
     ) -> None:

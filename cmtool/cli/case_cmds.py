@@ -5,9 +5,19 @@ from typing import Annotated
 
 import typer
 
-from cmtool.cli.common import ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json
-
-IdArg = Annotated[str, typer.Argument(help="Case ID or an unambiguous prefix of it.")]
+from cmtool.cli import completion
+from cmtool.cli.common import (
+    ActorOpt,
+    IdArg,
+    JsonOpt,
+    NowOpt,
+    WorkspaceOpt,
+    context,
+    echo,
+    print_json,
+    tell_owner,
+)
+from cmtool.errors import UsageError
 
 
 def _done(case, as_json: bool, message: str) -> None:
@@ -53,7 +63,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """File a new complaint; prints its ID."""
+        """File a new complaint; prints its ID. When routing assigns it, the new owner
+        is notified (rules.yaml notifications:)."""
         from cmtool.services.filing import file_complaint
 
         fields = {
@@ -71,13 +82,17 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             "tags": _split(tags),
             "filed_at": filed_at,
         }
-        case = file_complaint(context(workspace, actor, now), fields)
+        ctx = context(workspace, actor, now)
+        case = file_complaint(ctx, fields)
         _done(case, as_json, case.id)
+        tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
     def assign(
         case_id: IdArg,
-        to: Annotated[str | None, typer.Option("--to", help="New owner.")] = None,
+        to: Annotated[
+            str | None, typer.Option("--to", help="New owner.", autocompletion=completion.people)
+        ] = None,
         auto: Annotated[bool, typer.Option("--auto", help="Let rules.yaml routing choose.")] = False,
         reason: Annotated[str | None, typer.Option(help="Why (kept in the event).")] = None,
         workspace: WorkspaceOpt = None,
@@ -85,16 +100,19 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Give a case an owner (or re-route it with --auto)."""
+        """Give a case an owner (or re-route it with --auto). The new owner is notified
+        when rules.yaml has a notifications: section."""
+        ctx = context(workspace, actor, now)
         if to and not auto:  # the common path skips loading rules.yaml
             from cmtool.services import lifecycle
 
-            case = lifecycle.assign(context(workspace, actor, now), case_id, to, reason)
+            case = lifecycle.assign(ctx, case_id, to, reason)
         else:
             from cmtool.services.filing import assign_case
 
-            case = assign_case(context(workspace, actor, now), case_id, to, auto, reason)
+            case = assign_case(ctx, case_id, to, auto, reason)
         _done(case, as_json, f"{case.id} assigned to {case.get('assignee')}")
+        tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
     def note(
@@ -103,12 +121,41 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         internal: Annotated[
             bool, typer.Option("--internal", help="An internal note: not a contact with the customer.")
         ] = False,
+        holding_reply: Annotated[
+            bool,
+            typer.Option(
+                "--holding-reply",
+                help="This note is a holding reply (why the final response is delayed, and when it "
+                "will come): stops a regime's holding-reply clock. Exit 4 once that clock fell due, "
+                "unless --late.",
+            ),
+        ] = False,
+        late: Annotated[
+            bool,
+            typer.Option(
+                "--late", help="With --holding-reply: it is late; record it anyway (needs --reason)."
+            ),
+        ] = False,
+        reason: Annotated[
+            str | None, typer.Option(help="With --late: why the holding reply is late.")
+        ] = None,
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Record a contact with the customer (the first one stops the first-response clock)."""
+        if holding_reply:
+            if internal:
+                raise UsageError("a holding reply goes to the customer: drop --internal")
+            from cmtool.services.sla_actions import holding_reply as send_holding_reply
+
+            case = send_holding_reply(context(workspace, actor, now), case_id, text, late, reason)
+            late_note = " (late)" if case.events[-1].details.get("late") else ""
+            _done(case, as_json, f"{case.id} holding reply recorded{late_note} ({case.status.value})")
+            return
+        if late or reason:
+            raise UsageError("--late and --reason go with --holding-reply")
         from cmtool.services import lifecycle
 
         case = lifecycle.note(context(workspace, actor, now), case_id, text, internal)
@@ -147,18 +194,21 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     @app.command(rich_help_panel="Cases")
     def escalate(
         case_id: IdArg,
-        to: Annotated[str, typer.Option("--to", help="Who takes it over.")],
+        to: Annotated[str, typer.Option("--to", help="Who takes it over.", autocompletion=completion.people)],
         reason: Annotated[str, typer.Option(help="Why it is escalated.")],
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Escalate a case to someone more senior."""
+        """Escalate a case to someone more senior (notified when rules.yaml has a
+        notifications: section)."""
         from cmtool.services import lifecycle
 
-        case = lifecycle.escalate(context(workspace, actor, now), case_id, to, reason)
+        ctx = context(workspace, actor, now)
+        case = lifecycle.escalate(ctx, case_id, to, reason)
         _done(case, as_json, f"{case.id} escalated to {to} (level {case.get('escalation_level')})")
+        tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
     def edit(
@@ -177,6 +227,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         regime: Annotated[str | None, typer.Option(help="Comma-separated presets.")] = None,
         tags: Annotated[str | None, typer.Option(help="Comma-separated.")] = None,
         reason: Annotated[str | None, typer.Option(help="Why (kept in the event).")] = None,
+        correct: Annotated[
+            bool,
+            typer.Option(
+                "--correct", help="The old value was a mistake: record a correction (needs --reason)."
+            ),
+        ] = False,
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
@@ -201,7 +257,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             "tags": _split(tags),
         }
         updates = {k: v for k, v in given.items() if v is not None}
-        case = lifecycle.edit(context(workspace, actor, now), case_id, updates, reason)
+        case = lifecycle.edit(context(workspace, actor, now), case_id, updates, reason, correct)
         _done(case, as_json, f"{case.id} edited: {', '.join(updates)}")
 
     @app.command(rich_help_panel="Cases")
@@ -211,7 +267,16 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         remedy: Annotated[
             str | None, typer.Option(help="e.g. refund, replacement, repair, apology, explanation.")
         ] = None,
-        redress: Annotated[float | None, typer.Option(help="Money paid or credited.")] = None,
+        redress: Annotated[
+            str | None,
+            typer.Option(help="Money paid or credited: 800, or with its currency: '800 CNY'."),
+        ] = None,
+        currency: Annotated[
+            str | None,
+            typer.Option(
+                help="ISO 4217 code of --redress (default: the case's regime's, else the workspace's)."
+            ),
+        ] = None,
         upheld: Annotated[
             bool | None, typer.Option("--upheld/--not-upheld", help="Was the complaint upheld?")
         ] = None,
@@ -223,7 +288,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         """Record the resolution given to the customer."""
         from cmtool.services import lifecycle
 
-        case = lifecycle.resolve(context(workspace, actor, now), case_id, resolution, remedy, redress, upheld)
+        case = lifecycle.resolve(
+            context(workspace, actor, now), case_id, resolution, remedy, redress, upheld, currency
+        )
         _done(case, as_json, f"{case.id} resolved")
 
     @app.command(rich_help_panel="Cases")

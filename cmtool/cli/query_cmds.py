@@ -4,33 +4,64 @@ from typing import Annotated
 
 import typer
 
+from cmtool.cli import completion
 from cmtool.cli.common import (
+    ActorOpt,
     AsOfOpt,
     CsvOpt,
+    IdArg,
     JsonOpt,
     NowOpt,
     WorkspaceOpt,
+    context,
     echo,
+    is_terminal,
     print_json,
     print_rows,
+    skipped_files,
     warn,
 )
+from cmtool.errors import EXIT_FINDINGS
+
+# Options of `list` that are not filters of the query.
+NOT_FILTERS = frozenset({"view", "now", "actor", "workspace", "as_json", "as_csv"})
 
 
 def register(app: typer.Typer) -> None:
     @app.command("list", rich_help_panel="Cases")
     def list_cmd(
+        view: Annotated[
+            str | None,
+            typer.Argument(help="A saved view from rules.yaml's views:, e.g. @my-queue.", show_default=False),
+        ] = None,
         status: Annotated[
             str | None, typer.Option(help="open (every status before resolved), done, or statuses.")
         ] = None,
-        assignee: Annotated[str | None, typer.Option()] = None,
+        assignee: Annotated[str | None, typer.Option(autocompletion=completion.people)] = None,
         priority: Annotated[str | None, typer.Option()] = None,
-        category: Annotated[str | None, typer.Option()] = None,
+        category: Annotated[str | None, typer.Option(autocompletion=completion.categories)] = None,
         channel: Annotated[str | None, typer.Option()] = None,
+        team: Annotated[str | None, typer.Option()] = None,
+        region: Annotated[str | None, typer.Option()] = None,
+        product: Annotated[str | None, typer.Option(help="Part of the product name, any case.")] = None,
+        customer: Annotated[str | None, typer.Option(help="Part of the customer's name, any case.")] = None,
+        tag: Annotated[str | None, typer.Option(help="Cases carrying any of these tags.")] = None,
+        regime: Annotated[str | None, typer.Option(help="Cases under any of these regimes.")] = None,
+        filed_since: Annotated[str | None, typer.Option(help="Filed on or after this date.")] = None,
+        filed_until: Annotated[str | None, typer.Option(help="Filed on or before this date.")] = None,
+        closed_since: Annotated[str | None, typer.Option(help="Closed on or after this date.")] = None,
+        closed_until: Annotated[str | None, typer.Option(help="Closed on or before this date.")] = None,
+        sla: Annotated[
+            str | None,
+            typer.Option(help="Open cases with a clock in this state: ok, warning, breached, paused."),
+        ] = None,
+        text: Annotated[
+            str | None, typer.Option(help="Cases whose title, description, notes or resolution match.")
+        ] = None,
         sort: Annotated[
-            str, typer.Option(help="Fields to sort by, comma-separated; -field for descending.")
-        ] = "id",
-        limit: Annotated[int | None, typer.Option(help="At most this many rows.")] = None,
+            str | None, typer.Option(help="Fields to sort by, comma-separated; -field for descending.")
+        ] = None,
+        limit: Annotated[int | None, typer.Option(help="At most this many rows.", min=1)] = None,
         as_of: AsOfOpt = None,
         overdue: Annotated[
             bool, typer.Option("--overdue", help="Only open cases with a breached SLA clock.")
@@ -39,31 +70,69 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Only open cases with a clock due within this time, e.g. 4h.")
         ] = None,
         now: NowOpt = None,
+        actor: ActorOpt = None,
         workspace: WorkspaceOpt = None,
         as_json: JsonOpt = False,
         as_csv: CsvOpt = False,
     ) -> None:
-        """List cases: a table on a terminal, JSON when piped or with --json, CSV with --csv.
+        """List cases: a table on a terminal, tab-separated lines when piped, --json or --csv.
 
-        Filters take comma-separated values, e.g. --priority critical,high."""
-        from cmtool.services import query
+        Filters take comma-separated values, e.g. --priority critical,high; dates are
+        inclusive, e.g. --filed-since 2025-11-01. A view (@name) runs the filters saved
+        under views: in rules.yaml ($ME there is --actor, or you); options given here
+        override the view's."""
+        from cmtool.services import list_views, query
         from cmtool.services.context import resolve_now
+
+        options = {k: v for k, v in locals().items() if k not in NOT_FILTERS}
+        if view is not None and not view.startswith("@"):
+            raise typer.BadParameter(f"{view!r}: a view is written @name", param_hint="VIEW")
+        ctx = context(workspace, actor)
+        saved = list_views.saved_view(ctx.ws, view[1:], ctx.actor) if view else None
+        request = list_views.list_query(options, saved)
+        rows, columns = query.list_cases(ctx.ws, request, resolve_now(now))
+        short = query.short_ids(ctx.ws, [r["id"] for r in rows]) if is_terminal() else None
+        print_rows(rows, columns, as_json, as_csv, short_ids=short)
+        if not as_of and skipped_files(workspace):
+            raise typer.Exit(EXIT_FINDINGS)
+
+    @app.command(rich_help_panel="Cases")
+    def search(
+        text: Annotated[
+            str | None, typer.Argument(help="Words to find, in any language; every word must match.")
+        ] = None,
+        similar: Annotated[
+            str | None,
+            typer.Option(
+                "--similar",
+                help="Instead: the resolved and closed cases most like this one, with their resolutions.",
+                autocompletion=completion.case_ids,
+            ),
+        ] = None,
+        status: Annotated[str | None, typer.Option(help="open, done, or statuses.")] = None,
+        limit: Annotated[int, typer.Option(help="At most this many cases.", min=1)] = 20,
+        workspace: WorkspaceOpt = None,
+        as_json: JsonOpt = False,
+        as_csv: CsvOpt = False,
+    ) -> None:
+        """Find cases by the words of their title, description, notes and resolution,
+        best match first, with the matching words in [brackets]."""
+        from cmtool.services import query, search
         from cmtool.store.workspace import find_workspace
 
-        request = query.ListQuery(
-            query.case_filter(status, assignee, priority, category, channel),
-            tuple(sort.split(",")),
-            limit,
-            as_of,
-            overdue,
-            due_within,
-        )
-        rows, columns = query.list_cases(find_workspace(workspace), request, resolve_now(now))
-        print_rows(rows, columns, as_json, as_csv)
+        if bool(text) == bool(similar):
+            raise typer.BadParameter("give words to find, or --similar ID (not both)")
+        ws = find_workspace(workspace)
+        if similar:
+            rows, columns = search.similar(ws, similar, limit), search.SIMILAR_COLUMNS
+        else:
+            rows, columns = search.search(ws, text or "", status, limit), search.SEARCH_COLUMNS
+        short = query.short_ids(ws, [r["id"] for r in rows]) if is_terminal() else None
+        print_rows(rows, columns, as_json, as_csv, short_ids=short)
 
     @app.command(rich_help_panel="Cases")
     def show(
-        case_id: Annotated[str, typer.Argument(help="Case ID or an unambiguous prefix.")],
+        case_id: IdArg,
         as_of: AsOfOpt = None,
         now: NowOpt = None,
         workspace: WorkspaceOpt = None,

@@ -18,8 +18,10 @@ from cmtool.cli.common import (
     is_terminal,
     print_json,
     print_rows,
+    skipped_files,
     warn,
 )
+from cmtool.errors import EXIT_FINDINGS
 
 PeriodOpt = Annotated[
     str | None,
@@ -52,8 +54,12 @@ def register(app: typer.Typer) -> None:
 
         at = resolve_now(now) if now or not as_of else None  # None: the as-of moment
         result = compute(find_workspace(workspace), at, period, by, as_of)
+        skipped = [] if as_of else skipped_files(workspace)
+        result["skipped_files"] = [problem.to_dict() for problem in skipped]
         if as_json or not is_terminal():
             print_json(result)
+            if skipped:
+                raise typer.Exit(EXIT_FINDINGS)
             return
         print_rows(
             kpi_rows(result),
@@ -76,6 +82,8 @@ def register(app: typer.Typer) -> None:
                 f"alert: {alert['key']}: {alert['count']} complaints, usually "
                 f"{alert['baseline']} (z = {alert['z']})"
             )
+        if skipped:
+            raise typer.Exit(EXIT_FINDINGS)
 
     @app.command(rich_help_panel="Reports")
     def report(
@@ -139,6 +147,8 @@ def register(app: typer.Typer) -> None:
             print_json({"report": name, "period": done.period.label, "format": fmt, "path": str(done.path)})
         else:
             echo(f"wrote {done.path} ({name}, {done.period.label})")
+        if not as_of and skipped_files(workspace):
+            raise typer.Exit(EXIT_FINDINGS)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from typer.core import TyperGroup
 
 from cmtool.cli.common import (
     ActorOpt,
+    IdArg,
     JsonOpt,
     NowOpt,
     WorkspaceOpt,
@@ -42,7 +43,7 @@ def register(app: typer.Typer) -> None:
 
     @survey_app.command("record")
     def record(
-        case_id: Annotated[str, typer.Argument(help="Case ID or prefix.")],
+        case_id: IdArg,
         csat: Annotated[int | None, typer.Option(help="Satisfaction 1-5.", show_default=False)] = None,
         nps: Annotated[
             int | None, typer.Option(help="Likelihood to recommend 0-10.", show_default=False)

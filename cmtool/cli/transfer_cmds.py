@@ -51,6 +51,24 @@ def register(app: typer.Typer) -> None:
         encoding: Annotated[
             str | None, typer.Option(help="Text encoding of a CSV (default: detected).")
         ] = None,
+        timezone: Annotated[
+            str | None,
+            typer.Option(
+                help="Time zone of times written without an offset, e.g. Asia/Shanghai "
+                "(default: the zone of the workspace's business calendar)."
+            ),
+        ] = None,
+        no_rules: Annotated[
+            bool,
+            typer.Option(
+                "--no-rules",
+                help="Do not put new cases through rules.yaml (classification, priority, regimes, routing).",
+            ),
+        ] = False,
+        owner_map: Annotated[
+            Path | None,
+            typer.Option(help="YAML file mapping the sheet's owner names to people, e.g. 'Ann Lee: ann'."),
+        ] = None,
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
@@ -65,7 +83,9 @@ def register(app: typer.Typer) -> None:
         if dayfirst and monthfirst:
             raise UsageError("give --dayfirst or --monthfirst, not both")
         order = "dayfirst" if dayfirst else "monthfirst" if monthfirst else None
-        options = importer.Options(mapping, sheet, order, encoding, dry_run, update, rejects)
+        options = importer.Options(
+            mapping, sheet, order, encoding, dry_run, update, rejects, timezone, not no_rules, owner_map
+        )
         if show_mapping:
             from cmtool.services.context import resolve_now
 
@@ -97,6 +117,34 @@ def summary_lines(report, rejects_path: Path | None) -> list[str]:
         f"+ {len(report.rejected)} rejected"
     )
     lines += [f"  {decision}" for decision in report.decisions]
+    if report.dry_run:
+        lines.append("columns:")
+        for column in report.columns:
+            why = f" ({column['why']})" if column["why"] else ""
+            shown = ", ".join(repr(s) for s in column["samples"]) or "(empty)"
+            lines.append(f"  {column['column']!r} -> {column['target']}{why}; e.g. {shown}")
+    lines += report.categories
+    if report.new_categories:
+        verb = "would add" if report.dry_run else "added"
+        lines.append(
+            f"{verb} {len(report.new_categories)} categories to rules.yaml: "
+            + ", ".join(f"{key} ({label!r})" for key, label in report.new_categories.items())
+        )
+    if report.unknown_owners:
+        names = sorted(report.unknown_owners.items(), key=lambda item: -item[1])
+        lines.append(
+            "owners who are not people in rules.yaml (kept as written): "
+            + ", ".join(f"{name!r} ({rows} rows)" for name, rows in names[:SHOWN_REJECTS])
+            + ("" if len(names) <= SHOWN_REJECTS else f", ... {len(names) - SHOWN_REJECTS} more")
+        )
+        lines.append(
+            "  map them with --owner-map FILE (sheet name: person) or add them under people: in rules.yaml"
+        )
+    if report.incomplete:
+        lines.append(
+            f"{report.incomplete} records without a title or description were imported with a built title "
+            "and tagged incomplete"
+        )
     listed = sorted(report.duplicates + report.rejected, key=lambda r: r.row)
     for reject in listed[:SHOWN_REJECTS]:
         lines.append(f"  row {reject.row}: {reject.code} {reject.reason}")

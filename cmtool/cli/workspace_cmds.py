@@ -26,15 +26,18 @@ def register(app: typer.Typer) -> None:
     @app.command(rich_help_panel="Workspace")
     def validate(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
         """Check every case file and rules.yaml; exit 1 when anything is wrong."""
-        from cmtool.services.validation import validate_workspace
+        from cmtool.services.validation import fixes, validate_workspace
         from cmtool.store.workspace import find_workspace
 
-        checked, problems = validate_workspace(find_workspace(workspace))
+        ws = find_workspace(workspace)
+        checked, problems = validate_workspace(ws)
         if as_json:
             print_json({"checked": checked, "problems": [p.to_dict() for p in problems]})
         else:
             for problem in problems:
                 echo(str(problem))
+            for line in fixes(ws, problems):
+                warn(line)
             summary = f"{checked} case files checked, {len(problems)} problems"
             (warn if problems else echo)(summary)
         if problems:

@@ -1,14 +1,11 @@
 """Writing an export: xlsx (write-only, memory flat), CSV and JSON.
 
-Formula injection: text starting with ``= + - @``, tab or CR would run as a
-formula. In xlsx it is stored as a text cell with Excel's quote prefix (shown
-exactly, never evaluated, read back unchanged); in CSV it gets a leading
-apostrophe (OWASP's advice), which ``cmtool import`` removes again.
+Formula injection: every cell goes through ``cmtool.store.cellsafe`` (xlsx: a
+quoted text cell; CSV: a leading apostrophe, which ``cmtool import`` removes again).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import datetime, tzinfo
@@ -17,7 +14,7 @@ from typing import Any
 
 from cmtool.exporting.table import ExportTable
 from cmtool.model.timefmt import format_time
-from cmtool.reports.safety import csv_cell, is_formula_like
+from cmtool.store.cellsafe import csv_writer, xlsx_cell
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MAX_WIDTH = 50
@@ -33,12 +30,11 @@ def write_xlsx(
     _sheet(book, "Events", events, zone)
     info = book.create_sheet("About")
     for key, value in about:
-        info.append([key, _xlsx_value(value, zone)])
+        info.append([xlsx_cell(info, key), xlsx_cell(info, _xlsx_value(value, zone))])
     book.save(target)
 
 
 def _sheet(book: Any, title: str, table: ExportTable, zone: tzinfo) -> None:
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
@@ -51,7 +47,7 @@ def _sheet(book: Any, title: str, table: ExportTable, zone: tzinfo) -> None:
     bold = Font(bold=True)
     header = []
     for column in table.columns:
-        cell = WriteOnlyCell(page, value=column)
+        cell = xlsx_cell(page, column)
         cell.font = bold
         header.append(cell)
     page.append(header)
@@ -59,16 +55,10 @@ def _sheet(book: Any, title: str, table: ExportTable, zone: tzinfo) -> None:
         cells = []
         for column in table.columns:
             value = _xlsx_value(row.get(column), zone)
-            if isinstance(value, datetime) or (isinstance(value, str) and is_formula_like(value)):
-                cell = WriteOnlyCell(page, value=value)
-                if isinstance(value, datetime):
-                    cell.number_format = DATETIME_FORMAT
-                else:
-                    cell.data_type = "s"  # never a formula
-                    cell.quotePrefix = True
-                cells.append(cell)
-            else:
-                cells.append(value)
+            cell = xlsx_cell(page, value)
+            if isinstance(value, datetime):
+                cell.number_format = DATETIME_FORMAT
+            cells.append(cell)
         page.append(cells)
 
 
@@ -90,7 +80,7 @@ def _legal(text: str) -> str:
 
 def csv_text(table: ExportTable) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv_writer(buffer, lineterminator="\r\n")
     writer.writerow(table.columns)
     for row in table.rows:
         writer.writerow([_csv_value(row.get(column)) for column in table.columns])
@@ -104,7 +94,7 @@ def _csv_value(value: Any) -> Any:
         return format_time(value)  # ISO 8601 with its offset: nothing lost
     if isinstance(value, bool):
         return "true" if value else "false"
-    return csv_cell(value)
+    return value
 
 
 def json_text(cases: list[dict[str, Any]]) -> str:

@@ -103,6 +103,22 @@ def decide_order(values: Iterable[object], default_hint: str | None = None) -> O
     )
 
 
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+
+
+def looks_like_date(value: object) -> bool:
+    """Whether a cell is written like a date (a bare number is not: it may be an ID)."""
+    if isinstance(value, (date, datetime)):
+        return True
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    if len(text) > 40:
+        return False
+    patterns = (_ISO, _YEAR_FIRST, _NUMERIC, _DAY_MONTH_NAME, _MONTH_NAME_DAY)
+    return any(pattern.match(text) for pattern in patterns)
+
+
 def parse_date(value: object, order: str | None, zone: tzinfo) -> datetime:
     """A timezone-aware datetime; raises ValueError saying what is wrong."""
     if isinstance(value, datetime):

@@ -13,179 +13,32 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cmtool.importing.aliases import ALIASES, SOURCE_ID, WORD_RULES
 from cmtool.model.fields import FIELD_NAMES
 
-SOURCE_ID = "source_id"  # the source's own complaint ID (kept in ``source.id``)
+__all__ = ["SOURCE_ID", "Column", "auto_target", "find_header_row", "normalize", "plan_columns"]
+
 EXTRA = "extra"  # kept on the case under ``extra.<header>``
 IGNORE = "ignore"  # dropped (only ever by the user's choice in --mapping)
 SOURCE_PREFIX = "source."  # provenance columns of a cmtool export
 EXTRA_PREFIX = "extra."  # extra columns of a cmtool export
 DERIVED_PREFIX = "sla."  # derived columns of a cmtool export: recomputed, not data
 
-ALIASES: dict[str, tuple[str, ...]] = {
-    SOURCE_ID: (
-        "complaint id",
-        "id",
-        "case id",
-        "case number",
-        "complaint number",
-        "ticket id",
-        "ticket number",
-        "reference",
-        "reference number",
-        "ref",
-        "投诉编号",
-        "投诉单号",
-        "工单号",
-        "工单编号",
-        "案件编号",
-        "编号",
-        "单号",
-    ),
-    "title": (
-        "title",
-        "subject",
-        "summary",
-        "issue",
-        "complaint title",
-        "投诉标题",
-        "标题",
-        "投诉主题",
-        "主题",
-        "投诉事项",
-        "问题",
-    ),
-    "description": (
-        "description",
-        "consumer complaint narrative",
-        "complaint narrative",
-        "narrative",
-        "complaint",
-        "complaint text",
-        "complaint details",
-        "details",
-        "投诉内容",
-        "投诉详情",
-        "问题描述",
-        "详细描述",
-        "内容",
-    ),
-    "customer": (
-        "customer",
-        "customer name",
-        "consumer",
-        "consumer name",
-        "client",
-        "name",
-        "客户姓名",
-        "客户名称",
-        "客户",
-        "投诉人",
-        "投诉人姓名",
-        "姓名",
-    ),
-    "contact": (
-        "contact",
-        "phone",
-        "phone number",
-        "telephone",
-        "mobile",
-        "email",
-        "e mail",
-        "contact number",
-        "联系电话",
-        "联系方式",
-        "电话",
-        "手机",
-        "手机号",
-        "邮箱",
-    ),
-    "customer_tier": ("customer tier", "tier", "segment", "客户等级", "会员等级", "客户级别"),
-    "product": ("product", "product name", "产品", "产品名称", "涉及产品"),
-    "region": ("region", "state", "province", "area", "地区", "省份", "区域", "所在地区"),
-    "category": (
-        "category",
-        "complaint type",
-        "type",
-        "complaint category",
-        "投诉类别",
-        "投诉类型",
-        "投诉分类",
-        "类别",
-        "分类",
-        "问题类型",
-    ),
-    "channel": ("channel", "submitted via", "source", "received via", "投诉渠道", "渠道", "投诉来源", "来源"),
-    "status": (
-        "status",
-        "company response to consumer",
-        "company response",
-        "case status",
-        "处理状态",
-        "状态",
-        "投诉状态",
-    ),
-    "priority": ("priority", "severity", "urgency", "优先级", "紧急程度"),
-    "assignee": ("assignee", "assigned to", "owner", "handler", "agent", "处理人", "负责人", "经办人"),
-    "team": ("team", "department", "处理部门", "责任部门", "部门"),
-    "filed_at": (
-        "date received",
-        "received",
-        "received date",
-        "date filed",
-        "filed at",
-        "complaint date",
-        "created",
-        "created at",
-        "date opened",
-        "opened",
-        "date",
-        "投诉日期",
-        "投诉时间",
-        "受理日期",
-        "受理时间",
-        "登记日期",
-        "创建时间",
-        "日期",
-    ),
-    "first_response_at": (
-        "first response at",
-        "first response",
-        "first response date",
-        "首次响应时间",
-        "首次回复时间",
-    ),
-    "resolved_at": ("resolved at", "resolved", "date resolved", "resolution date", "解决日期", "解决时间"),
-    "closed_at": (
-        "closed at",
-        "date closed",
-        "closed",
-        "close date",
-        "closing date",
-        "结案日期",
-        "结案时间",
-        "办结日期",
-        "办结时间",
-        "关闭时间",
-    ),
-    "resolution": ("resolution", "outcome", "result", "处理结果", "处理意见", "解决方案", "处理情况"),
-    "root_cause": ("root cause", "cause", "根本原因", "投诉原因", "原因"),
-    "remedy": ("remedy", "补救措施"),
-    "redress": ("redress", "compensation", "refund amount", "赔偿金额", "补偿金额"),
-    "upheld": ("upheld", "是否成立"),
-    "csat": ("csat", "satisfaction", "满意度"),
-    "survey_comment": ("survey comment", "feedback", "回访意见"),
-    "tags": ("tags", "labels", "标签"),
-}
-
 _SEPARATORS = re.compile(r"[\s_\-./]+")
 _DROPPED = re.compile(r"[?？:：*#()（）\[\]【】\"']")
 _BRACKETED = re.compile(r"[(（【\[].*?[)）】\]]")
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+WORD_RANK = 50  # a header recognised by its words ranks below every alias
+
+
 def normalize(header: Any) -> str:
-    text = "" if header is None else str(header)
-    text = _DROPPED.sub(" ", text.strip().lower())
+    """``dateReceived``, ``Date_Received`` and ``DATE RECEIVED:`` all become ``date received``."""
+    text = "" if header is None else str(header).strip()
+    if not text.isupper():
+        text = _CAMEL.sub(" ", text)
+    text = _DROPPED.sub(" ", text.lower())
     return _SEPARATORS.sub(" ", text).strip()
 
 
@@ -213,7 +66,22 @@ def auto_target(header: Any) -> tuple[str, int] | None:
     if key in LOOKUP:
         return LOOKUP[key]
     unbracketed = normalize(_BRACKETED.sub(" ", raw))  # "投诉日期（必填）"
-    return LOOKUP.get(unbracketed) if unbracketed else None
+    if unbracketed and unbracketed in LOOKUP:
+        return LOOKUP[unbracketed]
+    return by_words(unbracketed or key)
+
+
+def by_words(key: str) -> tuple[str, int] | None:
+    """A header no alias names, recognised by the words it contains (see WORD_RULES)."""
+    tokens = set(key.split())
+
+    def has(word: str) -> bool:
+        return word in tokens if word.isascii() else word in key
+
+    for target, required, any_of in WORD_RULES:
+        if all(has(w) for w in required) and (not any_of or any(has(w) for w in any_of)):
+            return target, WORD_RANK
+    return None
 
 
 @dataclass(frozen=True)
@@ -222,7 +90,8 @@ class Column:
     header: str  # as written in the file ("column F" when the cell is empty)
     target: str  # a field name, SOURCE_ID, EXTRA, IGNORE, or "source.<key>"/"sla..."
     key: str  # the key under extra/source, or the field name
-    how: str  # "auto", "mapping" or "unmapped": said by --show-mapping
+    how: str  # "auto", "mapping", "content" or "unmapped": said by --show-mapping
+    why: str = ""  # the evidence for the choice, said by --dry-run
 
 
 def find_header_row(rows: list[tuple[Any, ...]], known: set[str], scan: int = 30) -> int:
@@ -245,6 +114,35 @@ def find_header_row(rows: list[tuple[Any, ...]], known: set[str], scan: int = 30
     return 0
 
 
+def two_row_header(top: tuple[Any, ...], below: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The header of a sheet whose header spans two rows (a merged group cell such
+    as "处理信息" above "处理人" and "结案日期"), or None when ``below`` is data.
+
+    Each column takes its lower cell where it has one, else its upper cell."""
+    filled = [c for c in below if c not in (None, "")]
+    if any(not isinstance(c, str) or len(c) > 40 or any(ch.isdigit() for ch in c) for c in filled):
+        return None  # numbers, dates or sentences: a data row
+    known_below = sum(1 for c in filled if auto_target(c))
+    if not known_below or 2 * known_below < len(filled):
+        return None
+    width = max(len(top), len(below))
+    cells = tuple(
+        (below[i] if i < len(below) and below[i] not in (None, "") else top[i] if i < len(top) else None)
+        for i in range(width)
+    )
+    known = sum(1 for c in cells if c not in (None, "") and auto_target(c))
+    return cells if known > sum(1 for c in top if c not in (None, "") and auto_target(c)) else None
+
+
+def is_totals_row(cells: tuple[Any, ...]) -> bool:
+    """A "Total" / "合计" line under the data: a sum, not a complaint."""
+    first = next((c for c in cells if c not in (None, "")), None)
+    return isinstance(first, str) and bool(_TOTALS.match(normalize(first)))
+
+
+_TOTALS = re.compile(r"^(totals?|grand total|sum|合计|总计|小计|共计)\b")
+
+
 def column_letter(index: int) -> str:
     letters = ""
     index += 1
@@ -263,9 +161,11 @@ def plan_columns(header_cells: tuple[Any, ...], user: dict[str, str]) -> list[Co
         header = str(cell).strip() if cell not in (None, "") else f"column {column_letter(index)}"
         if header in user:
             target, rank, how = user[header], -1, "mapping"
+            why = "named in the mapping file"
         else:
             found = auto_target(cell) if cell not in (None, "") else None
             target, rank, how = (found[0], found[1], "auto") if found else (EXTRA, 0, "unmapped")
+            why = _header_why(found) if found else ""
             lowered = header.lower()
             if not found and lowered.startswith((SOURCE_PREFIX, EXTRA_PREFIX, DERIVED_PREFIX)):
                 target, how = header.split(".", 1)[0].lower() + ".", "auto"
@@ -274,14 +174,23 @@ def plan_columns(header_cells: tuple[Any, ...], user: dict[str, str]) -> list[Co
             if target in claimed:
                 other_rank, position = claimed[target]
                 if rank >= other_rank:  # the column already there matches better
-                    columns.append(Column(index, header, EXTRA, key, "unmapped"))
+                    lost = f"its header also means {target}; {columns[position].header!r} says it better"
+                    columns.append(Column(index, header, EXTRA, key, "unmapped", lost))
                     continue
                 old = columns[position]
-                columns[position] = Column(old.index, old.header, EXTRA, old.key, "unmapped")
+                lost = f"its header also means {target}; {header!r} says it better"
+                columns[position] = Column(old.index, old.header, EXTRA, old.key, "unmapped", lost)
             claimed[target] = (rank, len(columns))
             key = target
-        columns.append(Column(index, header, target, key, how))
+        columns.append(Column(index, header, target, key, how, why))
     return columns
+
+
+def _header_why(found: tuple[str, int]) -> str:
+    target, rank = found
+    if rank == WORD_RANK:
+        return f"header words mean {target}"
+    return f"header means {target}" if rank else f"header is the field name {target}"
 
 
 def _unique(header: str, seen: set[str]) -> str:

@@ -129,9 +129,12 @@ def render_mapping(
             }[column.target]
             lines.append(f"  # {column.header}: {note}")
             continue
-        how = {"auto": "", "mapping": "  # from --mapping", "unmapped": "  # no field: kept under extra"}[
-            column.how
-        ]
+        how = {
+            "auto": "",
+            "mapping": "  # from --mapping",
+            "content": f"  # from the content: {column.why}",
+            "unmapped": "  # no field: kept under extra",
+        }[column.how]
         lines.append(f"  {scalar(column.header)}: {column.target}{how}")
     lines.append("values:")
     for name in VALUE_FIELDS:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cmtool.importing.rows import Reject
-from cmtool.importing.values import neutralise, text_of
+from cmtool.importing.rows import Record, Reject
+from cmtool.importing.values import text_of
+from cmtool.store.cellsafe import csv_writer
 
 
 @dataclass
@@ -27,6 +27,21 @@ class ImportReport:
     decisions: list[str] = field(default_factory=list)  # what was decided and why
     dry_run: bool = False
     commit: str | None = None
+    columns: list[dict[str, Any]] = field(default_factory=list)  # each column's field, evidence, samples
+    categories: list[str] = field(default_factory=list)  # how the sheet's category words were matched
+    new_categories: dict[str, str] = field(default_factory=dict)  # taxonomy entries added: key -> label
+    unknown_owners: dict[str, int] = field(default_factory=dict)  # sheet name -> rows
+    incomplete: int = 0  # cases imported without issue text, tagged incomplete
+
+    def note_owners(self, records: list[Record], checked: bool) -> None:
+        """Count the records without issue text and the owners nobody maps to."""
+        self.incomplete = sum(1 for r in records if r.incomplete)
+        if checked:
+            for record in records:
+                if record.unknown_owner:
+                    self.unknown_owners[record.unknown_owner] = (
+                        self.unknown_owners.get(record.unknown_owner, 0) + 1
+                    )
 
     @property
     def already_present(self) -> int:
@@ -54,6 +69,11 @@ class ImportReport:
             "dry_run": self.dry_run,
             "commit": self.commit,
             "decisions": self.decisions,
+            "columns": self.columns,
+            "categories": self.categories,
+            "new_categories": self.new_categories,
+            "unknown_owners": self.unknown_owners,
+            "incomplete": self.incomplete,
             "case_ids": self.imported,
             "updated_ids": self.updated,
             "rejects": [vars(r) for r in sorted(self.duplicates + self.rejected, key=lambda r: r.row)],
@@ -68,7 +88,7 @@ def write_rejects(
     UTF-8 with a BOM so Excel shows Chinese text right.
     """
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = csv_writer(handle)
         writer.writerow(["row", "code", "reason", *(text_of(h) if h is not None else "" for h in header)])
         for reject in sorted(rejects, key=lambda r: r.row):
             cells = cells_by_row.get(reject.row, ())
@@ -76,7 +96,7 @@ def write_rejects(
                 [
                     reject.row,
                     reject.code,
-                    neutralise(reject.reason),
-                    *("" if c is None else neutralise(text_of(c)) for c in cells),
+                    reject.reason,
+                    *("" if c is None else text_of(c) for c in cells),
                 ]
             )

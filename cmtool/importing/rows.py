@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -27,6 +28,8 @@ from cmtool.model.timefmt import format_time, parse_time
 
 ZIP_HEADERS = {"zip", "zip code", "zipcode", "postal code", "postcode", "邮编", "邮政编码"}
 TITLE_MAX = 120
+NO_TEXT = "incomplete record: no title or description in the source"
+INCOMPLETE_TAG = "incomplete"  # a record without its issue text, imported with a built title
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class Record:
     row_hash: str
     raw_status: str | None = None  # the sheet's own word when it differs from ours
     origin: dict[str, Any] = field(default_factory=dict)  # source.* columns of a cmtool export
+    incomplete: str | None = None  # the data-quality note of a record without its issue text
+    unknown_owner: str | None = None  # the sheet's owner when it names nobody rules.yaml knows
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,9 @@ class RowConverter:
     now: datetime
     width: int  # cells in the header row
     strict_width: bool  # CSV: a short row is a broken row; xlsx rows are padded
+    title_from: tuple[Column, ...] = ()  # short descriptive columns a missing title is built from
+    titles_built: bool = False  # the sheet has no title column: every title is built
+    owners: Mapping[str, str] | None = None  # sheet name (normalised) -> person; None: no people listed
 
     def convert(self, raw: RawRow) -> Record | Reject:
         try:
@@ -71,7 +79,7 @@ class RowConverter:
 
     def _convert(self, raw: RawRow) -> Record:
         if raw.broken:
-            raise RowError("TRUNCATED", raw.broken)
+            raise RowError(raw.broken_code, raw.broken)
         cells = raw.cells
         if self.strict_width and len(cells) < self.width:
             raise RowError(
@@ -86,7 +94,7 @@ class RowConverter:
         state: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         origin: dict[str, Any] = {}
-        source_id = raw_status = None
+        source_id = raw_status = unknown_owner = None
         for column in self.columns:
             value = cells[column.index] if column.index < len(cells) else None
             if is_empty(value) or column.target in (IGNORE, "sla."):
@@ -97,6 +105,12 @@ class RowConverter:
                 origin[column.key] = _extra_value(column, value)
             elif column.target == SOURCE_ID:
                 source_id = text_of(value)
+            elif column.target == "assignee" and self.owners is not None:
+                name = " ".join(text_of(value).split())
+                person = self.owners.get(normalize(name)) or self.owners.get(normalize(name).replace(" ", ""))
+                if person is None:
+                    unknown_owner = name  # kept as written, and listed: the case stays with its owner
+                state["assignee"] = person or name
             else:
                 converted = self._field(column, value)
                 if column.target in ("channel", "priority") and converted is None:
@@ -105,8 +119,18 @@ class RowConverter:
                 state[column.target] = converted
                 if column.target == "status" and normalize(value) != converted:
                     raw_status = text_of(value)
-        self._complete(state)
-        return Record(raw.number, state, extra, source_id, row_hash(self.columns, cells), raw_status, origin)
+        incomplete = self._complete(state, cells, source_id, raw.number)
+        return Record(
+            raw.number,
+            state,
+            extra,
+            source_id,
+            row_hash(self.columns, cells),
+            raw_status,
+            origin,
+            incomplete,
+            unknown_owner,
+        )
 
     def _field(self, column: Column, value: Any) -> Any:
         name = column.target
@@ -148,19 +172,27 @@ class RowConverter:
             return text + "\n" if "\n" in text else text
         return " ".join(text.split()) if name == "title" else text
 
-    def _complete(self, state: dict[str, Any]) -> None:
-        """Required fields and the agreement of status and dates."""
+    def _complete(
+        self, state: dict[str, Any], cells: tuple[Any, ...], source_id: str | None, row: int
+    ) -> str | None:
+        """Required fields and the agreement of status and dates; returns the
+        data-quality note of a record that lacks its issue text."""
+        incomplete = None
         if not state.get("title"):
             first = (state.get("description") or "").strip().split("\n", 1)[0]
             if not first:
-                raise RowError("NO_TITLE", "no title and no description to take one from")
+                first, incomplete = self._built_title(cells, source_id, row)
             state["title"] = first if len(first) <= TITLE_MAX else first[: TITLE_MAX - 1] + "…"
+        if incomplete:
+            state["tags"] = [*(state.get("tags") or []), INCOMPLETE_TAG]
         if not state.get("filed_at"):
             raise RowError("NO_DATE", "the received date is empty")
         if "status" not in state:
             state["status"] = (
                 "closed" if state.get("closed_at") else "resolved" if state.get("resolved_at") else "new"
             )
+        if state["status"] == Status.NEW.value and state.get("assignee"):
+            state["status"] = Status.ASSIGNED.value  # an open complaint with an owner is assigned
         status = Status(state["status"])
         for name in ("first_response_at", "resolved_at", "closed_at"):
             if state.get(name) and _earlier(state, name):
@@ -171,6 +203,30 @@ class RowConverter:
             raise RowError(
                 "STATUS_DATE", f"status is {status.value} but the row has a resolved or closed date"
             )
+        return incomplete
+
+    def _built_title(self, cells: tuple[Any, ...], source_id: str | None, row: int) -> tuple[str, str | None]:
+        """A title from the sheet's short descriptive fields, and the data-quality
+        note when the record should have had issue text of its own."""
+        fallback = [c for c in self.columns if c.target in ("category", "product", "team", "region", EXTRA)]
+        for columns in (self.title_from, fallback):
+            parts: dict[str, str] = {}  # text -> the header it came from
+            for column in columns:
+                value = cells[column.index] if column.index < len(cells) else None
+                if is_empty(value) or isinstance(value, (date, datetime)):
+                    continue
+                text = " ".join(text_of(value).split())
+                if len(text) <= TITLE_MAX and text not in parts:
+                    parts[text] = repr(column.header)
+                if len(parts) == 2:
+                    break
+            if parts:
+                title = ": ".join(parts)
+                if columns is self.title_from and self.titles_built:
+                    return title, None  # the sheet's shape, said once in the decisions
+                return title, f"{NO_TEXT}; title built from {' + '.join(parts.values())}"
+        title = f"complaint {source_id}" if source_id else f"record on row {row}"
+        return f"{title} (no description in the source)", f"{NO_TEXT} or other descriptive field"
 
 
 def _earlier(state: dict[str, Any], name: str) -> bool:

@@ -18,6 +18,7 @@ class RawRow:
     number: int
     cells: tuple[Any, ...]
     broken: str | None = None
+    broken_code: str = "TRUNCATED"  # the reject code when ``broken``
 
     @property
     def is_blank(self) -> bool:
@@ -31,6 +32,7 @@ class SourceTable:
     sheet: str | None  # None for CSV
     rows: tuple[RawRow, ...]
     notes: tuple[str, ...] = field(default=())  # what the reader detected (encoding, delimiter)
+    ends_cleanly: bool = True  # the text ends with a line break (a CSV not cut off mid-record)
 
 
 def file_sha256(path: Path) -> str:

@@ -11,7 +11,7 @@ and records other changed fields in one ``edit`` event.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from cmtool.importing.rows import Record
 from cmtool.model.case import Case
 from cmtool.model.enums import Status
-from cmtool.model.events import Event
+from cmtool.model.events import UNDATED_NOTE, Event
 from cmtool.model.fields import FIELD_NAMES
 from cmtool.model.timefmt import format_time, parse_time
 from cmtool.model.transitions import TRANSITIONS
@@ -54,14 +54,25 @@ def status_walk(current: Status, target: Status) -> list[str] | None:
     return None
 
 
-def new_case(record: Record, case_id: str, actor: str, source: Mapping[str, Any]) -> Case:
+def new_case(
+    record: Record,
+    case_id: str,
+    actor: str,
+    source: Mapping[str, Any],
+    after_filing: Callable[[Case, Record], Case] | None = None,
+) -> Case:
+    """A case filed at the received date, then (``after_filing``) the rules'
+    decisions, then the walk to the sheet's status."""
     state = record.state
-    walk = status_walk(Status.NEW, Status(state["status"])) or []
+    target = Status(state["status"])
+    walk = status_walk(Status.NEW, target) or []
     filing: dict[str, Any] = {}
     for name in FIELD_NAMES:
         value = state.get(name)
         if value is None or name in EVENT_SET or OWNED_BY.get(name) in walk:
             continue
+        if name == "assignee" and after_filing is not None:
+            continue  # the rules' routing step assigns the owner, with the team
         filing[name] = value
     filing["status"] = Status.NEW.value
     filing.setdefault("priority", "normal")
@@ -71,10 +82,15 @@ def new_case(record: Record, case_id: str, actor: str, source: Mapping[str, Any]
         filing["extra"] = dict(record.extra)
     filing = {name: filing[name] for name in FIELD_NAMES if name in filing}
     note = f"imported from {source.get('file')} row {record.row}"
+    if record.incomplete:
+        note += f"; {record.incomplete}"
     event = Event(
         state["filed_at"], actor, "file", MappingProxyType({k: (None, v) for k, v in filing.items()}), note
     )
     case = Case(case_id, MappingProxyType({}), ()).with_event(event)
+    if after_filing is not None:
+        case = after_filing(case, record)
+        walk = status_walk(case.status, target) or []
     return walk_to(case, record, walk, actor, fallback=None)
 
 
@@ -112,7 +128,7 @@ def walk_to(case: Case, record: Record, walk: list[str], actor: str, fallback: d
                 put("resolution", record.raw_status or f"{wanted['status']} (imported)")
             put("resolved_at", at)
             if not dated:
-                note = "no resolution date in the source; dated at " + (
+                note = f"{UNDATED_NOTE}; dated at " + (
                     "the previous event" if fallback is None else "the import"
                 )
         elif action == "close":

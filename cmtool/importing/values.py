@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from cmtool.importing.headers import normalize
+from cmtool.store.cellsafe import restore
 
 # Words a sheet uses -> ours. Keys are compared after headers.normalize().
 STATUS_WORDS: dict[str, tuple[str, ...]] = {
@@ -17,18 +18,30 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
         "pending",
         "unassigned",
         "not started",
+        "to do",
         "新建",
         "新",
         "待处理",
         "待受理",
         "未处理",
     ),
-    "assigned": ("assigned", "accepted", "已分派", "已派单", "已分配", "已受理", "已转办"),
+    "assigned": (
+        "assigned",
+        "accepted",
+        "waiting for support",
+        "已分派",
+        "已派单",
+        "已分配",
+        "已受理",
+        "已转办",
+    ),
     "in_progress": (
         "in progress",
         "processing",
         "working",
         "investigating",
+        "work in progress",
+        "escalated",
         "open in progress",
         "untimely response",
         "处理中",
@@ -71,6 +84,8 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
         "closed with non-monetary relief",
         "complete",
         "completed",
+        "canceled",
+        "cancelled",
         "已关闭",
         "已结案",
         "结案",
@@ -136,7 +151,6 @@ PRIORITY_WORDS: dict[str, tuple[str, ...]] = {
 TRUE_WORDS = {"yes", "y", "true", "1", "是", "成立", "upheld"}
 FALSE_WORDS = {"no", "n", "false", "0", "否", "不成立", "not upheld"}
 EMPTY_WORDS = {"", "-", "--", "n/a", "na", "null", "none", "nil", "/", "无", "空"}
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def default_table(words: dict[str, tuple[str, ...]]) -> dict[str, str]:
@@ -158,16 +172,8 @@ def text_of(value: Any) -> str:
     """A cell as text: whole floats without '.0', exported neutralised formulas undone."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    text = str(value).strip()
     # cmtool export writes "'=..." for text that would run as a formula in a CSV.
-    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_PREFIXES:
-        return text[1:]
-    return text
-
-
-def neutralise(text: str) -> str:
-    """Text a spreadsheet would run as a formula, made inert with a leading quote."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return restore(str(value).strip())
 
 
 def to_number(value: Any) -> float | int:

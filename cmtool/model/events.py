@@ -12,6 +12,10 @@ EMPTY: Mapping[str, Any] = MappingProxyType({})
 # Keys of an event in the order they are written; other keys (an SLA clock,
 # a rule's details...) follow in sorted order and are kept in ``details``.
 EVENT_KEYS = ("at", "actor", "action", "changes", "note", "rule")
+# How an imported case's resolve event says its source gave no date for it (the
+# event is then dated at the event before): reports count such a closure as
+# closed at an unknown time, never as closed in 0 hours.
+UNDATED_NOTE = "no resolution date in the source"
 _KNOWN_KEYS = frozenset(EVENT_KEYS)
 
 

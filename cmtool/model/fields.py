@@ -46,6 +46,12 @@ FIELDS: tuple[Field, ...] = (
     Field("resolution", "text"),
     Field("remedy", "str"),
     Field("redress", "number", editable=True, help="money paid or credited to the customer"),
+    Field(
+        "redress_currency",
+        "str",
+        editable=True,
+        help="ISO 4217 code of the redress; none: the regime's or workspace's currency in rules.yaml",
+    ),
     Field("upheld", "bool", editable=True, help="was the complaint upheld"),
     Field("csat", "int"),
     Field("nps", "int"),

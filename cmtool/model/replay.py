@@ -1,4 +1,9 @@
-"""Replay: the state of a case is what its events say, applied in order."""
+"""Replay: the state of a case is what its events say, applied in order.
+
+Only an event's new values count: its recorded old value is what its author saw
+on their own clone, which after a merge may not be what the event before it in
+the merged timeline left (see ``cmtool.model.merge``).
+"""
 
 from __future__ import annotations
 
@@ -14,22 +19,6 @@ def replay(events: Iterable[Event]) -> dict[str, Any]:
         for name, (_old, new) in event.changes.items():
             state[name] = new
     return {name: value for name, value in state.items() if value is not None}
-
-
-def chain_breaks(events: Iterable[Event]) -> list[tuple[int, str, Any, Any]]:
-    """Events whose recorded *old* value is not what the timeline had before.
-
-    Returns ``(event index, field, recorded old, actual old)`` for each break;
-    a break means an event was removed, reordered or edited by hand.
-    """
-    state: dict[str, Any] = {}
-    breaks = []
-    for index, event in enumerate(events):
-        for name, (old, new) in event.changes.items():
-            if not _same(state.get(name), old):
-                breaks.append((index, name, old, state.get(name)))
-            state[name] = new
-    return breaks
 
 
 def state_differences(state: Mapping[str, Any], events: Iterable[Event]) -> list[str]:

@@ -11,7 +11,7 @@ from cmtool.model.events import Event
 from cmtool.model.fields import FIELDS, FIELDS_BY_NAME
 from cmtool.model.ids import is_valid_id
 from cmtool.model.problems import Problem
-from cmtool.model.replay import chain_breaks, state_differences
+from cmtool.model.replay import state_differences
 from cmtool.model.text import control_error
 from cmtool.model.timefmt import parse_time
 from cmtool.model.transitions import TRANSITIONS
@@ -93,15 +93,6 @@ def check_case_data(data: Any, path: str = "", lines: Mapping[str, int] | None =
                         f"events[{index}]",
                     )
                 )
-    for index, name, recorded, actual in chain_breaks(events):
-        found.append(
-            problem(
-                "CASE_EVENT_CHAIN",
-                f"event {index + 1} says {name} was {recorded!r} but the events before it "
-                f"leave {actual!r} (an event was removed, reordered or edited)",
-                f"events[{index}]",
-            )
-        )
     state = {k: v for k, v in data.items() if k not in ("id", "events")}
     for name in state_differences(state, events):
         found.append(

@@ -20,11 +20,19 @@ from cmtool.reports.anomaly import category_alerts
 from cmtool.reports.facts import CaseFacts
 from cmtool.reports.fca import fca_return
 from cmtool.reports.figures import rate
-from cmtool.reports.headline import summary_rows, trend
+from cmtool.reports.headline import reconciliation, summary_rows, trend
 from cmtool.reports.kpis import BusinessCalendar, ClockLookup, period_kpis
 from cmtool.reports.periods import Period
 from cmtool.reports.safety import mask_contact, mask_name
-from cmtool.reports.sections import ageing, breaches, escalations, in_window, score_distribution, volumes
+from cmtool.reports.sections import (
+    ageing,
+    breaches,
+    data_quality,
+    escalations,
+    in_window,
+    score_distribution,
+    volumes,
+)
 
 CASE_FIELDS = (
     "title",
@@ -71,6 +79,20 @@ class Provenance:
     template_sha256: str
     template: str  # which report folder (workspace or bundled)
     as_of: str | None = None  # what --as-of asked for, if anything
+    firm: str = ""  # reporting.firm in rules.yaml
+    classification: str = ""  # reporting.classification: the label printed on every page
+    # what `audit verify` says about the history up to the data commit: commit,
+    # findings, commits, since (a seal), text
+    integrity: Mapping[str, Any] | None = None
+    currency: str = ""  # the workspace's default currency
+
+
+@dataclass(frozen=True)
+class RegimeReturn:
+    """Which regimes a regulator's return covers, and the currency it reports in."""
+
+    regimes: tuple[str, ...]
+    currency: str
 
 
 def build_context(
@@ -85,18 +107,25 @@ def build_context(
     show_pii: bool,
     category_labels: Mapping[str, str] | None = None,
     first_filing: str | None = None,
+    fca: RegimeReturn | None = None,
 ) -> dict[str, Any]:
-    end = min(period.end, as_at)
+    end = period.until(as_at)
     kpis = period_kpis(facts, period, as_at, calendar, clocks)
     kpis["alerts"] = category_alerts(facts, period, first_filing=first_filing)
     received = [f for f in facts if period.start <= f.filed < end]
     open_end = [f for f in facts if f.filed < end and f.open_before(end)]
+    fca = fca or RegimeReturn(("fca_disp", "fca_disp_payments"), "GBP")
     report = {
         "name": name,
         "title": title,
+        "firm": provenance.firm,
+        "classification": provenance.classification,
         "period": period.to_dict(),
-        "as_at": end.isoformat(),
+        "provisional": kpis["provisional"],
+        "as_at": kpis["as_at"],
         "timezone": str(period.zone),
+        "currency": provenance.currency,
+        "integrity": dict(provenance.integrity or {"text": "not checked", "verdict": "not checked"}),
         "pii_masked": not show_pii,
         "data_commit": provenance.data_commit,
         "data_commit_short": (provenance.data_commit or "")[:12] or None,
@@ -111,11 +140,10 @@ def build_context(
         "report": report,
         "kpis": kpis,
         "summary_rows": summary_rows(kpis),
-        "about_rows": [
-            {"item": key, "value": "" if value is None else str(value)}
-            for key, value in report.items()
-            if key != "period"
-        ],
+        "reconciliation": reconciliation(kpis),
+        "about_rows": about_rows(report),
+        "sign_off": SIGN_OFF,
+        "data_quality": data_quality(facts, period, end),
         "volumes": {field: volumes(facts, field, period, end) for field in VOLUME_FIELDS},
         "category_labels": dict(category_labels or {}),
         "breaches": breaches(facts, clocks, period, end),
@@ -136,8 +164,8 @@ def build_context(
         "root_causes": _all_top(
             f.get("root_cause") for f in facts if f.closure_in(period.start, end) and f.get("root_cause")
         ),
-        "trend": trend(facts, period, as_at, calendar, clocks),
-        "fca": fca_return(facts, period, end, calendar),
+        "trend": trend(facts, period, as_at, calendar, clocks, _moment(first_filing)),
+        "fca": fca_return(facts, period, end, calendar, fca.regimes, fca.currency),
         "cases": [_case_row(f, show_pii, end) for f in received],
     }
 
@@ -155,11 +183,65 @@ def _case_row(fact: CaseFacts, show_pii: bool, end: datetime) -> dict[str, Any]:
         round((fact.first_response - fact.filed).total_seconds() / 3600, 2) if fact.first_response else None
     )
     closure = fact.closures[-1] if fact.closures and not fact.open_before(end) else None
-    row["closed"] = closure
-    row["resolution_hours"] = round((closure - fact.filed).total_seconds() / 3600, 2) if closure else None
+    dated = closure if closure and fact.closure_dated(closure) else None
+    row["closed"] = dated
+    row["resolution_days"] = round((dated - fact.filed).total_seconds() / 86400, 2) if dated else None
+    row["currency"] = fact.currency if row["redress"] else None
     row["escalated"] = fact.escalated
     row["reopened"] = bool(fact.reopens)
     return row
+
+
+# The sign-off block every bundled report ends with: who prepared and who reviewed
+# the figures, each with a date (filled in on paper or in the file).
+SIGN_OFF = [
+    {"role": "Prepared by", "name": "", "signature": "", "date": ""},
+    {"role": "Reviewed by", "name": "", "signature": "", "date": ""},
+]
+ABOUT_LABELS = (
+    ("title", "Report"),
+    ("firm", "Firm"),
+    ("classification", "Classification"),
+    ("period_label", "Period"),
+    ("period_span", "Period covers"),
+    ("status", "Status"),
+    ("as_at", "Figures as at"),
+    ("timezone", "Time zone"),
+    ("data_commit", "Data commit"),
+    ("data_commit_date", "Data commit date"),
+    ("data_dirty", "Uncommitted changes included"),
+    ("as_of", "As of (--as-of)"),
+    ("integrity", "Integrity (audit verify)"),
+    ("rules_sha256", "rules.yaml sha256"),
+    ("template_sha256", "Template sha256"),
+    ("template", "Template folder"),
+    ("currency", "Default currency"),
+    ("pii_masked", "Customer details masked"),
+)
+
+
+def about_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The provenance with human labels and values (yes/no, not True/False)."""
+    period = report["period"]
+    values = {
+        **report,
+        "period_label": period["label"],
+        "period_span": f"{period['first_day']} to {period['last_day']}",
+        "status": "provisional: the period is still running" if report["provisional"] else "final",
+    }
+    rows = []
+    for key, label in ABOUT_LABELS:
+        value = values.get(key)
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, Mapping):
+            value = value.get("text")
+        rows.append({"item": label, "value": "" if value is None else str(value)})
+    return rows
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def _all_top(keys: Any) -> list[dict[str, Any]]:

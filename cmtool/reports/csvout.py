@@ -7,7 +7,6 @@ apostrophe.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import IO, Any
@@ -15,9 +14,9 @@ from typing import IO, Any
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from cmtool.errors import UsageError
-from cmtool.reports.safety import csv_cell
 from cmtool.reports.sheetspec import WorkbookSpec
 from cmtool.reports.tables import column_getters, iter_cells, sheet_rows
+from cmtool.store.cellsafe import csv_writer
 
 
 def write_csv(
@@ -37,10 +36,10 @@ def write_csv(
         sheet = chosen[0]
     rows = sheet_rows(env, sheet, context, where)
     getters = column_getters(env, sheet, where)
-    writer = csv.writer(handle)
-    writer.writerow([csv_cell(column.header) for column in sheet.columns])
+    writer = csv_writer(handle)
+    writer.writerow([column.header for column in sheet.columns])
     for count, values in enumerate(iter_cells(rows, getters, context), 1):
-        writer.writerow([csv_cell(_plain(value)) for value in values])
+        writer.writerow([_plain(value) for value in values])
         if tick and count % 500 == 0:
             tick(500)
     if tick:

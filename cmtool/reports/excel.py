@@ -18,9 +18,10 @@ from typing import Any
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from cmtool.reports.safety import is_formula_like
+from cmtool.reports.excel_page import print_setup, title_lines, write_sign_off, write_title_block
 from cmtool.reports.sheetspec import Chart, Sheet, WorkbookSpec
 from cmtool.reports.tables import column_getters, iter_cells, sheet_rows
+from cmtool.store.cellsafe import xlsx_cell
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -42,8 +43,8 @@ def write_workbook(
 
     book = Workbook(write_only=True)
     _set_properties(book, spec.properties)
-    for sheet in spec.sheets:
-        _write_sheet(book, sheet, env, context, zone, where, tick)
+    for index, sheet in enumerate(spec.sheets):
+        _write_sheet(book, sheet, env, context, zone, where, tick, sign_off=index == 0)
     book.save(target)
 
 
@@ -55,8 +56,8 @@ def _write_sheet(
     zone: tzinfo,
     where: str,
     tick: Callable[[int], None] | None,
+    sign_off: bool = False,
 ) -> None:
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
@@ -67,13 +68,21 @@ def _write_sheet(
     for index, column in enumerate(sheet.columns, 1):
         width = column.width or _guess_width(column.header, [r[index - 1] for r in sample])
         page.column_dimensions[get_column_letter(index)].width = width
-    if sheet.freeze:
-        page.freeze_panes = sheet.freeze
+    report = context.get("report")
+    # The title block sits above the table: rows in the specification (freeze,
+    # chart anchor) count from the table's header row, wherever it lands.
+    offset = len(title_lines(report)) + 1 if isinstance(report, dict) else 0
+    header_row = offset + 1
+    if sheet.freeze:  # write-only sheets take panes before any row
+        page.freeze_panes = _shift(sheet.freeze, offset)
+    if isinstance(report, dict):
+        print_setup(page, report, len(sheet.columns), header_row)
+        write_title_block(page, report)
 
     bold = Font(bold=True)
     header = []
     for column in sheet.columns:
-        cell = WriteOnlyCell(page, value=_text(column.header))
+        cell = xlsx_cell(page, _text(column.header))
         cell.font = bold
         cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
         cell.alignment = Alignment(vertical="center", wrap_text=True)
@@ -106,21 +115,23 @@ def _write_sheet(
             cell.border = Border(top=line)
             row.append(cell)
         page.append(row)
+    if sheet.filter and rows:
+        last = get_column_letter(len(sheet.columns))
+        page.auto_filter.ref = f"A{header_row}:{last}{header_row + len(rows)}"
+    if sign_off and isinstance(context.get("sign_off"), list):
+        write_sign_off(page, context["sign_off"])
     if sheet.chart and rows:
+        anchor = _shift(sheet.chart.anchor, offset) if sheet.chart.anchor else None
         page.add_chart(
-            _chart(page, sheet, sheet.chart, len(rows)),
-            sheet.chart.anchor or f"{get_column_letter(len(sheet.columns) + 2)}2",
+            _chart(page, sheet, sheet.chart, len(rows), header_row),
+            anchor or f"{get_column_letter(len(sheet.columns) + 2)}{header_row}",
         )
 
 
 def _cell(page: Any, value: Any, number_format: str | None, zone: tzinfo) -> Any:
-    from openpyxl.cell import WriteOnlyCell
 
     value = _excel_value(value, zone)
-    cell = WriteOnlyCell(page, value=value)
-    if isinstance(value, str) and is_formula_like(value):
-        cell.data_type = "s"  # openpyxl would store "=..." as a formula
-        cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
+    cell = xlsx_cell(page, value)
     if number_format:
         cell.number_format = number_format
     elif isinstance(value, datetime):
@@ -140,7 +151,9 @@ def _excel_value(value: Any, zone: tzinfo) -> Any:
         return _text(", ".join(f"{k}: {v}" for k, v in value.items()))
     if isinstance(value, str):
         return _text(value)
-    if value is None or isinstance(value, (int, float, bool, date)):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None or isinstance(value, (int, float, date)):
         return value
     return _text(str(value))
 
@@ -177,7 +190,13 @@ class _Total:
         return min(numbers) if self.how == "min" else max(numbers)
 
 
-def _chart(page: Any, sheet: Sheet, spec: Chart, count: int) -> Any:
+def _shift(cell: str, rows: int) -> str:
+    """``A2`` moved down ``rows`` rows."""
+    letters = cell.rstrip("0123456789")
+    return f"{letters}{int(cell[len(letters) :]) + rows}"
+
+
+def _chart(page: Any, sheet: Sheet, spec: Chart, count: int, header_row: int = 1) -> Any:
     from openpyxl.chart import BarChart, LineChart, PieChart, Reference
 
     headers = [column.header for column in sheet.columns]
@@ -191,13 +210,15 @@ def _chart(page: Any, sheet: Sheet, spec: Chart, count: int) -> Any:
     chart.title = spec.title or None
     for header in spec.values:
         column = headers.index(header) + 1
-        data = Reference(page, min_col=column, min_row=1, max_row=count + 1)
+        data = Reference(page, min_col=column, min_row=header_row, max_row=header_row + count)
         chart.add_data(data, titles_from_data=True)
     labels = headers.index(spec.categories) + 1
-    chart.set_categories(Reference(page, min_col=labels, min_row=2, max_row=count + 1))
+    chart.set_categories(Reference(page, min_col=labels, min_row=header_row + 1, max_row=header_row + count))
+    if len(spec.values) == 1 and spec.type != "pie":
+        chart.legend = None  # one series: the title says what it is
     if spec.type != "pie":
-        chart.y_axis.title = spec.y_title
-        chart.x_axis.title = spec.x_title
+        chart.y_axis.title = spec.y_title or (spec.values[0] if len(spec.values) == 1 else "Complaints")
+        chart.x_axis.title = spec.x_title or spec.categories
         # openpyxl hides axes unless told (delete=False), which LibreOffice honours.
         chart.x_axis.delete = False
         chart.y_axis.delete = False

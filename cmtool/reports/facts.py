@@ -16,6 +16,8 @@ from typing import Any
 
 from cmtool.model.case import Case
 from cmtool.model.enums import OPEN_STATUSES, Status
+from cmtool.model.events import UNDATED_NOTE
+from cmtool.model.registry import MERGE_ACTOR
 from cmtool.model.replay import replay
 from cmtool.model.timefmt import parse_time
 
@@ -26,19 +28,32 @@ GROUP_FIELDS = ("category", "channel", "team", "assignee", "region", "product", 
 
 @dataclass(frozen=True)
 class CaseFacts:
+    """The timeline of one case as KPIs read it.
+
+    The status is a step function of time: nothing before ``filed``, then the
+    filing status, then each status change. Times are made non-decreasing in file
+    order (a back-dated filing starts the timeline at its ``filed_at``; an event
+    written out of order counts at the time of the one before), so "open at an
+    instant" and the moves in a window always agree: for any window,
+    open at start + received + reopened - closed = open at end.
+    """
+
     id: str
     state: MappingProxyType  # the state at the evaluation time
     filed: datetime
     status_times: tuple[datetime, ...]  # when the status changed...
     status_values: tuple[str, ...]  # ...and to what (the first is the filing)
-    closures: tuple[datetime, ...]  # each move from an open status to resolved/closed
-    reopens: tuple[datetime, ...]
+    closures: tuple[datetime, ...]  # each move into resolved/closed from open (or filed so)
+    reopens: tuple[datetime, ...]  # each move from resolved/closed back to open
     escalations: tuple[datetime, ...]
-    waits: int
+    waits: tuple[datetime, ...]  # each move into waiting on the customer
     notes_before_closure: int  # customer-facing notes before the first closure
-    first_response: datetime | None
+    first_response: datetime | None  # None: unknown (no note, no dated closure)
     customer_key: str | None
     last_event: datetime | None = None
+    undated_closures: frozenset[datetime] = frozenset()  # closures whose date the source lacked
+    imported: bool = False  # filed by an import: its contact history before it is unknown
+    currency: str = ""  # of its redress: the case's own, else its regime's or the workspace's
     extra: dict[str, Any] = field(default_factory=dict)
 
     def get(self, name: str, default: Any = None) -> Any:
@@ -53,10 +68,21 @@ class CaseFacts:
     def open_before(self, moment: datetime) -> bool:
         return self.status_before(moment) in OPEN
 
+    def closures_in(self, start: datetime, end: datetime) -> list[datetime]:
+        """Every closure in ``[start, end)``: a case closed, reopened and closed again
+        is two closures (and one reopen)."""
+        return [moment for moment in self.closures if start <= moment < end]
+
     def closure_in(self, start: datetime, end: datetime) -> datetime | None:
-        """The last closure in ``[start, end)``: a reopened-and-reclosed case counts once."""
-        inside = [moment for moment in self.closures if start <= moment < end]
+        """The last closure in ``[start, end)``, if any."""
+        inside = self.closures_in(start, end)
         return inside[-1] if inside else None
+
+    def reopens_in(self, start: datetime, end: datetime) -> int:
+        return sum(1 for moment in self.reopens if start <= moment < end)
+
+    def closure_dated(self, closure: datetime) -> bool:
+        return closure not in self.undated_closures
 
     def active_during(self, start: datetime, end: datetime) -> bool:
         """Could this case count in ``[start, end)``? Filed before the end and either
@@ -81,37 +107,48 @@ def truncate(case: Case, moment: datetime) -> Case | None:
     return Case(case.id, MappingProxyType(replay(events)), events)
 
 
-def case_facts(case: Case) -> CaseFacts:
+def case_facts(case: Case, default_currency: str = "") -> CaseFacts:
+    """``default_currency``: the currency of a redress recorded without one."""
+    state = case.state
+    filed = _filed(state, case)
     times: list[datetime] = []
     statuses: list[str] = []
     closures: list[datetime] = []
+    undated: set[datetime] = set()
     reopens: list[datetime] = []
     escalations: list[datetime] = []
-    waits = notes = 0
+    waits: list[datetime] = []
+    notes = 0
     level = 0
+    clock = filed  # the effective time: never before the filing or the event before
+    current: str | None = None
     for event in case.events:
-        at = parse_time(event.at)
+        clock = max(clock, parse_time(event.at))
         change = event.changes.get("status")
-        if change is not None:
-            old, new = change
-            times.append(at)
+        if change is not None and change[1] != current:
+            new = change[1]
+            times.append(clock if times else filed)
             statuses.append(new)
-            if old in OPEN and new in DONE:
-                closures.append(at)
-            if old in DONE and new in OPEN:
-                reopens.append(at)
-        if event.action == "wait":
-            waits += 1
+            if new in DONE and current not in DONE:  # from open, or filed already closed
+                closures.append(times[-1])
+                if (event.note or "").startswith(UNDATED_NOTE):
+                    undated.add(times[-1])
+            elif new in OPEN and current in DONE:
+                reopens.append(times[-1])
+            if new == Status.WAITING.value and current != new:
+                waits.append(times[-1])
+            current = new
         if event.action == "note" and not closures:
             notes += 1
-        new_level = event.changes.get("escalation_level", (None, level))[1] or 0
-        if event.action == "escalate" or new_level > level:
-            escalations.append(at)
+        new_level = _level(event.changes.get("escalation_level", (None, level))[1])
+        if event.action == "escalate" or (new_level > level and event.actor != MERGE_ACTOR):
+            escalations.append(clock)
         level = max(level, new_level)
-    state = case.state
-    filed = parse_time(state.get("filed_at") or case.events[0].at)
     responded = state.get("first_response_at")
-    first_response = parse_time(responded) if responded else (closures[0] if closures else None)
+    if responded:
+        first_response: datetime | None = parse_time(responded)
+    else:
+        first_response = closures[0] if closures and closures[0] not in undated else None
     return CaseFacts(
         id=case.id,
         state=MappingProxyType(dict(state)),
@@ -121,12 +158,30 @@ def case_facts(case: Case) -> CaseFacts:
         closures=tuple(closures),
         reopens=tuple(reopens),
         escalations=tuple(escalations),
-        waits=waits,
+        waits=tuple(waits),
         notes_before_closure=notes,
         first_response=first_response,
         customer_key=customer_key(state),
-        last_event=parse_time(case.events[-1].at),
+        last_event=clock,
+        undated_closures=frozenset(undated),
+        imported=bool(state.get("source")),
+        currency=str(state.get("redress_currency") or default_currency),
     )
+
+
+def _filed(state: Any, case: Case) -> datetime:
+    text = state.get("filed_at")
+    first = parse_time(case.events[0].at)
+    if not text:
+        return first
+    try:
+        return parse_time(text)
+    except (TypeError, ValueError):
+        return first
+
+
+def _level(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def customer_key(state: Any) -> str | None:

@@ -3,8 +3,9 @@
 Templates are user files, so they run in Jinja's ImmutableSandboxedEnvironment:
 no attribute starting with an underscore (no ``__class__``/``__globals__`` walk to
 Python internals), no method that mutates the context, and a loader that only
-reads files inside the template's own folder (``..`` and absolute names are
-refused), so a template cannot read the file system. Missing names are errors
+reads regular files really inside the template's own folder (``..``, absolute
+names and symbolic links out are refused), with limits on work, output and time
+(``cmtool.reports.sandbox``), so a template cannot read the file system or hang. Missing names are errors
 (StrictUndefined), and every error becomes one line naming the template file and
 line.
 """
@@ -17,20 +18,29 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from cmtool.errors import DataError
 from cmtool.model.timefmt import parse_time
 from cmtool.reports.safety import markdown_text
+from cmtool.reports.sandbox import (
+    ConfinedLoader,
+    LimitedSandbox,
+    confine_folder,
+    limited_filters,
+    render_limited,
+)
+
+BUNDLED_MESSAGES = Path(__file__).resolve().parent.parent / "bundled" / "templates" / "messages"
 
 
 def make_environment(folders: Sequence[Path], markdown: bool = False) -> ImmutableSandboxedEnvironment:
     """An environment loading from ``folders``; with ``markdown``, every ``{{ value }}``
     is Markdown-escaped unless marked ``|safe`` (like HTML autoescaping)."""
-    env = ImmutableSandboxedEnvironment(
-        loader=FileSystemLoader([str(folder) for folder in folders]),
+    env = LimitedSandbox(
+        loader=ConfinedLoader(list(folders)),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -38,8 +48,18 @@ def make_environment(folders: Sequence[Path], markdown: bool = False) -> Immutab
         finalize=_escape_markdown if markdown else _plain,
         autoescape=False,
     )
-    env.filters.update(FILTERS)
+    env.filters = limited_filters({**env.filters, **FILTERS})
     return env
+
+
+def message_environment(workspace_root: Path, templates_dir: Path) -> ImmutableSandboxedEnvironment:
+    """Message templates (survey invitations, notifications): the workspace's
+    ``templates/messages`` first, then the bundled ones. A messages folder that
+    links out of the workspace is refused."""
+    own = templates_dir / "messages"
+    if own.is_dir():
+        confine_folder(own, workspace_root, "templates/messages")
+    return make_environment([folder for folder in (own, BUNDLED_MESSAGES) if folder.is_dir()])
 
 
 def render(
@@ -50,8 +70,8 @@ def render(
 ) -> str:
     """Render template ``name``; errors become DataError("file:line: message")."""
     try:
-        return env.get_template(name).render(context)
-    except TemplateError as exc:
+        return render_limited(env, env.get_template(name), context)
+    except (TemplateError, ArithmeticError, RecursionError, MemoryError) as exc:
         raise DataError(
             f"{template_location(exc, shown_as or name)}: {_describe(exc)}",
             hint="fix the template (see docs/reports.md)",
@@ -68,7 +88,7 @@ def compile_expression(env: ImmutableSandboxedEnvironment, source: str, where: s
     def evaluate(**names: Any) -> Any:
         try:
             value = compiled(**names)
-        except TemplateError as exc:
+        except (TemplateError, ArithmeticError, RecursionError, MemoryError) as exc:
             raise DataError(f"{where}: {source!r}: {_describe(exc)}") from None
         if isinstance(value, StrictUndefined):
             raise DataError(f"{where}: {source!r} names nothing in the report context")
@@ -87,13 +107,24 @@ def template_location(exc: BaseException, name: str) -> str:
     return f"{name}:{line}" if line else name
 
 
-def _describe(exc: TemplateError) -> str:
+def _describe(exc: BaseException) -> str:
     kind = type(exc).__name__
     message = getattr(exc, "message", None) or str(exc)
     if kind == "SecurityError":
         return f"not allowed in a template: {message}"
     if kind == "TemplateNotFound":
-        return f"template {message!r} not found (templates can include only files in their folder)"
+        name = getattr(exc, "name", message)
+        if message != name:  # found but refused: the reason says why
+            return f"template {name!r} refused: {message.split(': ', 1)[-1]}"
+        return f"template {name!r} not found (templates can include only files in their folder)"
+    if kind == "TemplateLimit":
+        return f"template stopped: {message}"
+    if kind == "RecursionError":
+        return "template stopped: calls nest too deep (a macro calling itself?)"
+    if kind == "MemoryError":
+        return "template stopped: out of memory"
+    if isinstance(exc, ArithmeticError):
+        return f"template stopped: {kind}: {message}"
     return message
 
 

@@ -37,6 +37,7 @@ from cmtool.reports.periods import Period
 HOUR = 3600.0
 EIGHT_WEEKS = timedelta(weeks=8)
 REPEAT_WINDOW = timedelta(days=90)
+FLOW_NAMES = ("open_at_start", "received", "reopened_in_period", "closed", "open_at_end")
 TOP = 5
 
 
@@ -58,28 +59,27 @@ def period_kpis(
     history: Sequence[CaseFacts] | None = None,
 ) -> dict[str, Any]:
     """Every KPI of ``period`` over ``facts``; ``history`` (all cases) feeds repeats."""
-    start, end = period.start, min(period.end, as_at)
+    start, end = period.start, period.until(as_at)
     history = facts if history is None else history
     facts = [f for f in facts if f.active_during(start, end)]
+    flows = movements(facts, start, end)
     received = [f for f in facts if start <= f.filed < end]
-    closed: list[tuple[CaseFacts, datetime]] = []
-    for fact in facts:
-        moment = fact.closure_in(start, end)
-        if moment is not None:
-            closed.append((fact, moment))
+    closed = [(f, moment) for f in facts for moment in f.closures_in(start, end)]
+    dated = [(f, m) for f, m in closed if f.closure_dated(m)]
     responded = [f for f in facts if f.first_response and start <= f.first_response < end]
     answered = [f for f in facts if _in(f.get("surveyed_at"), start, end)]
 
     response_wall = [(f.first_response - f.filed).total_seconds() for f in responded]
     response_biz = [calendar.business_seconds(f.filed, f.first_response) for f in responded]
-    resolution_wall = [(moment - f.filed).total_seconds() for f, moment in closed]
-    resolution_biz = [calendar.business_seconds(f.filed, moment) for f, moment in closed]
-    within_3bd = sum(1 for f, m in closed if m <= calendar.business_day_end(f.filed, 3))
-    within_8w = sum(1 for f, m in closed if m - f.filed <= EIGHT_WEEKS)
-    escalated = sum(1 for f, _ in closed if f.escalations and f.escalations[0] < end)
+    resolution_wall = [(moment - f.filed).total_seconds() for f, moment in dated]
+    resolution_biz = [calendar.business_seconds(f.filed, moment) for f, moment in dated]
+    within_3bd = sum(1 for f, m in dated if m <= calendar.business_day_end(f.filed, 3))
+    within_8w = sum(1 for f, m in dated if m - f.filed <= EIGHT_WEEKS)
+    escalated = sum(1 for f, m in closed if f.escalations and f.escalations[0] < m)
     reopened = sum(1 for f, m in closed if any(r < m for r in f.reopens))
-    fcr = sum(1 for f, m in closed if _first_contact(f, m))
-    upheld = sum(1 for f, _ in closed if f.get("upheld") is True)
+    fcr_known = [(f, m) for f, m in dated if not f.imported]
+    fcr = sum(1 for f, m in fcr_known if first_contact(f, m))
+    upheld_known = [f for f, _ in closed if isinstance(f.get("upheld"), bool)]
     answered_closed = sum(1 for f, _ in closed if f.get("csat") is not None or f.get("nps") is not None)
     csat = [f.get("csat") for f in answered if f.get("csat") is not None]
     nps_scores = [f.get("nps") for f in answered if f.get("nps") is not None]
@@ -87,24 +87,29 @@ def period_kpis(
     n_closed = len(closed)
     return {
         "period": period.to_dict(),
-        "as_at": end.isoformat(),
-        "received": len(received),
-        "open_at_start": sum(1 for f in facts if f.filed < start and f.open_before(start)),
-        "open_at_end": sum(1 for f in facts if f.filed < end and f.open_before(end)),
-        "closed": n_closed,
+        "as_at": end.astimezone(period.zone).isoformat(),
+        "provisional": period.end > end,
+        **flows,
+        "closed_cases": len({f.id for f, _ in closed}),
         "first_response_hours": summary(response_wall, HOUR),
         "first_response_business_hours": summary(response_biz, HOUR),
+        "first_response_unknown": sum(
+            1 for f in facts if f.first_response is None and f.closures_in(start, end)
+        ),
         "resolution_hours": summary(resolution_wall, HOUR),
         "resolution_business_hours": summary(resolution_biz, HOUR),
+        "resolution_unknown": n_closed - len(dated),
         "sla": sla_compliance(facts, clocks or {}, start, end),
-        "closed_within_3_business_days": _share(within_3bd, n_closed),
-        "closed_within_8_weeks": _share(within_8w, n_closed),
-        "escalated": _share(escalated, n_closed),
+        "closed_within_3_business_days": share(within_3bd, len(dated), n_closed),
+        "closed_within_8_weeks": share(within_8w, len(dated), n_closed),
+        "escalated": share(escalated, n_closed, n_closed),
         "escalations_in_period": sum(1 for f in facts for e in f.escalations if start <= e < end),
-        "reopened": _share(reopened, n_closed),
-        "first_contact_resolution": _share(fcr, n_closed),
-        "upheld": _share(upheld, n_closed),
-        "redress_total": round(sum(float(f.get("redress", 0)) for f, _ in closed), 2),
+        "reopened": share(reopened, n_closed, n_closed),
+        "first_contact_resolution": share(fcr, len(fcr_known), n_closed),
+        "upheld": share(sum(1 for f in upheld_known if f.get("upheld")), len(upheld_known), n_closed),
+        "redress": (redress := redress_totals(_cases(closed))),
+        # for templates written before currencies: only ever one currency's total
+        "redress_total": redress[0]["amount"] if len(redress) == 1 else (0.0 if not redress else None),
         "surveys": {
             "answered": len(answered),
             "csat_average": round(sum(csat) / len(csat), 2) if csat else None,
@@ -117,12 +122,50 @@ def period_kpis(
             "detractors": sum(1 for s in nps_scores if s <= 6),
         },
         "repeat_complaints": {
-            **_share(len(repeats), len(received)),
+            **share(len(repeats), len(received), len(received)),
             "customers": len({f.customer_key for f in repeats}),
         },
         "top_categories": top(f.get("category", "(none)") for f in received),
-        "top_root_causes": top(f.get("root_cause") for f, _ in closed if f.get("root_cause")),
+        "top_root_causes": top(f.get("root_cause") for f in _cases(closed) if f.get("root_cause")),
     }
+
+
+def movements(facts: Iterable[CaseFacts], start: datetime, end: datetime) -> dict[str, Any]:
+    """The five figures of the reconciliation, counted the one way every report uses:
+    open at start + received + reopened - closed = open at end."""
+    end = max(start, end)
+    open_start = received = reopened = closed = open_end = 0
+    for fact in facts:
+        open_start += fact.open_before(start)
+        received += start <= fact.filed < end
+        reopened += fact.reopens_in(start, end)
+        closed += len(fact.closures_in(start, end))
+        open_end += fact.open_before(end)
+    return {
+        "open_at_start": open_start,
+        "received": received,
+        "reopened_in_period": reopened,
+        "closed": closed,
+        "open_at_end": open_end,
+        "reconciles": open_start + received + reopened - closed == open_end,
+    }
+
+
+def redress_totals(facts: Iterable[CaseFacts]) -> list[dict[str, Any]]:
+    """Redress of ``facts`` (each case once) per currency, never summed across
+    currencies; by currency code."""
+    totals: dict[str, float] = {}
+    counts: Counter = Counter()
+    for fact in facts:
+        amount = fact.get("redress")
+        if isinstance(amount, (int, float)) and not isinstance(amount, bool) and amount:
+            currency = fact.currency
+            totals[currency] = totals.get(currency, 0.0) + float(amount)
+            counts[currency] += 1
+    return [
+        {"currency": currency, "amount": round(amount, 2), "cases": counts[currency]}
+        for currency, amount in sorted(totals.items())
+    ]
 
 
 def group_kpis(
@@ -141,7 +184,7 @@ def group_kpis(
     rows = []
     for key, members in groups.items():
         kpis = period_kpis(members, period, as_at, calendar, clocks, history=facts)
-        if kpis["received"] or kpis["closed"] or kpis["open_at_end"]:
+        if any(kpis[name] for name in FLOW_NAMES):
             rows.append({"key": key, **kpis})
     rows.sort(key=lambda row: (-row["received"], -row["closed"], row["key"]))
     return rows
@@ -194,18 +237,26 @@ def top(keys: Iterable[str], limit: int = TOP) -> list[dict[str, Any]]:
     return [{"key": key, "count": count, "share": _round(rate(count, total))} for key, count in ordered]
 
 
-def _first_contact(fact: CaseFacts, closure: datetime) -> bool:
+def first_contact(fact: CaseFacts, closure: datetime) -> bool:
+    """The case's first closure, with at most one customer note before it and no
+    waiting, escalation or reopen before it."""
     return (
-        fact.notes_before_closure <= 1
-        and not fact.waits
-        and not fact.reopens
-        and not fact.escalations
-        and fact.closures[0] == closure
+        fact.closures[0] == closure
+        and fact.notes_before_closure <= 1
+        and not any(w < closure for w in fact.waits)
+        and not any(e <= closure for e in fact.escalations)
     )
 
 
-def _share(count: int, whole: int) -> dict[str, Any]:
-    return {"count": count, "rate": _round(rate(count, whole))}
+def _cases(closed: Iterable[tuple[CaseFacts, datetime]]) -> list[CaseFacts]:
+    """Each case once, however many times it closed."""
+    return list({f.id: f for f, _ in closed}.values())
+
+
+def share(count: int, known: int, whole: int) -> dict[str, Any]:
+    """``count`` of the ``known`` cases (the rate is over those); ``unknown`` of
+    ``whole`` lacked the fact and were left out."""
+    return {"count": count, "known": known, "unknown": whole - known, "rate": _round(rate(count, known))}
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:

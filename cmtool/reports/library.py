@@ -13,12 +13,12 @@ folder under a new name to make a new report: no Python involved.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from cmtool.errors import DataError, NotFound, UsageError
+from cmtool.store.yamlio import load
 
 FORMATS = ("md", "xlsx", "csv")
 PERIOD_KINDS = ("month", "quarter", "half", "year")
@@ -45,9 +45,11 @@ class ReportTemplate:
     def sha256(self) -> str:
         """A hash over every file of the report folder (includes count too)."""
         digest = hashlib.sha256()
-        for path in sorted(p for p in self.folder.rglob("*") if p.is_file()):
+        for path in sorted(p for p in self.folder.rglob("*") if p.is_file() or p.is_symlink()):
             digest.update(str(path.relative_to(self.folder)).encode() + b"\0")
-            digest.update(path.read_bytes() + b"\0")
+            # A link is hashed as the link, never followed out of the folder.
+            content = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+            digest.update(content + b"\0")
         return digest.hexdigest()
 
 
@@ -78,10 +80,19 @@ def find_report(templates_dir: Path, name: str) -> ReportTemplate:
 
 
 def load_manifest(folder: Path, source: str) -> ReportTemplate:
+    from jinja2 import TemplateNotFound
+
+    from cmtool.reports.sandbox import confine_folder, read_confined
+
     where = f"templates/reports/{folder.name}/{MANIFEST}"
+    # The workspace (or the bundled templates) is the boundary a report folder and
+    # its manifest must stay inside, symbolic links resolved.
+    confine_folder(
+        folder, BUNDLED_TEMPLATES if source == "bundled" else folder.parents[2], where.rsplit("/", 1)[0]
+    )
     try:
-        data = yaml.safe_load((folder / MANIFEST).read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = load(read_confined(folder, folder / MANIFEST, where), where) or {}
+    except (OSError, TemplateNotFound) as exc:
         raise DataError(f"{where}: cannot read: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise DataError(f"{where}: must be a mapping (title, period, formats)")

@@ -36,6 +36,11 @@ class Period:
         """The instant after the period (exclusive bound)."""
         return datetime.combine(self.last + timedelta(days=1), time(), self.zone)
 
+    def until(self, as_at: datetime) -> datetime:
+        """Where figures evaluated at ``as_at`` stop: the period end, or ``as_at`` for a
+        running period (never before the start: a period not begun yet is empty)."""
+        return max(self.start, min(self.end, as_at))
+
     @property
     def label(self) -> str:
         if self.kind == "month":

@@ -1,30 +1,22 @@
-"""Making user text safe in outputs: spreadsheet formula injection, Markdown
-escaping, and masking of customer contact details."""
+"""Making user text safe in outputs: Markdown escaping and masking of customer
+contact details (spreadsheet cells: ``cmtool.store.cellsafe``)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-# A spreadsheet treats text starting with these as a formula (or DDE command).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheet cells are made safe in one place, for every CSV and xlsx writer.
+from cmtool.store.cellsafe import is_formula_like
+from cmtool.store.cellsafe import neutralise as csv_cell
+
+__all__ = ["csv_cell", "is_formula_like", "markdown_text", "mask_contact", "mask_name"]
+
 _MD_SPECIAL = re.compile(r"([\\`*\[\]|~#!])")
 _MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 _MD_LINE_START = re.compile(r"^(\s*)([-+=>]|\d+[.)])")
 _EMAIL = re.compile(r"([^@\s,;:<>()\[\]]{1,64})@([\w-]+(?:\.[\w-]+)*)")
 _CONTACT_SEPARATORS = re.compile(r"[,;/|\n]|\s+(?:or|and)\s+", re.IGNORECASE)
-
-
-def is_formula_like(text: str) -> bool:
-    return text.startswith(FORMULA_STARTS)
-
-
-def csv_cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet will not run: risky text gets a leading apostrophe
-    (OWASP's advice); numbers are left alone, so -5 stays a number."""
-    if isinstance(value, str) and is_formula_like(value):
-        return "'" + value
-    return value
 
 
 def markdown_text(value: Any) -> str:

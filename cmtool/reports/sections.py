@@ -11,7 +11,7 @@ from typing import Any
 from cmtool.model.timefmt import parse_time
 from cmtool.reports.facts import CaseFacts
 from cmtool.reports.figures import rate
-from cmtool.reports.kpis import ClockLookup
+from cmtool.reports.kpis import FLOW_NAMES, ClockLookup, movements
 from cmtool.reports.periods import Period
 
 AGEING = (
@@ -25,31 +25,56 @@ AGEING = (
 
 
 def volumes(facts: Sequence[CaseFacts], field: str, period: Period, end: datetime) -> list[dict]:
-    """Received, closed and open-at-end counts per value of ``field``, biggest first."""
-    counts: dict[str, Counter] = {}
+    """The reconciliation per value of ``field`` (the value each case has at the
+    evaluation time): open at start, received, reopened, closed, open at end, and
+    the share of received; biggest first. Each case is in one row, so the rows add
+    up to the report's totals."""
+    groups: dict[str, list[CaseFacts]] = {}
     for fact in facts:
-        key = str(fact.get(field, "(none)"))
-        row = None
-        if period.start <= fact.filed < end:
-            row = counts.setdefault(key, Counter())
-            row["received"] += 1
-        if fact.closure_in(period.start, end):
-            row = row or counts.setdefault(key, Counter())
-            row["closed"] += 1
-        if fact.filed < end and fact.open_before(end):
-            (row or counts.setdefault(key, Counter()))["open_at_end"] += 1
-    total = sum(c["received"] for c in counts.values())
-    rows = [
-        {
-            "key": key,
-            "received": c["received"],
-            "closed": c["closed"],
-            "open_at_end": c["open_at_end"],
-            "share": rate(c["received"], total),
-        }
-        for key, c in counts.items()
-    ]
+        groups.setdefault(str(fact.get(field, "(none)")), []).append(fact)
+    rows = []
+    for key, members in groups.items():
+        flows = movements(members, period.start, end)
+        if any(flows[name] for name in FLOW_NAMES):
+            rows.append({"key": key, **flows})
+    total = sum(row["received"] for row in rows)
+    for row in rows:
+        row["share"] = rate(row["received"], total)
     rows.sort(key=lambda r: (-r["received"], -r["closed"], r["key"]))
+    return rows
+
+
+def data_quality(facts: Sequence[CaseFacts], period: Period, end: datetime) -> list[dict[str, Any]]:
+    """How many of the cases a figure needs lack the fact it needs. Received cases
+    for category and product; cases closed in the period for the rest."""
+    received = [f for f in facts if period.start <= f.filed < end]
+    closed = [f for f in facts if f.closures_in(period.start, end)]
+    checks = (
+        ("category", "Category", received, lambda f: not f.get("category")),
+        ("product", "Product", received, lambda f: not f.get("product")),
+        (
+            "close_date",
+            "Close date",
+            closed,
+            lambda f: not all(f.closure_dated(m) for m in f.closures_in(period.start, end)),
+        ),
+        ("first_contact", "First contact", closed, lambda f: f.first_response is None),
+        ("upheld", "Upheld (yes/no)", closed, lambda f: not isinstance(f.get("upheld"), bool)),
+        ("root_cause", "Root cause", closed, lambda f: not f.get("root_cause")),
+    )
+    rows = []
+    for key, label, population, missing in checks:
+        count = sum(1 for f in population if missing(f))
+        rows.append(
+            {
+                "fact": key,
+                "label": label,
+                "applies_to": "received" if population is received else "closed",
+                "cases": len(population),
+                "missing": count,
+                "share": rate(count, len(population)),
+            }
+        )
     return rows
 
 

@@ -16,6 +16,7 @@ stay numbers, times become Excel dates).
           - {header: Category, value: row.key, width: 24}
           - {header: Received, value: row.received, format: "#,##0", total: sum}
         totals: Total                # label of a totals row (columns with total:)
+        filter: true                 # an autofilter on the header row
         chart: {type: bar, title: Complaints per category, categories: Category,
                 values: [Received], anchor: E2}
 """
@@ -64,6 +65,7 @@ class Sheet:
     freeze: str | None = "A2"
     totals: str | None = None
     chart: Chart | None = None
+    filter: bool = False  # an autofilter on the header row (sheets of cases or events)
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ def _sheet(item: Any, label: str, problems: list[str]) -> Sheet | None:
         None if freeze is None else str(freeze),
         None if totals in (None, False) else str(totals),
         chart,
+        item.get("filter") is True,
     )
 
 

@@ -28,13 +28,12 @@ from typing import Any
 
 from cmtool.model.events import Event
 from cmtool.model.problems import Problem
-from cmtool.model.transitions import TRANSITIONS
+from cmtool.model.registry import DEFAULT_SYSTEM_ACTORS, EVENT_KINDS
 from cmtool.rules.checker import Checker
 
 REDRESS_ACTIONS = frozenset({"resolve", "close", "edit"})
-EVENT_ACTIONS = frozenset({"file", *TRANSITIONS})  # every action an event can record
+EVENT_ACTIONS = frozenset(EVENT_KINDS)  # every action an event can record
 DEFAULT_ROLES = ("agent", "lead", "manager")  # the roles there are when roles: is absent
-DEFAULT_SYSTEM_ACTORS = ("cmtool",)
 ROLE_KEYS = ("may", "max_redress", "description")
 AUDIT_KEYS = ("require_signed_commits", "system_actors")
 

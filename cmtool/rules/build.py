@@ -24,9 +24,12 @@ from cmtool.rules.build_filing import (
     build_routing,
     build_teams,
 )
+from cmtool.rules.build_notify import build_notify
+from cmtool.rules.build_reporting import build_reporting
 from cmtool.rules.build_sla import build_ladder, build_policies, build_regimes
 from cmtool.rules.checker import Checker
 from cmtool.rules.model import Rules
+from cmtool.rules.views import build_views
 
 KNOWN_SECTIONS = {
     "version",
@@ -42,6 +45,9 @@ KNOWN_SECTIONS = {
     "survey",
     "roles",
     "audit",
+    "reporting",
+    "views",
+    "notifications",
 }
 
 
@@ -77,7 +83,10 @@ def build_rules(
         policies=build_policies(c, data, calendars),
         regimes=MappingProxyType(build_regimes(c, data, calendars)),
         escalation=build_ladder(c, data, people),
+        notifications=build_notify(c, data),
         calendars=Calendars(MappingProxyType(calendars)),
+        reporting=build_reporting(c, data),
+        views=build_views(c, data),
         raw=MappingProxyType(dict(data)),
     )
     return (None if c.problems else rules), c.problems

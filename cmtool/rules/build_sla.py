@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from cmtool.rules.build_calendars import calendar_ref
 from cmtool.rules.build_filing import build_condition
+from cmtool.rules.build_reporting import regime_currency
 from cmtool.rules.checker import Checker
-from cmtool.rules.model import Person, Policy, Regime, Step, Target
+from cmtool.rules.model import COUNT_FROM, ENDS_AT, Counting, Person, Policy, Regime, Step, Target
 
 NOTIFY_WORDS = ("assignee", "team_lead", "manager")
 
@@ -25,12 +27,14 @@ def build_policies(c: Checker, data: Mapping[str, Any], calendars: Mapping[str, 
         path = f"sla.policies[{index}]"
         spec = c.mapping(spec, path)
         calendar = calendar_ref(c, spec.get("calendar", default_calendar), f"{path}.calendar", calendars)
-        targets = {}
+        targets, counting = {}, {}
+        inherited = _counting_choices(c, spec, path)
         for clock in ("first_response", "resolution"):
-            raw = spec.get(clock)
-            targets[clock] = None if raw is None else c.convert(f"{path}.{clock}", Target.parse, raw)
+            targets[clock], counting[clock] = _clock_target(c, spec, clock, f"{path}.{clock}", inherited)
         if not any(targets.values()):
             c.bad(path, "needs first_response: and/or resolution: (e.g. 8h, 3bd)")
+        elif inherited and not any(t and t.unit in DAY_UNITS for t in targets.values()):
+            c.bad(path, "count_from: and ends_at: apply to day targets (bd, d, w); this policy has none")
         policy_pause = spec.get("pause_while_waiting", pause)
         out.append(
             Policy(
@@ -40,6 +44,7 @@ def build_policies(c: Checker, data: Mapping[str, Any], calendars: Mapping[str, 
                 targets["first_response"],
                 targets["resolution"],
                 policy_pause is True,
+                MappingProxyType(counting),
             )
         )
     return tuple(out)
@@ -59,7 +64,8 @@ def build_regimes(c: Checker, data: Mapping[str, Any], calendars: Mapping[str, A
         when = (
             build_condition(c, spec["apply_when"], f"{path}.apply_when") if spec.get("apply_when") else None
         )
-        out[str(name)] = Regime(str(name), str(preset), calendar, when)
+        currency = regime_currency(c, spec, path)
+        out[str(name)] = Regime(str(name), str(preset), calendar, when, currency)
     return out
 
 
@@ -100,3 +106,47 @@ def _share(value: Any) -> float:
     if not 0 < number <= 1:
         raise ValueError(f"{value!r} must be a share of the target, above 0% and at most 100%")
     return number
+
+
+DAY_UNITS = ("bd", "d", "w")
+TARGET_KEYS = ("target", "count_from", "ends_at")
+COUNTING_CHOICES = {"count_from": COUNT_FROM, "ends_at": ENDS_AT}
+
+
+def _clock_target(
+    c: Checker, policy: Mapping[str, Any], clock: str, path: str, inherited: Mapping[str, str]
+) -> tuple[Target | None, Counting]:
+    """A policy clock written ``resolution: 10bd`` or ``resolution: {target: 10bd,
+    count_from: receipt_day, ends_at: end_of_day}``; ``inherited`` holds the policy's
+    own ``count_from:``/``ends_at:``, which apply to both its clocks."""
+    raw = policy.get(clock)
+    options: Mapping[str, Any] = {}
+    if isinstance(raw, Mapping):
+        options = raw
+        for key in raw:
+            if key not in TARGET_KEYS:
+                c.bad(f"{path}.{key}", f"unknown key (a clock takes {', '.join(TARGET_KEYS)})")
+        if raw.get("target") is None:
+            c.bad(path, "needs target: (e.g. 10bd)")
+        raw = raw.get("target")
+    target = None if raw is None else c.convert(f"{path}.target" if options else path, Target.parse, raw)
+    own = _counting_choices(c, options, path)
+    if own and target is not None and target.unit not in DAY_UNITS:
+        c.bad(path, f"count_from: and ends_at: apply to day targets (bd, d, w), not {target}")
+    default = Counting.default_for(target)
+    chosen = {**inherited, **own}
+    return target, Counting(
+        chosen.get("count_from", default.count_from), chosen.get("ends_at", default.ends_at)
+    )
+
+
+def _counting_choices(c: Checker, spec: Mapping[str, Any], path: str) -> dict[str, str]:
+    """The valid ``count_from:``/``ends_at:`` written in ``spec`` (bad ones reported)."""
+    found = {}
+    for key, allowed in COUNTING_CHOICES.items():
+        if key in spec:
+            if spec[key] in allowed:
+                found[key] = str(spec[key])
+            else:
+                c.bad(f"{path}.{key}", f"{spec[key]!r} is not one of {', '.join(allowed)}")
+    return found

@@ -10,6 +10,8 @@ from typing import Any
 
 from cmtool.calendar import Calendars
 from cmtool.rules.access import AccessPolicy, Role
+from cmtool.rules.build_notify import NotifySettings
+from cmtool.rules.build_reporting import Reporting
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 UNITS = {"m": "minutes", "h": "hours", "bd": "business days", "d": "days", "w": "weeks"}
@@ -39,6 +41,38 @@ class Target:
 
     def __str__(self) -> str:
         return f"{self.amount:g}{self.unit}"
+
+
+# Where a day-based clock (bd, d, w) starts counting and the moment its last day ends.
+RECEIPT_DAY, NEXT_BUSINESS_DAY = "receipt_day", "next_business_day"
+CLOSE_OF_BUSINESS, END_OF_DAY = "close_of_business", "end_of_day"
+COUNT_FROM = (RECEIPT_DAY, NEXT_BUSINESS_DAY)
+ENDS_AT = (CLOSE_OF_BUSINESS, END_OF_DAY)
+
+
+@dataclass(frozen=True)
+class Counting:
+    """How a day-based target is counted, in the words regulators use.
+
+    ``count_from``: ``receipt_day`` = day 0 is the day the complaint arrived,
+    whatever the hour ("the third business day following the day on which it is
+    received"); ``next_business_day`` = a complaint that arrives after the day's
+    work or on a day off counts as received on the next business day.
+    ``ends_at``: ``close_of_business`` = the calendar's closing time on the last
+    day; ``end_of_day`` = 23:59:59 local on the last day ("by the end of").
+    """
+
+    count_from: str = RECEIPT_DAY
+    ends_at: str = END_OF_DAY
+
+    @classmethod
+    def default_for(cls, target: Target | None) -> Counting:
+        """What a policy's target means unless rules.yaml says otherwise: business
+        days count from the next business day and end at close of business;
+        calendar days and weeks count from the day of receipt to 23:59:59."""
+        if target is not None and target.unit == "bd":
+            return cls(NEXT_BUSINESS_DAY, CLOSE_OF_BUSINESS)
+        return cls(RECEIPT_DAY, END_OF_DAY)
 
 
 @dataclass(frozen=True)
@@ -125,6 +159,7 @@ class Policy:
     first_response: Target | None
     resolution: Target | None
     pause_while_waiting: bool
+    counting: Mapping[str, Counting] = field(default_factory=lambda: EMPTY)  # clock -> counting
 
 
 @dataclass(frozen=True)
@@ -133,6 +168,7 @@ class Regime:
     preset: str
     calendar: str
     apply_when: Condition | None
+    currency: str | None = None  # ISO 4217 code of redress under this regime
 
 
 @dataclass(frozen=True)
@@ -164,7 +200,10 @@ class Rules:
     regimes: Mapping[str, Regime] = field(default_factory=lambda: EMPTY)
     escalation: tuple[Step, ...] = ()
     calendars: Calendars = field(default_factory=lambda: Calendars({}))
+    reporting: Reporting = field(default_factory=Reporting)
+    notifications: NotifySettings | None = None  # None: nothing is sent
     # the parsed file, for sections other modules own (survey)
+    views: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: EMPTY)  # saved list filters
     raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     def category(self, key: str | None) -> Category | None:
@@ -178,6 +217,15 @@ class Rules:
     def warn_share(self) -> float:
         """Where a clock turns from ok to warning: the first warning rung, else 80 %."""
         return next((s.share for s in self.escalation if s.level == 0), 0.8)
+
+    def currency_for(self, state: Mapping[str, Any]) -> str:
+        """The currency of a redress recorded without one: the case's first regime
+        that names a currency, else the workspace's (``reporting.currency``)."""
+        for name in state.get("regimes") or ():
+            regime = self.regimes.get(name)
+            if regime is not None and regime.currency:
+                return regime.currency
+        return self.reporting.currency
 
     def managers(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.people.values() if p.role == "manager")

@@ -18,6 +18,7 @@ from cmtool.audit.commits import (
     FileVersion,
     check_commit_meta,
     check_file_change,
+    check_merge_file,
     is_case_area,
 )
 from cmtool.audit.findings import Finding
@@ -80,10 +81,13 @@ class VerifyReport:
         }
 
 
-def verify(ws: Workspace, since: str | None = None, collect_events: bool = False) -> VerifyReport:
-    """Check every commit (or those after ``since``) and every seal; findings, not exceptions."""
+def verify(
+    ws: Workspace, since: str | None = None, collect_events: bool = False, at: str = "HEAD"
+) -> VerifyReport:
+    """Check every commit up to ``at`` (or those after ``since``) and every seal;
+    findings, not exceptions."""
     root = ws.root
-    head = gitread.rev_parse(root, "HEAD")
+    head = gitread.rev_parse(root, at)
     base = None
     if since:
         base = gitread.rev_parse(root, since)
@@ -150,19 +154,45 @@ def _check_commits(
             for _c, _d, ch in mine
             if ch.new_mode in _MODES
         ]
-        for _c, diff_index, ch in mine:
+        if commit.is_merge:
+            here += _check_merge(commit, mine, blobs, report if collect else None)
+        for _c, _diff_index, ch in [] if commit.is_merge else mine:
             old = blobs.take(ch.old_blob, ch.path)
             new = blobs.take(ch.new_blob, ch.path)
-            change = FileChange(ch.path, ch.status, old, new)
-            problems, appended = check_file_change(commit, change, policy)
+            problems, appended = check_file_change(commit, FileChange(ch.path, ch.status, old, new), policy)
             here += problems
-            if collect and diff_index == 0 and not commit.is_merge:
-                case_id = ch.path.rsplit("/", 1)[-1].removesuffix(".yaml")
+            if collect:
                 report.appended += [
-                    AppendedEvent(commit, ch.path, case_id, index, event) for index, event in appended
+                    AppendedEvent(commit, ch.path, _case_id(ch.path), index, event)
+                    for index, event in appended
                 ]
-        found += dict.fromkeys(here)  # a merge diffed twice reports a problem once
+        found += dict.fromkeys(here)
     return found
+
+
+def _check_merge(
+    commit: LogCommit, mine: list, blobs: _BlobStream, report: VerifyReport | None
+) -> list[Finding]:
+    """Each case file a merge changed (against any parent), judged by all its parents;
+    a parent whose diff does not list the file had the merged version itself."""
+    versions: dict[str, dict[int, FileVersion | None]] = {}
+    merged: dict[str, FileVersion | None] = {}
+    for _c, diff_index, ch in mine:
+        versions.setdefault(ch.path, {})[diff_index] = blobs.take(ch.old_blob, ch.path)
+        merged[ch.path] = blobs.take(ch.new_blob, ch.path)
+    found: list[Finding] = []
+    for path, olds in versions.items():
+        new = merged[path]
+        parents = [olds.get(index, new) for index in range(len(commit.parents))]
+        problems, added = check_merge_file(commit, path, parents, new)
+        found += problems
+        if report is not None:
+            report.appended += [AppendedEvent(commit, path, _case_id(path), i, e) for i, e in added]
+    return found
+
+
+def _case_id(path: str) -> str:
+    return path.rsplit("/", 1)[-1].removesuffix(".yaml")
 
 
 class _BlobStream:

@@ -11,7 +11,6 @@ the log and the verdict describe the same history.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -25,6 +24,7 @@ from cmtool.errors import UsageError
 from cmtool.model.timefmt import format_time, parse_time
 from cmtool.reports.periods import parse_period
 from cmtool.services.audit import verify
+from cmtool.store.cellsafe import csv_writer
 from cmtool.store.workspace import Workspace
 
 EVENT_COLUMNS = (
@@ -142,10 +142,10 @@ def _json(data: Any) -> str:
 
 def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
+    writer = csv_writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow({key: _cell(row.get(key)) for key in columns})
+        writer.writerow([_cell(row.get(key)) for key in columns])
     return buffer.getvalue()
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import getpass
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from cmtool.errors import UsageError
+from cmtool.model.registry import COMMIT_TRAILERS, check_commit_action
 from cmtool.model.text import control_error, escape_controls
 from cmtool.model.timefmt import format_time, parse_time
 from cmtool.store import git as gitops
@@ -134,9 +135,24 @@ def make_context(workspace: Path | None = None, actor: str | None = None, now: s
     return Context(ws, who, Clock(fixed_now(now)), email)
 
 
-def commit_message(summary: str, action: str, actor: str, case_ids: list[str]) -> str:
-    """A one-line summary and trailers (``git interpret-trailers`` reads them)."""
-    trailers = [f"Cmtool-Action: {action}", f"Cmtool-Actor: {escape_controls(actor, keep_lines=False)}"]
+def commit_message(
+    summary: str, action: str, actor: str, case_ids: list[str], extra: Mapping[str, str] | None = None
+) -> str:
+    """A one-line summary and trailers (``git interpret-trailers`` reads them).
+
+    ``action`` and the names in ``extra`` must be in ``cmtool.model.registry``,
+    so that ``audit verify`` knows everything cmtool writes.
+    """
+
+    # Text from people and files (a title, a reason, an import file's name) never
+    # makes a second line: no newline in it can forge a trailer.
+    def line(text: str) -> str:
+        return escape_controls(text, keep_lines=False)
+
+    trailers = [f"Cmtool-Action: {check_commit_action(action)}", f"Cmtool-Actor: {line(actor)}"]
     trailers += [f"Cmtool-Case: {case_id}" for case_id in case_ids]
-    # Text from people and files never makes a second line: no forged trailers.
-    return f"{escape_controls(summary, keep_lines=False)}\n\n" + "\n".join(trailers) + "\n"
+    for name, value in (extra or {}).items():
+        if name not in COMMIT_TRAILERS:
+            raise ValueError(f"trailer {name!r} is not in cmtool.model.registry.COMMIT_TRAILERS")
+        trailers.append(f"{name}: {line(value)}")
+    return f"{line(summary)}\n\n" + "\n".join(trailers) + "\n"

@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cmtool.errors import UsageError
 from cmtool.importing import dates, headers
+from cmtool.importing.infer import infer
+from cmtool.importing.infer import samples as infer_samples
 from cmtool.importing.mapping import VALUE_FIELDS, ImportMapping, mapping_from_data, render_mapping
 from cmtool.importing.report import ImportReport, write_rejects
 from cmtool.importing.rows import Record, Reject, RowConverter
-from cmtool.importing.table import SourceTable, read_table
+from cmtool.importing.table import RawRow, SourceTable, read_table
 from cmtool.importing.timeline import new_case, updated_case
 from cmtool.importing.values import is_empty, text_of
 from cmtool.model.case import Case
 from cmtool.model.fields import FIELDS_BY_NAME
 from cmtool.model.ids import new_id
-from cmtool.model.text import escape_controls
 from cmtool.model.timefmt import parse_time
+from cmtool.rules.loader import load_rules
+from cmtool.rules.model import Rules
+from cmtool.services import import_rules
 from cmtool.services.context import Context, commit_message
 from cmtool.store.casefiles import read_text
 from cmtool.store.catalog import all_cases
+from cmtool.store.rulesedit import add_categories
 from cmtool.store.yamlio import load
 
+RULES_FILE = "rules.yaml"
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -38,6 +45,9 @@ class Options:
     dry_run: bool = False
     update: bool = False
     rejects: Path | None = None
+    timezone: str | None = None  # of times written without an offset (default: the workspace calendar's)
+    rules: bool = True  # put new cases through rules.yaml (classification, priority, regimes, routing)
+    owner_map: Path | None = None  # YAML: the sheet's owner names -> people
 
 
 @dataclass(frozen=True)
@@ -47,17 +57,20 @@ class Prepared:
     columns: list[headers.Column]
     converter: RowConverter
     decisions: list[str]
-
-    @property
-    def header(self) -> tuple[Any, ...]:
-        return self.table.rows[self.header_index].cells
+    header: tuple[Any, ...]  # the header's cells (two rows joined when it spans two)
 
     @property
     def data_rows(self):
         return [row for row in self.table.rows[self.header_index + 1 :] if not row.is_blank]
 
 
-def prepare(path: Path, options: Options, now: datetime) -> Prepared:
+def prepare(
+    path: Path,
+    options: Options,
+    now: datetime,
+    zone: tzinfo | None = None,
+    owners: Mapping[str, str] | None = None,
+) -> Prepared:
     """Read the file and decide the header row, the columns and the date orders."""
     mapping = _read_mapping(options.mapping).with_order(options.date_order)
     table = read_table(path, options.sheet, options.encoding)
@@ -70,13 +83,90 @@ def prepare(path: Path, options: Options, now: datetime) -> Prepared:
         header_index = mapping.header_row - 1
     else:
         header_index = headers.find_header_row(cells, set(mapping.columns))
-    columns = headers.plan_columns(cells[header_index], dict(mapping.columns))
-    body = cells[header_index + 1 :]
+    header_cells = cells[header_index]
+    if table.rows[header_index].broken_code == "BAD_ENCODING" and table.rows[header_index].broken:
+        raise UsageError(
+            f"{path.name}: the header (row {header_index + 1}) is not in the file's encoding "
+            f"({table.notes[0].removeprefix('encoding ')}): the file mixes text encodings",
+            hint="convert the file to one encoding, or name the header's encoding with --encoding",
+        )
+    table, layout = _layout(table, header_index)
+    if layout and layout[0].startswith("header spans"):
+        header_cells = headers.two_row_header(cells[header_index], cells[header_index + 1]) or header_cells
+    body = [row.cells for row in table.rows[header_index + 1 :] if not row.is_blank]
+    inferred = infer(headers.plan_columns(header_cells, dict(mapping.columns)), body)
+    columns = inferred.columns
     orders, decisions = _date_orders(columns, body, mapping.date_order)
-    strict = table.sheet is None
-    converter = RowConverter(columns, mapping, orders, now.tzinfo, now, len(cells[header_index]), strict)
-    decisions = [*table.notes, f"header on row {header_index + 1}", *decisions]
-    return Prepared(table, header_index, columns, converter, decisions)
+    width = len(header_cells)
+    table, short_note = _last_row_short(table, header_index, width)
+    converter = RowConverter(
+        columns,
+        mapping,
+        orders,
+        zone or now.tzinfo,
+        now,
+        width,
+        table.sheet is None,
+        inferred.title_from,
+        inferred.titles_built,
+        owners,
+    )
+    decisions = [
+        *table.notes,
+        f"header on row {header_index + 1}",
+        *layout,
+        *inferred.decisions,
+        *decisions,
+        *short_note,
+    ]
+    return Prepared(table, header_index, columns, converter, decisions, header_cells)
+
+
+def _layout(table: SourceTable, header_index: int) -> tuple[SourceTable, list[str]]:
+    """Rows that are neither header nor data: the lower half of a two-row header
+    (dropped: its cells join the header) and totals rows under the data."""
+    rows = list(table.rows)
+    notes = []
+    if header_index + 1 < len(rows):
+        below = rows[header_index + 1]
+        if headers.two_row_header(rows[header_index].cells, below.cells) is not None:
+            notes.append(f"header spans rows {header_index + 1}-{below.number} (merged group cells above)")
+            rows[header_index + 1] = RawRow(below.number, ())
+    for position in range(len(rows) - 1, header_index, -1):
+        row = rows[position]
+        if row.is_blank:
+            continue
+        if not headers.is_totals_row(row.cells):
+            break
+        notes.append(f"row {row.number} is a totals row, not a complaint: skipped")
+        rows[position] = RawRow(row.number, ())
+    return (replace(table, rows=tuple(rows)) if notes else table), notes
+
+
+def _last_row_short(table: SourceTable, header_index: int, width: int) -> tuple[SourceTable, list[str]]:
+    """A CSV's last record that lacks only its trailing empty cells (some writers
+    drop them) is taken whole when the file ends cleanly after it; a file that
+    stops in the middle of its last record is cut short, and that row is refused."""
+    rows = list(table.rows)
+    last = next((i for i in range(len(rows) - 1, header_index, -1) if not rows[i].is_blank), None)
+    if table.sheet is not None or last is None or rows[last].broken or len(rows[last].cells) >= width:
+        return table, []
+    row = rows[last]
+    have = len(row.cells)
+    if not table.ends_cleanly:
+        rows[last] = RawRow(
+            row.number,
+            row.cells,
+            f"truncated record: the file ends inside row {row.number} ({have} of {width} cells, "
+            "no line break after it)",
+        )
+        return replace(table, rows=tuple(rows)), []
+    rows[last] = RawRow(row.number, row.cells + ("",) * (width - have))
+    note = (
+        f"row {row.number} (the last) has {have} of {width} cells and the file ends cleanly after it: "
+        "the missing trailing cells are read as empty"
+    )
+    return replace(table, rows=tuple(rows)), [note]
 
 
 def check_required(prepared: Prepared) -> None:
@@ -89,7 +179,7 @@ def check_required(prepared: Prepared) -> None:
             f"(headers on row {header_index + 1}: {_headers(columns)})",
             hint="name it in a mapping file, e.g. columns: {Opened: filed_at}; start one with --show-mapping",
         )
-    if not targets & {"title", "description"}:
+    if not targets & {"title", "description"} and not prepared.converter.title_from:
         raise UsageError(
             f"{table.name}: no column holds a title or description "
             f"(headers on row {header_index + 1}: {_headers(columns)})",
@@ -120,7 +210,9 @@ def show_mapping(path: Path, options: Options, now: datetime) -> str:
 
 def import_file(ctx: Context, path: Path, options: Options, progress: Progress | None = None) -> ImportReport:
     """Import ``path``; with ``dry_run`` decide everything and write nothing."""
-    prepared = prepare(path, options, ctx.now)
+    rules = load_rules(ctx.ws.rules_path) if ctx.ws.rules_path.exists() else Rules()
+    owners = import_rules.owner_names(rules, options.owner_map)
+    prepared = prepare(path, options, ctx.now, _zone(options.timezone, rules, ctx.now), owners)
     check_required(prepared)
     table = prepared.table
     report = ImportReport(
@@ -130,14 +222,32 @@ def import_file(ctx: Context, path: Path, options: Options, progress: Progress |
         prepared.header_index + 1,
         decisions=prepared.decisions,
         dry_run=options.dry_run,
+        columns=_evidence(prepared),
     )
     records = _convert(prepared, report, progress)
+    report.note_owners(records, owners is not None)
+    category_field = _category_field(prepared.columns) if options.rules else None
+    categories = import_rules.plan_categories(records, rules, category_field)
+    report.categories = categories.lines()
+    step = None
+    if options.rules and (rules.categories or rules.teams or rules.priority_rules or rules.regimes):
+        rules = import_rules.with_categories(rules, categories.new)
+        step = import_rules.RulesStep(ctx.ws, rules, ctx.actor)
     if options.dry_run:
-        _plan(ctx, prepared, records, _existing(all_cases(ctx.ws)), options.update, report, progress)
+        new, _ = _plan(
+            ctx, prepared, records, _existing(all_cases(ctx.ws)), options.update, report, step, progress
+        )
+        report.new_categories = _used(categories.new, new)
     else:
         with ctx.transaction() as tx:
             cases = all_cases(ctx.ws)
-            new, updates = _plan(ctx, prepared, records, _existing(cases), options.update, report, progress)
+            new, updates = _plan(
+                ctx, prepared, records, _existing(cases), options.update, report, step, progress
+            )
+            report.new_categories = _used(categories.new, new)
+            if report.new_categories:
+                text = read_text(ctx.ws.rules_path) if ctx.ws.rules_path.exists() else ""
+                tx.put_file(RULES_FILE, add_categories(text, report.new_categories))
             for case in new:
                 tx.put(case, None)
             for case in updates:
@@ -151,6 +261,48 @@ def import_file(ctx: Context, path: Path, options: Options, progress: Progress |
         cells = {row.number: row.cells for row in table.rows}
         write_rejects(options.rejects, prepared.header, report.duplicates + report.rejected, cells)
     return report
+
+
+def _zone(name: str | None, rules: Rules, now: datetime) -> tzinfo:
+    """Where times written without an offset were written: ``--timezone``, else
+    the zone of the workspace's default calendar, else the offset of now."""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UsageError(
+                f"--timezone {name!r} is not a time zone", hint="use an IANA name, e.g. Asia/Shanghai"
+            ) from None
+    specs = rules.calendars.specs
+    default = (rules.raw.get("sla") or {}).get("calendar") if isinstance(rules.raw, Mapping) else None
+    calendar = specs.get(default) if default in specs else next(iter(specs.values()), None)
+    return ZoneInfo(calendar.timezone) if calendar is not None else now.tzinfo or UTC
+
+
+def _category_field(columns: list[headers.Column]) -> str | None:
+    """The column that says what a complaint is about: a category, else a product."""
+    targets = {c.target for c in columns}
+    return next((name for name in ("category", "product") if name in targets), None)
+
+
+def _used(new: dict[str, str], cases: list[Case]) -> dict[str, str]:
+    """The new taxonomy entries some new case carries."""
+    carried = {case.get("category") for case in cases}
+    return {key: label for key, label in new.items() if key in carried}
+
+
+def _evidence(prepared: Prepared) -> list[dict[str, Any]]:
+    body = [row.cells for row in prepared.data_rows]
+    return [
+        {
+            "column": column.header,
+            "target": column.target,
+            "how": column.how,
+            "why": column.why,
+            "samples": list(infer_samples(body, column.index)),
+        }
+        for column in prepared.columns
+    ]
 
 
 def _convert(prepared: Prepared, report: ImportReport, progress: Progress | None) -> list[Record]:
@@ -209,6 +361,7 @@ def _plan(
     existing: dict[tuple[str, str], Case],
     update: bool,
     report: ImportReport,
+    step: import_rules.RulesStep | None,
     progress: Progress | None,
 ) -> tuple[list[Case], list[Case]]:
     """The new cases and the updated ones; fills the report's counts."""
@@ -241,7 +394,7 @@ def _plan(
         while case_id in taken_ids:
             case_id = new_id(filed)
         taken_ids.add(case_id)
-        case = new_case(record, case_id, ctx.actor, source)
+        case = new_case(record, case_id, ctx.actor, source, step.apply if step else None)
         new.append(case)
         report.imported.append(case.id)
         if progress and done % 2000 == 0:
@@ -269,9 +422,8 @@ def _message(ctx: Context, report: ImportReport) -> str:
         f"import {report.file}: {len(report.imported)} new, {len(report.updated)} updated, "
         f"{report.already_present} already present"
     )
-    message = commit_message(summary, "import", ctx.actor, report.imported + report.updated)
-    name = escape_controls(report.file, keep_lines=False)  # a file name may hold a newline
-    return message + f"Cmtool-Source: {name} sha256:{report.sha256}\n"
+    source = {"Cmtool-Source": f"{report.file} sha256:{report.sha256}"}
+    return commit_message(summary, "import", ctx.actor, report.imported + report.updated, source)
 
 
 def _read_mapping(path: Path | None) -> ImportMapping:

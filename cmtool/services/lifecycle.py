@@ -15,7 +15,7 @@ from cmtool.model.fields import EDITABLE, FIELD_NAMES, FIELDS_BY_NAME
 from cmtool.model.ids import new_id
 from cmtool.model.schema import value_error
 from cmtool.model.timefmt import parse_time
-from cmtool.model.transitions import next_status
+from cmtool.model.transitions import TRANSITIONS, next_status
 from cmtool.services.context import Context, commit_message
 from cmtool.store.casefiles import resolve_id
 from cmtool.store.transaction import Transaction
@@ -118,19 +118,23 @@ def file_case(
     return case
 
 
-def act(
-    ctx: Context, ref: str, action: str, build: Callable[[Case], tuple[Changes, str | None]], summary: str
-) -> Case:
-    """Load a case under the lock, append the event ``build`` describes, commit."""
+def act(ctx: Context, ref: str, action: str, build: Callable[[Case], tuple[Any, ...]], summary: str) -> Case:
+    """Load a case under the lock, append the event ``build`` describes, commit.
+
+    ``build`` returns (changes, note) or (changes, note, details): details are
+    further keys of the event, such as the event an undo reverts. An action with
+    no entry in the transition table (undo, correct) moves no status by itself."""
     case_id = resolve_id(ctx.ws, ref)
     with ctx.transaction() as tx:
         case, text = tx.load(case_id)
         ctx.not_before(case.updated_at, case_id)
-        changes, note = build(case)
-        status = next_status(action, case.status, case_id)
-        if status != case.status:
-            changes["status"] = (case.status.value, status.value)
-        event = Event(ctx.now_text, ctx.actor, action, MappingProxyType(changes), note)
+        changes, note, *more = build(case)
+        if action in TRANSITIONS:
+            status = next_status(action, case.status, case_id)
+            if status != case.status:
+                changes["status"] = (case.status.value, status.value)
+        details = MappingProxyType(dict(more[0])) if more else MappingProxyType({})
+        event = Event(ctx.now_text, ctx.actor, action, MappingProxyType(changes), note, None, details)
         updated = case.with_event(event)
         tx.put(updated, text)
         tx.commit(
@@ -197,7 +201,13 @@ def escalate(ctx: Context, ref: str, to: str, reason: str) -> Case:
     return act(ctx, ref, "escalate", build, f"escalated to {target}: {why}")
 
 
-def edit(ctx: Context, ref: str, updates: Mapping[str, Any], reason: str | None = None) -> Case:
+def edit(
+    ctx: Context, ref: str, updates: Mapping[str, Any], reason: str | None = None, correct: bool = False
+) -> Case:
+    """Change fields. ``correct``: the old values were a mistake, not a change of
+    mind; the event (``correct``) names the event that set them and needs a reason."""
+    if correct and not (reason or "").strip():
+        raise UsageError("a correction needs --reason: say what was wrong")
     if not updates:
         raise UsageError("nothing to edit", hint="name a field, e.g. --priority high")
     for name, value in updates.items():
@@ -214,9 +224,20 @@ def edit(ctx: Context, ref: str, updates: Mapping[str, Any], reason: str | None 
         changes = changes_between(case.state, updates)
         if not changes:
             raise UsageError(f"{case.id} already has these values; nothing to change")
+        if correct:
+            return changes, _text(reason, "reason"), {"corrects": last_setting(case, changes)}
         return changes, _text(reason, "reason")
 
-    return act(ctx, ref, "edit", build, ", ".join(f"{k}={v}" for k, v in updates.items()))
+    action = "correct" if correct else "edit"
+    return act(ctx, ref, action, build, ", ".join(f"{k}={v}" for k, v in updates.items()))
+
+
+def last_setting(case: Case, fields: Mapping[str, Any]) -> int | None:
+    """The number (1-based) of the last event that set any of ``fields``."""
+    for number in range(len(case.events), 0, -1):
+        if fields.keys() & case.events[number - 1].changes.keys():
+            return number
+    return None
 
 
 def resolve(
@@ -224,18 +245,21 @@ def resolve(
     ref: str,
     resolution: str,
     remedy: str | None = None,
-    redress: float | None = None,
+    redress: float | str | None = None,
     upheld: bool | None = None,
+    currency: str | None = None,
 ) -> Case:
+    """``redress`` may carry its currency (``800 CNY``); ``currency`` names it apart.
+    Without either, the redress is in the regime's or workspace's currency."""
     text = _text(resolution, "--resolution", required=True)
     updates: dict[str, Any] = {"resolution": text, "resolved_at": None, "waiting_reason": None}
     if remedy:
         updates["remedy"] = _line(remedy, "remedy", "--remedy")
     if redress is not None:
-        check_value("redress", redress)
-        if redress < 0:
-            raise UsageError("--redress must not be negative")
-        updates["redress"] = redress
+        updates.update(_redress(redress, currency))
+        check_value("redress", updates["redress"])
+    elif currency is not None:
+        raise UsageError("--currency needs --redress")
     if upheld is not None:
         updates["upheld"] = upheld
     return act(
@@ -245,6 +269,22 @@ def resolve(
         lambda case: (changes_between(case.state, {**updates, "resolved_at": ctx.now_text}), None),
         (text or "").splitlines()[0][:60],
     )
+
+
+def _redress(redress: float | str, currency: str | None) -> dict[str, Any]:
+    from cmtool.model.money import currency_code, parse_money
+
+    try:
+        amount, code = parse_money(redress)
+        given = currency_code(currency) if currency is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--redress: {exc}") from None
+    if code and given and code != given:
+        raise UsageError(f"--redress says {code} but --currency says {given}")
+    updates: dict[str, Any] = {"redress": int(amount) if amount == int(amount) else amount}
+    if code or given:
+        updates["redress_currency"] = code or given
+    return updates
 
 
 def close(ctx: Context, ref: str, note_text: str | None = None) -> Case:

@@ -16,7 +16,7 @@ from cmtool.errors import UsageError
 from cmtool.model.case import Case
 from cmtool.model.timefmt import format_time
 from cmtool.reports.anomaly import HISTORY_PERIODS
-from cmtool.reports.context import Provenance, build_context
+from cmtool.reports.context import Provenance, RegimeReturn, build_context
 from cmtool.reports.facts import GROUP_FIELDS, case_facts, truncate
 from cmtool.reports.headline import TREND_PERIODS
 from cmtool.reports.kpis import REPEAT_WINDOW, group_kpis, period_kpis
@@ -62,7 +62,7 @@ def snapshot(ws: Workspace, as_of: str | None = None, with_cases: bool = True) -
     commit = gitops.head(ws.root)
     date = gitops.git(ws.root, "show", "-s", "--format=%cI", commit).strip() if commit else None
     dirty = bool(gitops.git(ws.root, "status", "--porcelain", "--", "cases", "rules.yaml").strip())
-    cases = all_cases(ws) if with_cases else []
+    cases = all_cases(ws, skip_broken=True) if with_cases else []
     return Snapshot(cases, rules_from_text(text, "rules.yaml"), text, commit, date, dirty, None)
 
 
@@ -76,7 +76,7 @@ def period_cases(ws: Workspace, data: Snapshot, period: Period) -> tuple[list[Ca
     if data.as_of:
         return data.cases, None
     lookback = period.shifted(-(max(TREND_PERIODS, HISTORY_PERIODS) + 1)).start
-    return all_cases(ws, active_since=lookback - REPEAT_WINDOW), first_filing(ws)
+    return all_cases(ws, active_since=lookback - REPEAT_WINDOW, skip_broken=True), first_filing(ws)
 
 
 def kpi_calendar(rules: Rules, now: datetime) -> KpiCalendar:
@@ -113,14 +113,14 @@ def clock_states(
     }
 
 
-def facts_at(cases: list[Case], as_at: datetime, progress: Progress | None = None):
+def facts_at(cases: list[Case], as_at: datetime, rules: Rules, progress: Progress | None = None):
     advance = progress("reading cases", len(cases)) if progress else None
     facts, kept = [], []
     for case in cases:
         past = truncate(case, as_at)
         if past is not None:
             kept.append(past)
-            facts.append(case_facts(past))
+            facts.append(case_facts(past, rules.currency_for(past.state)))
         if advance:
             advance(1)
     return facts, kept
@@ -149,7 +149,7 @@ def stats(
     period = choose_period(period_text, "month", calendar, now, complete=False)
     as_at = min(period.end, now, data.moment or now)
     cases, first = period_cases(ws, data, period)
-    facts, kept = facts_at(cases, as_at)
+    facts, kept = facts_at(cases, as_at, data.rules)
     clocks = clock_states(kept, facts, data.rules, as_at, period.start)
     result = period_kpis(facts, period, as_at, calendar, clocks)
     from cmtool.reports.anomaly import category_alerts
@@ -203,7 +203,7 @@ def render_report(
     if data.as_of and data.commit_date:
         as_at = min(as_at, datetime.fromisoformat(data.commit_date))
     cases, first = period_cases(ws, data, period)
-    facts, kept = facts_at(cases, as_at, progress)
+    facts, kept = facts_at(cases, as_at, data.rules, progress)
     trend_start = period.shifted(-TREND_PERIODS).start
     clocks = clock_states(kept, facts, data.rules, as_at, trend_start)
     provenance = Provenance(
@@ -214,6 +214,10 @@ def render_report(
         template_sha256=template.sha256(),
         template=template.shown_folder,
         as_of=data.as_of,
+        firm=data.rules.reporting.firm,
+        classification=data.rules.reporting.classification,
+        integrity=integrity(ws, data.commit, data.dirty),
+        currency=data.rules.reporting.currency,
     )
     labels = {c.key: c.label for c in data.rules.categories}
     context = build_context(
@@ -228,6 +232,7 @@ def render_report(
         show_pii,
         labels,
         first_filing=first,
+        fca=fca_scope(data.rules),
     )
     rows = len(context["cases"])
     if fmt == "xlsx":
@@ -241,6 +246,49 @@ def render_report(
         return Rendered(template, period, fmt, None, text)
     _atomic_binary(output, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
     return Rendered(template, period, fmt, output, None)
+
+
+def fca_scope(rules: Rules) -> RegimeReturn:
+    """The regimes the FCA return covers (every regime on an FCA DISP preset) and its
+    currency: theirs if they name one, else sterling, the return's currency."""
+    names = tuple(sorted(n for n, r in rules.regimes.items() if r.preset.startswith("fca_disp")))
+    currency = next((rules.regimes[n].currency for n in names if rules.regimes[n].currency), None)
+    return RegimeReturn(names or ("fca_disp", "fca_disp_payments"), currency or "GBP")
+
+
+def integrity(ws: Workspace, commit: str | None, dirty: bool) -> dict[str, Any]:
+    """What `audit verify` says about the history up to the data commit, checked from
+    the latest seal in that history on (a seal vouches for what came before it)."""
+    from cmtool.services.audit import verify
+    from cmtool.store.sealtags import commit_in_history, read_seal_tags
+
+    if commit is None:
+        return {"commit": None, "findings": 0, "commits": 0, "since": None, "text": "no data commit"}
+    since = None
+    for tag in sorted(read_seal_tags(ws.root), key=lambda t: _seal_number(t.name), reverse=True):
+        if commit_in_history(ws.root, tag.target, commit)[1]:
+            since = tag
+            break
+    report = verify(ws, since.target if since else None, at=commit)
+    found = len(report.findings)
+    verdict = "0 findings" if not found else f"{found} findings (see cmtool audit verify)"
+    scope = f"since seal {since.name}" if since else "from the first commit"
+    text = f"{verdict} in {len(report.commits)} commits {scope}"
+    if dirty:
+        text += "; uncommitted changes are not covered"
+    return {
+        "commit": commit,
+        "findings": found,
+        "commits": len(report.commits),
+        "since": since.name if since else None,
+        "text": f"audit verify at {commit[:12]}: {text}",
+        "verdict": text,
+    }
+
+
+def _seal_number(name: str) -> int:
+    tail = name.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
 
 
 def _atomic_binary(target: Path, write: Callable[[Path], None]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime
 
 from cmtool.errors import UsageError
@@ -30,18 +31,25 @@ def clocks_of(ws: Workspace, case: Case, now: datetime) -> list[ClockState]:
     return case_clocks(case, load_rules(ws.rules_path), now)
 
 
-def urgent_clocks(ws: Workspace, now: datetime, overdue: bool, within: float | None) -> dict[str, ClockState]:
-    """case ID -> its most urgent running clock that is overdue (``overdue``) or
-    falls due within ``within`` seconds of wall time. Advisory clocks never count."""
+def urgent_clocks(
+    ws: Workspace, now: datetime, overdue: bool, within: float | None, states: Collection[str] = ()
+) -> dict[str, ClockState]:
+    """case ID -> its most urgent running clock that is overdue (``overdue``), falls
+    due within ``within`` seconds of wall time, or is in one of ``states`` (ok,
+    warning, breached, paused). Advisory clocks never count."""
     rules = load_rules(ws.rules_path)
     found: dict[str, ClockState] = {}
-    for case in all_cases(ws, statuses={s.value for s in OPEN_STATUSES}):
+    for case in all_cases(ws, statuses={s.value for s in OPEN_STATUSES}, skip_broken=True):
         for clock in case_clocks(case, rules, now):
             if clock.advisory or clock.state not in RUNNING or clock.wall_seconds_left is None:
                 continue
             left = clock.wall_seconds_left
             late = clock.state == "breached"
-            if (overdue and late) or (within is not None and not late and left <= within):
+            if (
+                (overdue and late)
+                or (within is not None and not late and left <= within)
+                or clock.state in states
+            ):
                 best = found.get(case.id)
                 if best is None or left < (best.wall_seconds_left or 0):
                     found[case.id] = clock

@@ -18,16 +18,19 @@ from typing import TYPE_CHECKING, Any
 from cmtool.errors import DirtyWorkspace
 from cmtool.model.case import Case
 from cmtool.model.enums import OPEN_STATUSES
+from cmtool.model.problems import Problem
 from cmtool.rules.loader import load_rules
 from cmtool.rules.model import Rules
 from cmtool.services.context import Context, commit_message
 from cmtool.sla.clocks import ClockState, evaluate
 from cmtool.sla.ladder import DueStep, due_step, fired_steps, step_event
-from cmtool.store.catalog import all_cases
+from cmtool.store import git as gitops
+from cmtool.store.catalog import all_cases, broken_files
 from cmtool.store.workspace import Workspace
 
 if TYPE_CHECKING:
     from cmtool.services.asof import PastView
+    from cmtool.services.notifications import Delivery
 
 FINDING_STATES = ("warning", "breached")
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -46,10 +49,17 @@ class Finding:
     new: bool  # breached: no escalation recorded yet; warning: no rung recorded yet
     step: str | None  # the rung due now (or applied by this sweep)
     notify: tuple[str, ...]
+    rung: str | None = None  # the highest rung reached: due now, else the last one fired
+    addresses: tuple[str | None, ...] = ()  # e-mail of each name in notify (people:)
+
+    @property
+    def key(self) -> str:
+        return f"{self.clock.case_id} {self.clock.clock}"
 
     def to_dict(self) -> dict[str, Any]:
         c = self.clock
         return {
+            "type": "clock",
             "case_id": c.case_id,
             "clock": c.clock,
             "source": c.source,
@@ -62,11 +72,18 @@ class Finding:
             "paused_seconds": c.paused_seconds,
             "target": c.target,
             "calendar": c.calendar,
+            "extended_due_at": c.extended_due_at,
+            "extends": c.extends,
             "priority": self.priority,
             "team": self.team,
             "assignee": self.assignee,
             "step": self.step,
+            "rung": self.rung,
             "notify": list(self.notify),
+            "recipients": [
+                {"name": name, "email": email}
+                for name, email in zip(self.notify, self.addresses, strict=True)
+            ],
             "title": self.title,
         }
 
@@ -79,6 +96,9 @@ class SweepResult:
     applied: list[DueStep] = field(default_factory=list)
     commit: str | None = None
     skipped: list[str] = field(default_factory=list)  # cases with uncommitted hand edits
+    broken: list[Problem] = field(default_factory=list)  # case files it could not read
+    data_commit: str | None = None  # HEAD when the sweep read the cases
+    deliveries: list[Delivery] = field(default_factory=list)  # notifications sent, failed, or shown
     now: datetime | None = None  # the moment the clocks were measured at
     as_of: PastView | None = None  # a past view (sla check --as-of): where it looked
 
@@ -91,12 +111,35 @@ class SweepResult:
         return [f for f in self.breaches if f.new]
 
 
-def sla_check(ctx: Context, apply: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> SweepResult:
+def sla_check(
+    ctx: Context, apply: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, dry_run: bool = False
+) -> SweepResult:
+    """Every clock of every open case. With ``apply`` the due rungs are committed and
+    the people they name are notified (rules.yaml notifications:), and messages that
+    failed before are retried; ``dry_run`` shows both without doing either."""
     rules = load_rules(ctx.ws.rules_path)
-    result, due_by_case = _sweep(all_cases(ctx.ws, statuses=OPEN), rules, ctx.now)
-    if apply and due_by_case:
+    data_commit = gitops.head(ctx.ws.root)
+    result, due_by_case = _sweep(all_cases(ctx.ws, statuses=OPEN, skip_broken=True), rules, ctx.now)
+    result.broken = broken_files(ctx.ws)
+    result.data_commit = data_commit
+    if apply and dry_run:
+        result.applied = [step for case_id in sorted(due_by_case) for step in due_by_case[case_id]]
+    elif apply and due_by_case:
         _apply(ctx, rules, sorted(due_by_case), result, lock_timeout)
+    if apply:
+        _notify(ctx, rules, result, dry_run)
     return result
+
+
+def _notify(ctx: Context, rules: Rules, result: SweepResult, dry_run: bool) -> None:
+    from cmtool.services.notifications import deliver, step_messages
+
+    cases = {
+        f.clock.case_id: {"title": f.title, "priority": f.priority, "team": f.team, "assignee": f.assignee}
+        for f in result.findings
+    }
+    messages, unreachable = step_messages(ctx.ws, rules, result.applied, cases, ctx.now_text)
+    result.deliveries = deliver(ctx.ws, rules.notifications, messages, ctx.now_text, dry_run, unreachable)
 
 
 def sla_check_as_of(ws: Workspace, when: str, now: datetime | None = None) -> SweepResult:
@@ -146,6 +189,9 @@ def _check_case(case: Case, rules: Rules, now: datetime) -> tuple[list[Finding],
             new = not any(levels.get(name, 0) > 0 for name in done)
         else:
             new = not done
+        order = [s.name for s in rules.escalation]
+        reached = max(done, key=lambda name: order.index(name) if name in order else -1, default=None)
+        notify = due.notify if due else ()
         findings.append(
             Finding(
                 state,
@@ -155,7 +201,9 @@ def _check_case(case: Case, rules: Rules, now: datetime) -> tuple[list[Finding],
                 case.get("assignee"),
                 new,
                 due.step.name if due else None,
-                due.notify if due else (),
+                notify,
+                due.step.name if due else reached,
+                tuple(rules.people[n].email if n in rules.people else None for n in notify),
             )
         )
     return findings, due_steps, len(clocks)

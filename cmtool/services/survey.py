@@ -36,7 +36,6 @@ CSAT_RANGE = range(1, 6)
 NPS_RANGE = range(0, 11)
 DEFAULTS = {"delay_hours": 24, "max_age_days": 30, "cooldown_days": 90}
 DEFAULT_TEMPLATE = "survey_invitation.txt.j2"
-BUNDLED_MESSAGES = Path(__file__).resolve().parent.parent / "bundled" / "templates" / "messages"
 
 
 @dataclass(frozen=True)
@@ -209,10 +208,9 @@ def render_invitations(
 ) -> list[DueSurvey]:
     """Each invitation rendered from the message template (sandboxed Jinja). A first
     line ``Subject: ...`` becomes the subject; the rest is the body."""
-    from cmtool.reports.jinja_env import make_environment, render
+    from cmtool.reports.jinja_env import message_environment, render
 
-    folders = [f for f in (ws.templates_dir / "messages", BUNDLED_MESSAGES) if f.is_dir()]
-    env = make_environment(folders)
+    env = message_environment(ws.root, ws.templates_dir)
     out = []
     for item in due:
         case = item.case

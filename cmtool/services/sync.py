@@ -85,6 +85,7 @@ def sync(ctx: Context, remote: str | None = None) -> SyncReport:
             why = remote_git.push(root, name, branch) if outgoing else None
             if why is None:
                 report.outgoing = outgoing
+                remote_git.point_bare_head(root, name, branch)
                 return report
             failed = (theirs, why)
             time.sleep(0.2 * attempt)  # someone pushed meanwhile? fetch and merge again

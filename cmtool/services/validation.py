@@ -9,7 +9,9 @@ from cmtool.errors import DataError
 from cmtool.model.problems import Problem
 from cmtool.model.timefmt import too_far_ahead
 from cmtool.rules.loader import check_rules_file
+from cmtool.store import git as gitops
 from cmtool.store.casefiles import check_file, iter_case_paths, read_text
+from cmtool.store.catalog import broken_files
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load_with_lines
 
@@ -59,3 +61,31 @@ def _ahead(event: Any) -> bool:
         return too_far_ahead(event["at"])
     except (KeyError, TypeError, ValueError):
         return False  # a missing or bad time is a schema problem already
+
+
+def skipped_case_files(ws: Workspace) -> list[Problem]:
+    """The case files a sweep, listing or report skips because it cannot read them."""
+    return broken_files(ws)
+
+
+def fixes(ws: Workspace, problems: list[Problem]) -> list[str]:
+    """One line per broken case file saying how to get it back: an uncommitted hand
+    edit can be undone; a committed one restored from the commit before it."""
+    paths = sorted({p.path for p in problems if p.path.startswith("cases/")})
+    if not paths:
+        return []
+    changed = set(gitops.git(ws.root, "diff", "--name-only", "HEAD", "--", *paths).split("\n"))
+    lines = []
+    for rel in paths:
+        if rel in changed:
+            lines.append(
+                f"fix: {rel} was edited by hand since the last commit: see the edit with "
+                f"`git diff -- {rel}`, undo it with `git checkout -- {rel}`"
+            )
+        else:
+            lines.append(
+                f"fix: {rel} is broken in the last commit: correct the line named above, or find "
+                f"the last good version with `git log -- {rel}` and restore it with "
+                f"`git checkout COMMIT -- {rel}`, then commit"
+            )
+    return lines

@@ -1,25 +1,30 @@
 """SLA clocks of a case, computed from its events and the rules as of ``now``.
 
-Deadlines are never stored: a clock starts at ``filed_at``, counts working time
-on its calendar (or wall time for day targets), skips paused periods (waiting
-on the customer, if the policy says so; excluded periods such as an external
+Deadlines are never stored: a clock starts at ``filed_at``, counts its target
+on its calendar (see ``sla.deadlines``), skips paused periods (waiting on the
+customer, if the policy says so; excluded periods such as an external
 appraisal; time spent resolved before a reopen), and stops at the first
-response or the resolution. Extensions recorded as events pick a longer target.
+response, the resolution or a holding reply.
+
+Extensions recorded as events pick a longer target, but only while the clock
+they extend has not fallen due: an extension recorded later cannot turn a
+missed deadline into a met one. The clock keeps its breach, and the extended
+clock runs beside it as ``<clock>.extension<N>``.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
-from cmtool.calendar import BusinessCalendar, Measure, WallTime
+from cmtool.calendar import BusinessCalendar, Measure
 from cmtool.model.case import Case
 from cmtool.model.timefmt import format_time, parse_time
-from cmtool.rules.model import Rules, Target
+from cmtool.rules.model import Counting, Rules, Target
+from cmtool.sla.deadlines import DAY_UNITS, Interval, Pauses, due_moment, measure_for, merge_pauses, walk
 from cmtool.sla.periods import Periods, case_periods
 from cmtool.sla.regimes import PRESETS, ClockSpec
 
-END_OF_DAY = time(23, 59, 59)
 STATES = ("ok", "warning", "breached", "paused", "met", "missed")
 
 
@@ -34,10 +39,17 @@ class ClockState:
     stopped_at: str | None  # when met/missed stopped the clock
     business_seconds_left: float | None  # negative when overdue (at the stop, once stopped)
     wall_seconds_left: float | None
-    paused_seconds: float  # time not charged, counted like the target (working or wall)
+    paused_seconds: float  # time not charged, counted like the target (working or calendar)
     target: str = ""  # e.g. "8h", "3bd", "15d"
     calendar: str = ""
     advisory: bool = False  # a miss is shown but is no breach
+    count_from: str | None = None  # day targets: "receipt_day" | "next_business_day"
+    ends_at: str | None = None  # day targets: "close_of_business" | "end_of_day"
+    # A clock that fell due before it was extended keeps its breach; the extended
+    # clock runs beside it. On the first: the extension's due moment; on the
+    # second: the clock it runs beside.
+    extended_due_at: str | None = None
+    extends: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -50,7 +62,7 @@ class Clock:
     state: ClockState
     measure: Measure
     start: datetime
-    pauses: tuple[tuple[datetime, datetime], ...]
+    pauses: Pauses
     target_seconds: float
     due: datetime
 
@@ -58,19 +70,12 @@ class Clock:
         """When ``share`` of the target was (or will be) used up; 1.0 is the deadline."""
         if share >= 1:
             return self.due
-        return _walk(self.measure, self.start, self.pauses, self.target_seconds * share)
-
-
-_WALL: dict[str, WallTime] = {}
-
-
-def _wall(calendar: BusinessCalendar) -> WallTime:
-    key = calendar.spec.timezone
-    return _WALL.get(key) or _WALL.setdefault(key, WallTime(key))
+        return walk(self.measure, self.start, self.pauses, self.target_seconds * share)
 
 
 def clock_specs(case: Case, rules: Rules) -> list[tuple[str, str, ClockSpec, str]]:
-    """(name, source, spec, calendar name) for every clock that applies to a case."""
+    """(name, source, spec, calendar name) for every clock that may apply to a case
+    (a holding-reply clock only runs once its sibling was extended: see ``evaluate``)."""
     found = []
     policy = rules.policy_for(case.state)
     if policy is not None:
@@ -79,7 +84,10 @@ def clock_specs(case: Case, rules: Rules) -> list[tuple[str, str, ClockSpec, str
             ("resolution", "resolved", policy.resolution),
         ):
             if target is not None:
-                spec = ClockSpec(key, stop, target, pause_while_waiting=policy.pause_while_waiting)
+                counting = policy.counting.get(key) or Counting.default_for(target)
+                spec = ClockSpec(
+                    key, stop, target, pause_while_waiting=policy.pause_while_waiting, counting=counting
+                )
                 found.append((key, "team", spec, policy.calendar))
     for name in case.get("regimes", []) or []:
         regime = rules.regimes.get(name)
@@ -100,85 +108,134 @@ def evaluate(case: Case, rules: Rules, now: datetime) -> list[Clock]:
         return []
     start = parse_time(case.get("filed_at"))
     periods = case_periods(case)
-    return [
-        _evaluate(case, name, source, spec, rules.calendars.get(cal), periods, start, now, rules)
-        for name, source, spec, cal in clock_specs(case, rules)
-    ]
+    clocks: list[Clock] = []
+    for name, source, spec, cal in clock_specs(case, rules):
+        if spec.when_extended and not (
+            periods.extensions.get(f"{source}.{spec.when_extended}") or periods.holding_replies
+        ):
+            continue
+        timing = _Timing(case, name, source, spec, rules.calendars.get(cal), periods, start, now)
+        clocks += timing.clocks(rules.warn_share)
+    return clocks
 
 
-def _evaluate(
-    case: Case,
-    name: str,
-    source: str,
-    spec: ClockSpec,
-    calendar: BusinessCalendar,
-    periods: Periods,
-    start: datetime,
-    now: datetime,
-    rules: Rules,
-) -> Clock:
-    level = min(periods.extensions.get(name, 0), len(spec.extensions))
-    target = spec.extensions[level - 1].target if level else spec.target
-    measure: Measure = calendar if target.unit in ("m", "h", "bd") else _wall(calendar)
-    target_seconds = _target_seconds(target, calendar, start)
-    stop = _stop_time(case, spec.stop)
-    end = stop or now
-    applicable = _applicable(periods, name, spec)
-    pauses = _merge(applicable, start, stop, now)
-    due = _walk(measure, start, pauses, target_seconds)
-    if spec.roll_to_working_day:
-        day = due.astimezone(calendar.zone).date()
-        if not calendar.is_working_day(day):
-            due = datetime.combine(calendar.working_day_on_or_after(day), END_OF_DAY, calendar.zone)
-    paused = sum((measure.seconds_between(a, min(b, end)) for a, b in pauses if a < end), 0.0)
-    if stop is not None:
-        state = "met" if stop <= due else "missed"
-    elif due <= now:
-        state = "breached"
-    elif any(a <= now and (b is None or now < b) for a, b in applicable):
-        state = "paused"
-    else:
-        used = measure.seconds_between(start, now) - paused
-        state = "warning" if used >= rules.warn_share * target_seconds else "ok"
-    clock_state = ClockState(
-        case_id=case.id,
-        clock=name,
-        source=source,
-        state=state,
-        started_at=format_time(start),
-        due_at=format_time(due),
-        stopped_at=format_time(stop) if stop else None,
-        business_seconds_left=round(calendar.seconds_between(end, due), 3),
-        wall_seconds_left=round(due.timestamp() - end.timestamp(), 3),
-        paused_seconds=round(paused, 3),
-        target=str(target),
-        calendar=calendar.name,
-        advisory=spec.advisory,
-    )
-    return Clock(clock_state, measure, start, pauses, target_seconds, due)
+def due_at(case: Case, rules: Rules, clock: str, now: datetime) -> datetime | None:
+    """When ``clock`` of ``case`` falls due at its current target (None: no such clock).
+    A holding-reply clock is due whether or not it runs yet."""
+    if not case.get("filed_at"):
+        return None
+    start, periods = parse_time(case.get("filed_at")), case_periods(case)
+    for name, source, spec, cal in clock_specs(case, rules):
+        if name == clock:
+            timing = _Timing(case, name, source, spec, rules.calendars.get(cal), periods, start, now)
+            return timing.segments()[-1][2]
+    return None
 
 
-def _target_seconds(target: Target, calendar: BusinessCalendar, start: datetime) -> float:
-    """The target as an amount of the clock's measure, counted from ``start``."""
-    if target.unit in ("m", "h"):
-        return target.amount * (60 if target.unit == "m" else 3600)
-    if target.unit == "bd":
-        day = calendar.nth_working_day_after(calendar.business_day_of(start), int(target.amount))
-        return max(calendar.seconds_between(start, calendar.end_of_day(day)), 0.0)
-    days = int(target.amount) * (7 if target.unit == "w" else 1)
-    local_day = start.astimezone(calendar.zone).date()
-    deadline = datetime.combine(local_day + timedelta(days=days), END_OF_DAY, calendar.zone)
-    return deadline.timestamp() - start.timestamp()
+class _Timing:
+    """What every target of one clock shares: its start, stop and pauses."""
+
+    def __init__(
+        self,
+        case: Case,
+        name: str,
+        source: str,
+        spec: ClockSpec,
+        calendar: BusinessCalendar,
+        periods: Periods,
+        start: datetime,
+        now: datetime,
+    ) -> None:
+        self.case, self.name, self.source, self.spec = case, name, source, spec
+        self.calendar, self.periods, self.start, self.now = calendar, periods, start, now
+        self.stop = _stop_time(case, spec.stop, periods)
+        self.applicable = _applicable(periods, name, spec)
+        self.pauses = merge_pauses(self.applicable, start, self.stop, now)
+
+    def due(self, target: Target) -> tuple[float, datetime]:
+        spec = self.spec
+        return due_moment(
+            target, spec.counting, spec.roll_to_working_day, self.calendar, self.start, self.pauses
+        )
+
+    def segments(self) -> list[tuple[str, int, datetime, str | None]]:
+        """(clock name, extensions in force, due, the clock it runs beside) per
+        stretch: an extension recorded by the due moment lengthens the clock; one
+        recorded after it starts a new clock beside the missed one."""
+        spec = self.spec
+        times = self.periods.extensions.get(self.name, [])[: len(spec.extensions)]
+        label, beside, level = self.name, None, 0
+        out = []
+        due = self.due(spec.target)[1]
+        for number, at in enumerate(times, 1):
+            if at > due:
+                out.append((label, level, due, beside))
+                label, beside = f"{self.name}.extension{number}", label
+            level = number
+            due = self.due(spec.extensions[level - 1].target)[1]
+        out.append((label, level, due, beside))
+        return out
+
+    def clocks(self, warn_share: float) -> list[Clock]:
+        segments = self.segments()
+        return [
+            self._clock(
+                label, level, beside, segments[i + 1][2] if i + 1 < len(segments) else None, warn_share
+            )
+            for i, (label, level, _due, beside) in enumerate(segments)
+        ]
+
+    def _clock(
+        self, label: str, level: int, beside: str | None, extended: datetime | None, warn_share: float
+    ) -> Clock:
+        spec, calendar, start, now, stop = self.spec, self.calendar, self.start, self.now, self.stop
+        target = spec.extensions[level - 1].target if level else spec.target
+        measure = measure_for(target, calendar)
+        target_seconds, due = self.due(target)
+        end = stop or now
+        paused = sum((measure.seconds_between(a, min(b, end)) for a, b in self.pauses if a < end), 0.0)
+        if stop is not None:
+            state = "met" if stop <= due else "missed"
+        elif due <= now:
+            state = "breached"
+        elif any(a <= now and (b is None or now < b) for a, b in self.applicable):
+            state = "paused"
+        else:
+            used = measure.seconds_between(start, now) - paused
+            state = "warning" if used >= warn_share * target_seconds else "ok"
+        day_target = target.unit in DAY_UNITS
+        clock_state = ClockState(
+            case_id=self.case.id,
+            clock=label,
+            source=self.source,
+            state=state,
+            started_at=format_time(start),
+            due_at=format_time(due),
+            stopped_at=format_time(stop) if stop else None,
+            business_seconds_left=round(calendar.seconds_between(end, due), 3),
+            wall_seconds_left=round(due.timestamp() - end.timestamp(), 3),
+            paused_seconds=round(paused, 3),
+            target=str(target),
+            calendar=calendar.name,
+            advisory=spec.advisory,
+            count_from=spec.counting.count_from if day_target else None,
+            ends_at=spec.counting.ends_at if day_target else None,
+            extended_due_at=format_time(extended) if extended else None,
+            extends=beside,
+        )
+        return Clock(clock_state, measure, start, self.pauses, target_seconds, due)
 
 
-def _stop_time(case: Case, stop: str) -> datetime | None:
+def _stop_time(case: Case, stop: str, periods: Periods) -> datetime | None:
     resolved = case.get("resolved_at")
-    times = [resolved] if stop == "resolved" else [case.get("first_response_at"), resolved]
+    if stop == "resolved":
+        times = [resolved]
+    elif stop == "holding_reply":
+        times = [resolved, *(format_time(t) for t in periods.holding_replies[:1])]
+    else:
+        times = [case.get("first_response_at"), resolved]
     parsed = [parse_time(t) for t in times if t]
     return min(parsed) if parsed else None
-
-
-Interval = tuple[datetime, "datetime | None"]  # end None: still going on
 
 
 def _applicable(periods: Periods, name: str, spec: ClockSpec) -> list[Interval]:
@@ -189,40 +246,3 @@ def _applicable(periods: Periods, name: str, spec: ClockSpec) -> list[Interval]:
     if spec.excludable:
         raw += [(a, b) for clock, a, b in periods.excluded if clock in (None, name)]
     return raw
-
-
-def _merge(
-    raw: list[Interval], start: datetime, stop: datetime | None, now: datetime
-) -> tuple[tuple[datetime, datetime], ...]:
-    """Sorted, merged, concrete intervals within [start, stop]; one still going on
-    ends ``now`` (the earliest it can end)."""
-    merged: list[tuple[datetime, datetime]] = []
-    for a, b in sorted((a, max(b or now, a)) for a, b in raw):
-        a, b = max(a, start), (min(b, stop) if stop else b)
-        if b <= a:
-            continue
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
-        else:
-            merged.append((a, b))
-    return tuple(merged)
-
-
-def _walk(
-    measure: Measure,
-    start: datetime,
-    pauses: tuple[tuple[datetime, datetime], ...],
-    amount: float,
-) -> datetime:
-    """The instant ``amount`` of counted time after ``start``, skipping ``pauses``."""
-    moment, left = start, amount
-    for a, b in pauses:
-        if b <= moment:
-            continue
-        if a > moment:
-            segment = measure.seconds_between(moment, a)
-            if segment >= left:
-                return measure.add(moment, left)
-            left -= segment
-        moment = max(moment, b)
-    return measure.add(moment, left)

@@ -1,6 +1,7 @@
 """What a case's timeline says about its clocks: when it waited on the customer,
 when it lay resolved before a reopen, which periods were excluded (an external
-appraisal) and how often each clock was extended. All read from events."""
+appraisal), when each clock was extended and when holding replies were sent.
+All read from events."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ INACTIVE = ("resolved", "closed")
 # Event actions this package writes (the ladder's are in rules.model.Step.action).
 EXTEND = "sla_extend"
 EXCLUDE = "sla_exclude"
+# A note to the customer that is a holding reply carries this detail (true).
+HOLDING_REPLY = "holding_reply"
+NOTE = "note"
 
 Interval = tuple[datetime, "datetime | None"]
 
@@ -24,7 +28,8 @@ class Periods:
     waiting: list[Interval] = field(default_factory=list)
     inactive: list[Interval] = field(default_factory=list)  # resolved/closed, then reopened
     excluded: list[tuple[str | None, datetime, datetime]] = field(default_factory=list)
-    extensions: dict[str, int] = field(default_factory=dict)  # clock -> times extended
+    extensions: dict[str, list[datetime]] = field(default_factory=dict)  # clock -> when extended
+    holding_replies: list[datetime] = field(default_factory=list)
 
 
 def case_periods(case: Case) -> Periods:
@@ -39,7 +44,9 @@ def case_periods(case: Case) -> Periods:
             status, since = change[1], at
         if event.action == EXTEND and event.details.get("clock"):
             clock = str(event.details["clock"])
-            periods.extensions[clock] = periods.extensions.get(clock, 0) + 1
+            periods.extensions.setdefault(clock, []).append(parse_time(event.at))
+        elif event.action == NOTE and event.details.get(HOLDING_REPLY) is True:
+            periods.holding_replies.append(parse_time(event.at))
         elif event.action == EXCLUDE and event.details.get("from") and event.details.get("to"):
             clock = event.details.get("clock")
             start, end = parse_time(event.details["from"]), parse_time(event.details["to"])

@@ -12,21 +12,46 @@ from datetime import datetime
 from typing import Any
 
 from cmtool.model.case import Case
+from cmtool.model.problems import Problem
 from cmtool.store import index
+from cmtool.store.casefiles import check_file
 from cmtool.store.workspace import Workspace
 
 
 def all_cases(
-    ws: Workspace, statuses: Collection[str] | None = None, active_since: datetime | None = None
+    ws: Workspace,
+    statuses: Collection[str] | None = None,
+    active_since: datetime | None = None,
+    skip_broken: bool = False,
 ) -> list[Case]:
     """Every case (or those in ``statuses``), in ID order. With ``active_since``,
     only cases still open or changed since then: a monthly report at 100k cases
     reads the recent ones, not the whole history. A broken file raises DataError
-    naming it."""
+    naming it, unless ``skip_broken`` (then :func:`broken_files` names it)."""
     from cmtool.model.enums import OPEN_STATUSES
 
     open_values = [s.value for s in OPEN_STATUSES]
-    return index.load_cases(ws, statuses, active_since, open_values)
+    return index.load_cases(ws, statuses, active_since, open_values, skip_broken)
+
+
+def broken_files(ws: Workspace) -> list[Problem]:
+    """What is wrong with each case file a read had to skip (path:line, code), as
+    ``cmtool validate`` says it."""
+    problems: list[Problem] = []
+    for rel, error in index.broken_files(ws):
+        path = ws.root / rel
+        found = check_file(ws, path)[1] if path.is_file() and not path.is_symlink() else []
+        problems += found or [Problem("CASE_UNREADABLE", _message(error, rel), rel, _line(error, rel))]
+    return problems
+
+
+def _line(error: str, rel: str) -> int | None:
+    head = error.removeprefix(f"{rel}:").split(":", 1)[0]
+    return int(head) if error.startswith(f"{rel}:") and head.isdigit() else None
+
+
+def _message(error: str, rel: str) -> str:
+    return error.removeprefix(f"{rel}:").split(": ", 1)[-1].strip()
 
 
 def first_filing(ws: Workspace) -> str | None:
@@ -34,9 +59,11 @@ def first_filing(ws: Workspace) -> str | None:
     return index.first_filing(ws)
 
 
-def case_rows(ws: Workspace, statuses: Collection[str] | None = None) -> list[dict[str, Any]]:
+def case_rows(
+    ws: Workspace, statuses: Collection[str] | None = None, skip_broken: bool = False
+) -> list[dict[str, Any]]:
     """The summary columns of every case, cheaper than whole cases (for ``list``)."""
-    return index.summary_rows(ws, statuses)
+    return index.summary_rows(ws, statuses, skip_broken)
 
 
 def team_workload(
@@ -44,3 +71,26 @@ def team_workload(
 ) -> dict[str, index.Workload]:
     """Open load and latest assignment per team member (for routing), from the index."""
     return index.team_workload(ws, team, members, open_statuses)
+
+
+def case_ids(ws: Workspace) -> list[str]:
+    """Every case ID in the index, sorted (as last refreshed: cheap enough for
+    shell completion and for shortening IDs in a table)."""
+    return index.case_ids(ws)
+
+
+def distinct_values(ws: Workspace, column: str) -> list[str]:
+    """The values one indexed column holds across cases, sorted (for completion)."""
+    return index.distinct_values(ws, column)
+
+
+def search_text(
+    ws: Workspace, text: str, limit: int | None = 20, statuses: Collection[str] | None = None
+) -> list[index.textindex.Hit]:
+    """Cases whose title, description, notes or resolution hold every term, best first."""
+    return index.search_text(ws, text, limit, statuses)
+
+
+def similar_text(ws: Workspace, case_id: str, statuses: Collection[str], limit: int = 5) -> list:
+    """Cases in ``statuses`` whose text is most like this case's, best first."""
+    return index.similar_text(ws, case_id, statuses, limit)

@@ -34,6 +34,7 @@ from cmtool.errors import DataError
 from cmtool.model.case import Case
 from cmtool.model.schema import check_case_data
 from cmtool.model.timefmt import to_utc
+from cmtool.store import textindex
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.gitenv import git_environ
@@ -41,14 +42,30 @@ from cmtool.store.safefile import read_regular
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, load_with_lines
 
-FORMAT = 6  # bump when the table layout or the stored JSON changes
-COLUMNS = ("status", "priority", "category", "channel", "assignee", "team", "customer", "filed_at", "title")
+FORMAT = 8  # bump when the table layout or the stored JSON changes
+COLUMNS = (
+    "status",
+    "priority",
+    "category",
+    "channel",
+    "assignee",
+    "team",
+    "customer",
+    "filed_at",
+    "title",
+    "product",
+    "region",
+    "tags",  # a list, stored comma-joined
+    "regimes",  # a list, stored comma-joined
+    "closed_at",
+)
 # Derived at index time, so routing and reports can choose cases in SQL: when (UTC)
 # the current assignee got the case, and when (UTC) the case last changed.
 DERIVED = ("assigned_at", "active_at")
 PARALLEL_FROM = 2000  # files; below this a process pool costs more than it saves
 
-_SCHEMA = f"""
+_SCHEMA = (
+    f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS cases (
     path TEXT PRIMARY KEY, id TEXT, blob TEXT, error TEXT,
@@ -61,6 +78,8 @@ CREATE INDEX IF NOT EXISTS cases_status ON cases(status);
 CREATE INDEX IF NOT EXISTS cases_filed ON cases(filed_at);
 CREATE INDEX IF NOT EXISTS cases_broken ON cases(error) WHERE error IS NOT NULL;
 """
+    + textindex.SCHEMA
+)
 
 
 @dataclass(frozen=True)
@@ -109,11 +128,12 @@ def _open_current(ws: Workspace) -> sqlite3.Connection:
     return conn
 
 
-Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...]]
+# (path, blob, error, JSON, column values, (title, searchable body))
+Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...], tuple[str, str] | None]
 
 
 def parse_file(args: tuple[str, str]) -> Parsed:
-    """(path, blob, error, JSON, column values) of one case file.
+    """(path, blob, error, JSON, column values, searchable text) of one case file.
 
     Runs in worker processes on a rebuild, so everything per file happens here and
     the parent only inserts rows.
@@ -122,9 +142,9 @@ def parse_file(args: tuple[str, str]) -> Parsed:
     try:
         raw = read_regular(Path(root, rel), Path(root))
     except FileNotFoundError:
-        return rel, "", "missing", None, ()
+        return rel, "", "missing", None, (), None
     except DataError as exc:
-        return rel, "", str(exc), None, (None,) * (len(COLUMNS) + len(DERIVED))
+        return rel, "", str(exc), None, (None,) * (len(COLUMNS) + len(DERIVED)), None
     blob = blob_id(raw)
     try:
         data = load(raw.decode("utf-8"), rel)
@@ -134,10 +154,16 @@ def parse_file(args: tuple[str, str]) -> Parsed:
         Case.from_dict(data)
     except (DataError, UnicodeDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         message = str(exc) if isinstance(exc, DataError) else _first_problem(raw, rel, exc)
-        return rel, blob, message, None, (None,) * (len(COLUMNS) + len(DERIVED))
-    values = tuple(str(data[c]) if data.get(c) is not None else None for c in COLUMNS)
+        return rel, blob, message, None, (None,) * (len(COLUMNS) + len(DERIVED)), None
+    values = tuple(_column_text(data.get(c)) for c in COLUMNS)
     payload = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
-    return rel, blob, None, payload, (*values, _assigned_at(data), _active_at(data))
+    return rel, blob, None, payload, (*values, _assigned_at(data), _active_at(data)), textindex.text_of(data)
+
+
+def _column_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _first_problem(raw: bytes, rel: str, exc: Exception) -> str:
@@ -159,8 +185,9 @@ def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
         f"VALUES (?, ?, ?, ?, {', '.join('?' * len(names))})"
     )
     count = 0
-    for rel, blob, error, payload, values in parsed:
+    for rel, blob, error, payload, values, text in parsed:
         count += 1
+        textindex.replace(conn, rel, Path(rel).stem, values[0] if values else None, text)
         if error == "missing":
             conn.execute("DELETE FROM cases WHERE path = ?", (rel,))
             conn.execute("DELETE FROM payloads WHERE path = ?", (rel,))
@@ -250,6 +277,7 @@ def refresh(
         if rebuilt:
             conn.execute("DELETE FROM cases")
             conn.execute("DELETE FROM payloads")
+            textindex.clear(conn)
             paths = [str(p.relative_to(ws.root)) for p in iter_case_paths(ws)]
             refreshed = _store(conn, _parse_many(ws.root, paths))
         else:
@@ -294,8 +322,17 @@ def status(ws: Workspace) -> IndexStatus:
     return IndexStatus(str(path), total, _meta(conn, "commit"), head(ws.root), 0, False)
 
 
-def _raise_broken(conn: sqlite3.Connection) -> None:
-    """A broken file stops the read: its status is unknown, so no answer would be right."""
+def broken_files(ws: Workspace) -> list[tuple[str, str]]:
+    """(path, error) of every case file the index could not read, from a current index."""
+    conn, _ = refresh(ws)
+    return conn.execute("SELECT path, error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
+
+
+def _raise_broken(conn: sqlite3.Connection, skip_broken: bool = False) -> None:
+    """A broken file stops a read that must see every case (a writer, routing);
+    sweeps, listings and reports skip it (``skip_broken``) and report it apart."""
+    if skip_broken:
+        return
     broken = conn.execute("SELECT error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
     if broken:
         more = f" (and {len(broken) - 1} more broken files)" if len(broken) > 1 else ""
@@ -313,6 +350,7 @@ def load_cases(
     statuses: Collection[str] | None = None,
     active_since: datetime | None = None,
     open_statuses: Collection[str] = (),
+    skip_broken: bool = False,
 ) -> list[Case]:
     """Cases in ID order, from a current index: only those in ``statuses`` if given,
     and with ``active_since`` only cases still open or changed at or after it."""
@@ -322,7 +360,7 @@ def load_cases(
         marks = ",".join("?" * len(open_statuses)) or "NULL"
         where += f" AND (status IN ({marks}) OR active_at >= ?)"
         params += [*open_statuses, to_utc(active_since).isoformat()]
-    _raise_broken(conn)
+    _raise_broken(conn, skip_broken)
     rows = conn.execute(
         "SELECT p.data FROM cases c JOIN payloads p ON p.path = c.path "
         f"WHERE c.error IS NULL{where} ORDER BY c.id",
@@ -331,11 +369,13 @@ def load_cases(
     return [Case.from_dict(json.loads(data)) for (data,) in rows]
 
 
-def summary_rows(ws: Workspace, statuses: Collection[str] | None = None) -> list[dict[str, Any]]:
+def summary_rows(
+    ws: Workspace, statuses: Collection[str] | None = None, skip_broken: bool = False
+) -> list[dict[str, Any]]:
     """The list columns of each case, straight from SQL, without building Case objects."""
     conn, _ = refresh(ws)
     where, params = _status_clause(statuses)
-    _raise_broken(conn)
+    _raise_broken(conn, skip_broken)
     rows = conn.execute(
         f"SELECT id, {', '.join(COLUMNS)} FROM cases WHERE error IS NULL{where} ORDER BY id", params
     )
@@ -409,3 +449,32 @@ def first_filing(ws: Workspace) -> str | None:
     so offsets may shift it by hours: callers use it at the scale of periods."""
     conn, _ = refresh(ws)
     return conn.execute("SELECT min(filed_at) FROM cases").fetchone()[0]
+
+
+def case_ids(ws: Workspace) -> list[str]:
+    if not db_path(ws).exists():
+        return []
+    conn = _open_current(ws)
+    return [row[0] for row in conn.execute("SELECT id FROM cases WHERE id IS NOT NULL ORDER BY id")]
+
+
+def distinct_values(ws: Workspace, column: str) -> list[str]:
+    if column not in COLUMNS or not db_path(ws).exists():
+        return []
+    conn = _open_current(ws)
+    query = f"SELECT DISTINCT {column} FROM cases WHERE {column} IS NOT NULL ORDER BY 1"
+    return [row[0] for row in conn.execute(query)]
+
+
+def search_text(
+    ws: Workspace, text: str, limit: int | None, statuses: Collection[str] | None
+) -> list[textindex.Hit]:
+    conn, _ = refresh(ws)
+    return textindex.search(conn, text, limit, statuses)
+
+
+def similar_text(ws: Workspace, case_id: str, statuses: Collection[str], limit: int) -> list[textindex.Hit]:
+    """Cases like ``case_id`` by their words; empty when it is not indexed."""
+    conn, _ = refresh(ws)
+    row = conn.execute("SELECT title, body FROM case_text WHERE id = ?", (case_id,)).fetchone()
+    return textindex.similar(conn, row[0], row[1], case_id, statuses, limit) if row else []

@@ -192,3 +192,24 @@ def push(root: Path, remote: str, branch: str) -> str | None:
         return None
     rejected = [line.split("\t")[-1] for line in done.stdout.splitlines() if line.startswith("!")]
     return f"could not push to {remote}: {rejected[0] if rejected else _last_line(done)}"
+
+
+def point_bare_head(root: Path, remote: str, branch: str) -> bool:
+    """Make a local bare remote's HEAD name ``branch`` when it names a branch that
+    does not exist (a ``git init --bare`` made with another default branch), so a
+    fresh ``git clone`` checks out the workspace instead of an empty folder.
+    Returns whether it changed HEAD; remotes on a host are left to the host."""
+    url = gitops.git(root, "remote", "get-url", remote, check=False).strip()
+    if url.startswith("file://"):
+        url = url[len("file://") :]
+    elif "://" in url or (":" in url.split("/", 1)[0]):
+        return False  # ssh://, https://, or scp-like host:path
+    target = (root / url).resolve() if url else None
+    if target is None or not (target / "HEAD").is_file() or not (target / "objects").is_dir():
+        return False
+    named = _run(target, "symbolic-ref", "-q", "HEAD")
+    if named.returncode != 0:
+        return False
+    if _run(target, "rev-parse", "-q", "--verify", named.stdout.strip()).returncode == 0:
+        return False  # HEAD names a branch that exists: someone chose it
+    return _run(target, "symbolic-ref", "HEAD", f"refs/heads/{branch}").returncode == 0

@@ -1,0 +1,244 @@
+"""Who is told what, once: messages for the rungs a sweep fired and for
+assignments and escalations, rendered from ``templates/messages/`` and sent
+through ``cmtool.notify``.
+
+Every attempt is recorded in ``.git/cmtool/notifications.jsonl`` (case, clock,
+rung, channel, recipient, time, status): a message already sent is never sent
+again, and one that failed is retried by the next sweep (its text is kept with
+the failure, so the retry says what the first attempt would have said).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from cmtool.model.case import Case
+from cmtool.model.events import Event
+from cmtool.notify import Channel, DeliveryError, Message
+from cmtool.rules.build_notify import NotifySettings
+from cmtool.rules.loader import load_rules
+from cmtool.rules.model import Rules
+from cmtool.services.context import Context
+from cmtool.sla.ladder import DueStep
+from cmtool.store.lock import workspace_lock
+from cmtool.store.statefiles import append_lines, read_lines, state_dir
+from cmtool.store.workspace import Workspace
+
+RECORD = "notifications.jsonl"
+KEY_FIELDS = ("case_id", "clock", "rung", "channel", "recipient")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    message: Message
+    status: str  # sent | failed | dry_run | no_address
+    error: str | None
+    at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        m = self.message
+        return {
+            "type": "notification",
+            **{name: m.facts.get(name) for name in ("case_id", "clock", "rung")},
+            "channel": m.channel,
+            "recipient": m.recipient,
+            "status": self.status,
+            "error": self.error,
+            "subject": m.subject,
+            "time": self.at,
+        }
+
+
+def _key(message: Message) -> tuple[str, ...]:
+    facts = {**message.facts, "channel": message.channel, "recipient": message.recipient}
+    return tuple(str(facts.get(name)) for name in KEY_FIELDS)
+
+
+def step_messages(
+    ws: Workspace, rules: Rules, steps: Sequence[DueStep], cases: Mapping[str, Mapping[str, Any]], now: str
+) -> tuple[list[Message], list[Message]]:
+    """(messages to send, messages nobody can receive: a name without an e-mail)
+    for the rungs ``steps`` fired; ``cases`` gives each case's fields by ID."""
+    settings = rules.notifications
+    if settings is None:
+        return [], []
+    out: list[Message] = []
+    unreachable: list[Message] = []
+    for step in steps:
+        event = "sla_warn" if step.step.level == 0 else "sla_escalate"
+        if event not in settings.events:
+            continue
+        case = {"id": step.case_id, **cases.get(step.case_id, {})}
+        context = {
+            "case": case,
+            "clock": step.clock,
+            "rung": step.step.name,
+            "level": step.step.level,
+            "state": step.state,
+            "due_at": step.due_at,
+            "notify": list(step.notify),
+            "now": now,
+        }
+        facts = {
+            "case_id": step.case_id,
+            "clock": step.clock,
+            "rung": step.step.name,
+            "state": step.state,
+            "due_at": step.due_at,
+            "notify": list(step.notify),
+        }
+        subject, body = _render(ws, f"sla_alert.{settings.language}.txt.j2", context)
+        sent, missing = _addressed(rules, settings, step.notify, subject, body, facts)
+        out += sent
+        unreachable += missing
+    return out, unreachable
+
+
+def action_messages(ws: Workspace, rules: Rules, case: Case, event: Event, now: str) -> list[Message]:
+    """What an assignment or escalation tells the new owner (and the chat webhooks)."""
+    settings = rules.notifications
+    if settings is None or event.action not in settings.events or "assignee" not in event.changes:
+        return []
+    owner = event.changes["assignee"][1]
+    context = {
+        "case": {"id": case.id, **case.state},
+        "action": event.action,
+        "actor": event.actor,
+        "reason": event.note,
+        "at": event.at,
+        "now": now,
+    }
+    facts = {"case_id": case.id, "clock": "-", "rung": f"{event.action}@{event.at}", "assignee": owner}
+    subject, body = _render(ws, f"assigned.{settings.language}.txt.j2", context)
+    return _addressed(rules, settings, (owner,), subject, body, facts)[0]
+
+
+def _addressed(
+    rules: Rules,
+    settings: NotifySettings,
+    names: Iterable[str],
+    subject: str,
+    body: str,
+    facts: Mapping[str, Any],
+) -> tuple[list[Message], list[Message]]:
+    frozen = MappingProxyType(dict(facts))
+    out, missing = [], []
+    if settings.email is not None:
+        for name in names:
+            person = rules.people.get(name)
+            if person is not None and person.email:
+                out.append(Message("email", person.email, subject, body, frozen))
+            else:
+                missing.append(Message("email", name, subject, body, frozen))
+    for hook in settings.webhooks:
+        out.append(Message(f"webhook:{hook.name}", hook.name, subject, body, frozen))
+    return out, missing
+
+
+def _render(ws: Workspace, name: str, context: dict[str, Any]) -> tuple[str, str]:
+    from cmtool.reports.jinja_env import message_environment, render
+
+    text = render(message_environment(ws.root, ws.templates_dir), name, context, f"templates/messages/{name}")
+    first, _, rest = text.partition("\n")
+    if first.lower().startswith("subject:"):
+        return first.split(":", 1)[1].strip(), rest.lstrip("\n")
+    return "", text
+
+
+def channels(settings: NotifySettings) -> dict[str, Channel]:
+    from cmtool.notify.smtp import SmtpChannel
+    from cmtool.notify.webhook import WebhookChannel
+
+    found: dict[str, Channel] = {}
+    if settings.email is not None:
+        e = settings.email
+        found["email"] = SmtpChannel(
+            e.host, e.port, e.security, e.sender, e.username, e.password_env, e.timeout
+        )
+    for hook in settings.webhooks:
+        found[f"webhook:{hook.name}"] = WebhookChannel(
+            hook.name, hook.shape, hook.url, hook.url_env, hook.timeout
+        )
+    return found
+
+
+def deliver(
+    ws: Workspace,
+    settings: NotifySettings | None,
+    messages: Sequence[Message],
+    now: str,
+    dry_run: bool = False,
+    unreachable: Sequence[Message] = (),
+) -> list[Delivery]:
+    """Send each message not sent before, and retry those that failed before.
+    One sender at a time (a lock beside the record), so two sweeps never send
+    the same message twice."""
+    reported = [Delivery(m, "no_address", "no e-mail address under people:", now) for m in unreachable]
+    if settings is None:
+        return reported
+    state_dir(ws).mkdir(parents=True, exist_ok=True)
+    with workspace_lock(state_dir(ws) / "notifications.lock"):
+        last: dict[tuple[str, ...], dict[str, Any]] = {}
+        for record in read_lines(ws, RECORD):
+            last[tuple(str(record.get(name)) for name in KEY_FIELDS)] = record
+        todo: dict[tuple[str, ...], Message] = {}
+        for key, record in last.items():
+            if record.get("status") == "failed":
+                todo[key] = _from_record(record)
+        for message in messages:
+            key = _key(message)
+            if last.get(key, {}).get("status") != "sent":
+                todo[key] = message
+        if dry_run:
+            return reported + [Delivery(m, "dry_run", None, now) for m in todo.values()]
+        senders = channels(settings)
+        done = []
+        for message in todo.values():
+            channel = senders.get(message.channel)
+            try:
+                if channel is None:
+                    raise DeliveryError(f"{message.channel} is no longer in rules.yaml notifications:")
+                channel.send(message)
+                done.append(Delivery(message, "sent", None, now))
+            except DeliveryError as exc:
+                done.append(Delivery(message, "failed", str(exc), now))
+        append_lines(ws, RECORD, [_record(d) for d in done])
+    return reported + done
+
+
+def _record(delivery: Delivery) -> dict[str, Any]:
+    m = delivery.message
+    record = {**delivery.to_dict(), "facts": dict(m.facts)}
+    del record["type"]
+    if delivery.status == "failed":
+        record["body"] = m.body  # the retry sends the same words
+    return record
+
+
+def _from_record(record: Mapping[str, Any]) -> Message:
+    facts = record.get("facts") if isinstance(record.get("facts"), dict) else {}
+    return Message(
+        str(record.get("channel")),
+        str(record.get("recipient")),
+        str(record.get("subject") or ""),
+        str(record.get("body") or ""),
+        MappingProxyType(dict(facts)),
+    )
+
+
+def notify_action(ctx: Context, case: Case) -> list[Delivery]:
+    """Tell the new owner of ``case`` about its last event (an assignment or an
+    escalation), when rules.yaml has a notifications: section."""
+    # Most workspaces send nothing: a glance at the text spares the `assign`
+    # fast path from loading rules.yaml.
+    if not re.search(r"^notifications:", ctx.ws.rules_path.read_text(encoding="utf-8"), re.MULTILINE):
+        return []
+    rules = load_rules(ctx.ws.rules_path)
+    if rules.notifications is None or not case.events:
+        return []
+    messages = action_messages(ctx.ws, rules, case, case.events[-1], ctx.now_text)
+    return deliver(ctx.ws, rules.notifications, messages, ctx.now_text)

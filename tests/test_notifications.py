@@ -1,0 +1,277 @@
+"""Notifications that arrive: a real SMTP server (aiosmtpd) and a real HTTP server
+on 127.0.0.1 receive exactly one message per new rung across sweeps; a failed
+delivery is reported and retried by the next sweep; --dry-run sends nothing."""
+
+from __future__ import annotations
+
+import email
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from email import policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.conftest import git
+
+FILED = "2025-11-21T17:30:00+08:00"  # critical: first response due 19:30 (2 h, 24x7)
+WARN_AT = "2025-11-21T19:10:00+08:00"  # past 80 % (19:06): the warn rung
+QUIET_AT = "2025-11-21T19:20:00+08:00"  # same rung: nothing new
+BREACH_AT = "2025-11-21T20:30:00+08:00"  # past 19:30: the breach rung
+SHAPES = ("generic", "dingtalk", "wecom", "slack", "teams")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.mails: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.mails.append(message)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def inbox(smtp_port) -> Iterator[Inbox]:
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    yield box
+    controller.stop()
+
+
+class Hooks:
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict]] = []
+        self.fail_next: dict[str, int] = {}
+
+
+@pytest.fixture
+def hooks() -> Iterator[tuple[Hooks, int]]:
+    seen = Hooks()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if seen.fail_next.get(self.path, 0) > 0:
+                seen.fail_next[self.path] -= 1
+                self.send_response(503)
+                self.end_headers()
+                return
+            seen.posts.append((self.path, body))
+            reply = json.dumps({"errcode": 0, "errmsg": "ok"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield seen, server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def configure(ws, smtp_port: int, http_port: int) -> None:
+    hooks = "\n".join(
+        f"    - {{name: {shape}-chat, shape: {shape}, url: 'http://127.0.0.1:{http_port}/{shape}'}}"
+        for shape in SHAPES
+    )
+    rules = ws / "rules.yaml"
+    rules.write_text(
+        rules.read_text(encoding="utf-8")
+        + f"""
+notifications:
+  language: en
+  email:
+    host: 127.0.0.1
+    port: {smtp_port}
+    security: none
+    sender: Complaints <complaints@example.com>
+  webhooks:
+{hooks}
+""",
+        encoding="utf-8",
+    )
+    git(ws, "commit", "-qam", "notifications")
+
+
+@pytest.fixture
+def critical(ws, cli, smtp_port, hooks):
+    """Filed (and routed to alice) before notifications are set up, then set up."""
+    result = cli("file", "--title", "Kettle caught fire", "--channel", "phone", "--actor", "alice", cwd=ws)
+    assert result.code == 0, result.err
+    case_id = result.out.strip()
+    assert "safety" in cli("show", case_id, cwd=ws).out
+    configure(ws, smtp_port, hooks[1])
+    return case_id
+
+
+def sweep(cli, ws, now, *extra):
+    result = cli("sla", "check", "--apply", "--jsonl", "--actor", "sla-bot", "--now", now, *extra, cwd=ws)
+    records = [json.loads(line) for line in result.out.splitlines()]
+    return result, [r for r in records if r["type"] == "notification"], records[-1]
+
+
+def test_one_message_per_new_rung_across_three_sweeps(ws, cli, inbox, hooks, critical):
+    seen, _port = hooks
+    _result, sent, summary = sweep(cli, ws, WARN_AT)
+    assert {(n["channel"], n["recipient"], n["status"]) for n in sent} == {
+        ("email", "alice@example.com", "sent"),
+        *((f"webhook:{s}-chat", f"{s}-chat", "sent") for s in SHAPES),
+    }
+    assert summary["notifications"]["sent"] == 6
+    _result, sent, _summary = sweep(cli, ws, QUIET_AT)
+    assert sent == []
+    _result, sent, _summary = sweep(cli, ws, BREACH_AT)
+    assert {n["recipient"] for n in sent if n["channel"] == "email"} == {
+        "alice@example.com",
+        "dana@example.com",
+    }
+
+    # What arrived: alice got the warning and the breach, dana (the team lead) the breach.
+    got = sorted((str(m["To"]), str(m["Subject"])) for m in inbox.mails)
+    assert got == [
+        ("alice@example.com", f"[SLA breach] {critical}: first_response"),
+        ("alice@example.com", f"[SLA warning] {critical}: first_response"),
+        ("dana@example.com", f"[SLA breach] {critical}: first_response"),
+    ]
+    breach = next(m for m in inbox.mails if str(m["To"]) == "dana@example.com")
+    assert str(breach["From"]) == "Complaints <complaints@example.com>"
+    body = breach.get_content()
+    assert "Kettle caught fire" in body and "2025-11-21T19:30:00+08:00" in body
+
+    # Each webhook: two posts (warning, breach), in its own shape.
+    by_path: dict[str, list[dict]] = {}
+    for path, payload in seen.posts:
+        by_path.setdefault(path, []).append(payload)
+    assert {path: len(posts) for path, posts in by_path.items()} == {f"/{s}": 2 for s in SHAPES}
+    generic = by_path["/generic"][1]
+    assert (generic["case_id"], generic["clock"], generic["rung"], generic["state"]) == (
+        critical,
+        "first_response",
+        "breach",
+        "breached",
+    )
+    assert generic["notify"] == ["alice", "dana"]
+    for shape in ("dingtalk", "wecom"):
+        assert by_path[f"/{shape}"][1]["msgtype"] == "text"
+        assert by_path[f"/{shape}"][1]["text"]["content"].startswith(f"[SLA breach] {critical}")
+    assert by_path["/slack"][1]["text"].startswith(f"[SLA breach] {critical}")
+    card = by_path["/teams"][1]["attachments"][0]
+    assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
+    assert card["content"]["body"][0]["text"] == f"[SLA breach] {critical}: first_response"
+
+    # the record is the clone's own; history stays clean and verified
+    assert git(ws, "status", "--porcelain") == ""
+    assert cli("audit", "verify", cwd=ws).code == 0
+
+
+def test_a_failed_delivery_is_reported_and_retried_next_sweep(ws, cli, smtp_port, hooks, critical):
+    seen, _port = hooks
+    seen.fail_next["/slack"] = 1  # the chat service is down for the first sweep
+    result, sent, summary = sweep(cli, ws, WARN_AT)  # and no SMTP server listens yet
+    failed = {(n["channel"], n["status"]) for n in sent if n["status"] != "sent"}
+    assert failed == {("email", "failed"), ("webhook:slack-chat", "failed")}
+    assert summary["notifications"]["failed"] == 2
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        result, sent, _summary = sweep(cli, ws, QUIET_AT)  # nothing new is due: only the retries
+        assert sorted((n["channel"], n["status"]) for n in sent) == [
+            ("email", "sent"),
+            ("webhook:slack-chat", "sent"),
+        ]
+        result, sent, _summary = sweep(cli, ws, QUIET_AT)
+        assert sent == []
+    finally:
+        controller.stop()
+    assert [(str(m["To"]), str(m["Subject"])) for m in box.mails] == [
+        ("alice@example.com", f"[SLA warning] {critical}: first_response")
+    ]
+    assert [path for path, _body in seen.posts].count("/slack") == 1
+
+
+def test_dry_run_shows_what_would_be_sent_and_sends_nothing(ws, cli, inbox, hooks, critical):
+    seen, _port = hooks
+    before = git(ws, "rev-parse", "HEAD")
+    result = cli("sla", "check", "--apply", "--dry-run", "--now", WARN_AT, cwd=ws)
+    assert result.code == 0, result.err
+    assert "would notify alice@example.com (email)" in result.err
+    assert f"would apply warn to {critical} first_response" in result.err
+    assert git(ws, "rev-parse", "HEAD") == before
+    assert inbox.mails == [] and seen.posts == []
+
+
+def test_assign_and_escalate_tell_the_new_owner(ws, cli, inbox, hooks, critical):
+    # routing at filing assigns: the second safety case goes to chen.jie (quality's
+    # round robin: alice has a case, chen.jie none yet), who hears of it
+    filed = cli("file", "--title", "Charger caught fire", "--channel", "phone", "--actor", "alice", cwd=ws)
+    assert filed.code == 0 and "notified chen.jie@example.com (email)" in filed.err
+    second = filed.out.strip()
+    assert [(str(m["To"]), str(m["Subject"])) for m in inbox.mails] == [
+        ("chen.jie@example.com", f"Assigned to you: {second} Charger caught fire")
+    ]
+    inbox.mails.clear()
+    done = cli("assign", critical, "--to", "bob", "--actor", "dana", cwd=ws)
+    assert done.code == 0, done.err
+    assert "notified bob@example.com (email)" in done.err
+    done = cli("escalate", critical, "--to", "omar", "--reason", "fire risk", "--actor", "dana", cwd=ws)
+    assert done.code == 0, done.err
+    subjects = [(str(m["To"]), str(m["Subject"])) for m in inbox.mails]
+    assert subjects == [
+        ("bob@example.com", f"Assigned to you: {critical} Kettle caught fire"),
+        ("omar@example.com", f"Escalated to you: {critical} Kettle caught fire"),
+    ]
+    assert "Reason: fire risk" in inbox.mails[1].get_content()
+
+
+def test_the_notifications_section_is_validated_with_line_numbers(ws, cli):
+    rules = ws / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(
+        text + "notifications:\n  email:\n    host: smtp.example.com\n    sender: nobody\n"
+        "    pasword_env: SMTP_PASSWORD\n  webhooks:\n    - {name: chat, shape: telegram}\n",
+        encoding="utf-8",
+    )
+    start = text.count("\n") + 1
+    result = cli("validate", cwd=ws)
+    assert result.code == 1
+    assert f"rules.yaml:{start + 3}: RULES_INVALID notifications.email.sender:" in result.out
+    assert f"rules.yaml:{start + 4}: RULES_UNKNOWN_KEY notifications.email.pasword_env:" in result.out
+    assert "notifications.webhooks[0].shape: 'telegram' is not one of" in result.out
+    assert "give exactly one of url: or url_env:" in result.out
+
+
+def test_the_documented_example_is_valid(ws, cli):
+    """The copyable notifications: example of docs/sla.md passes validate as written."""
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "sla.md").read_text(encoding="utf-8")
+    example = re.search(r"```yaml\n(notifications:\n.*?)```", docs, re.DOTALL)
+    assert example
+    rules = ws / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8") + "\n" + example.group(1), encoding="utf-8")
+    result = cli("validate", cwd=ws)
+    assert result.code == 0, result.out + result.err
