@@ -48,25 +48,28 @@ def describe_mode(mode: int) -> str:
 
 def linked_folder(path: Path, root: Path) -> Path | None:
     """The first folder between ``root`` and ``path`` that is a symbolic link, if any."""
-    try:
-        parts = path.parent.relative_to(root).parts
-    except ValueError:
+    top, here = str(root), str(path.parent)
+    if not here.startswith(top):
         return None
-    folder = root
-    for part in parts:
-        folder = folder / part
-        try:
-            if stat.S_ISLNK(os.lstat(folder).st_mode):
-                return folder
-        except FileNotFoundError:
-            return None
+    folder = top
+    for part in here[len(top) :].split(os.sep):
+        if part:
+            folder = os.path.join(folder, part)
+            try:
+                if stat.S_ISLNK(os.lstat(folder).st_mode):
+                    return Path(folder)
+            except FileNotFoundError:
+                return None
     return None
+
+
+def _shown(path: Path, root: Path | None) -> Path:
+    return path.relative_to(root) if root is not None and path.is_relative_to(root) else path
 
 
 def read_regular(path: Path, root: Path | None = None, limit: int = MAX_BYTES) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes; DataError naming the
     file otherwise. FileNotFoundError when there is nothing there."""
-    shown = path.relative_to(root) if root is not None and path.is_relative_to(root) else path
     if root is not None:
         folder = linked_folder(path, root)
         if folder is not None:
@@ -77,27 +80,29 @@ def read_regular(path: Path, root: Path | None = None, limit: int = MAX_BYTES) -
         raise
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise NotRegularFile(f"{shown}: is a symbolic link, not a regular file", hint=_HINT) from None
+            raise NotRegularFile(
+                f"{_shown(path, root)}: is a symbolic link, not a regular file", hint=_HINT
+            ) from None
         if exc.errno == errno.ENOTDIR:
             raise FileNotFoundError(str(path)) from None
-        raise DataError(f"{shown}: cannot read: {exc.strerror}") from None
+        raise DataError(f"{_shown(path, root)}: cannot read: {exc.strerror}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise NotRegularFile(f"{shown}: is {describe_mode(info.st_mode)}, not a regular file", hint=_HINT)
+            kind = describe_mode(info.st_mode)
+            raise NotRegularFile(f"{_shown(path, root)}: is {kind}, not a regular file", hint=_HINT)
         if info.st_size > limit:
-            raise TooLarge(f"{shown}: is {info.st_size:,} bytes, more than the limit of {limit:,}")
-        chunks = []
-        left = limit + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
+            raise TooLarge(
+                f"{_shown(path, root)}: is {info.st_size:,} bytes, more than the limit of {limit:,}"
+            )
+        data = os.read(fd, info.st_size + 1)  # one read for a regular file, as a rule
+        while len(data) <= limit:
+            more = os.read(fd, limit + 1 - len(data))
+            if not more:
                 break
-            chunks.append(chunk)
-            left -= len(chunk)
-        data = b"".join(chunks)
+            data += more
         if len(data) > limit:  # it grew while being read
-            raise TooLarge(f"{shown}: is more than the limit of {limit:,} bytes")
+            raise TooLarge(f"{_shown(path, root)}: is more than the limit of {limit:,} bytes")
         return data
     finally:
         os.close(fd)
@@ -109,5 +114,4 @@ def read_text(path: Path, root: Path | None = None, limit: int = MAX_BYTES) -> s
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        shown = path.relative_to(root) if root is not None and path.is_relative_to(root) else path
-        raise DataError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
+        raise DataError(f"{_shown(path, root)}: not UTF-8 text (byte {exc.start})") from None
