@@ -3,6 +3,7 @@
     python benchmarks/bench.py                       # 1k and 10k, 5 runs each
     python benchmarks/bench.py --sizes 1000,10000,100000 --runs 5
     python benchmarks/bench.py --sizes 1000 --runs 1 --smoke   # CI: no timings judged
+    python benchmarks/bench.py --sizes 10000 --sealed          # each size plain, then sealed
 
 Workspaces are built once by ``benchmarks/generate.py`` under ``--dir`` and
 reused (``--fresh`` rebuilds). Each row runs the real ``cmtool`` command in a
@@ -108,6 +109,14 @@ ROWS: list[Row] = [
     Row("import --dry-run (sheet)", ["import", "{sheet}", "--dry-run", "--json"]),
     Row("export csv (all cases)", ["export", "--format", "csv", "-o", "{tmp}/e.csv"]),
     Row("history (one case)", ["history", "{any_id}", "--json"], target="<= 0.3 s"),
+    Row("search (English)", ["search", "charger", "--json"], target="<= 0.5 s"),
+    Row("search (Chinese)", ["search", "充电器", "--json"], target="<= 0.5 s"),
+    Row("list --text --status open", ["list", "--text", "refund", "--status", "open", "--json"]),
+    Row(
+        "bulk tag --dry-run (open cases)",
+        ["bulk", "tag", "--where", "status=open", "--add", "b", "--dry-run"],
+        ok=(0, 1),
+    ),
     Row("audit verify --since HEAD~100", ["audit", "verify", "--since", "HEAD~100"], ok=(0, 1)),
     Row("audit verify (full history)", ["audit", "verify"], ok=(0, 1)),
     Row("list --as-of {month} end", ["list", "--as-of", "{month}-28", "--json"]),
@@ -246,8 +255,8 @@ def measure(
     return results
 
 
-def print_header(size: int) -> None:
-    print(f"\n## {size:,} cases\n")
+def print_header(size: int, note: str = "") -> None:
+    print(f"\n## {size:,} cases{', ' + note if note else ''}\n")
     print(f"| {'operation':<34} | median s | min s | max s | peak MB | target |")
     print(f"|{'-' * 36}|---------:|------:|------:|--------:|--------|", flush=True)
 
@@ -281,6 +290,11 @@ def main() -> int:
         help="CI: exit 1 if any command fails; timings are printed, not judged",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--sealed",
+        action="store_true",
+        help="also measure each size with personal data sealed (what encryption costs)",
+    )
     parser.add_argument("--sheet-rows", type=int, default=10000, help="rows of the import sheet")
     args = parser.parse_args()
 
@@ -298,15 +312,16 @@ def main() -> int:
             check=True,
             capture_output=True,
         )
-        for size in (int(s) for s in args.sizes.split(",")):
-            ws = args.dir.resolve() / f"ws-{size}"
+        variants = ("", "-sealed") if args.sealed else ("",)
+        for size, variant in ((int(s), v) for s in args.sizes.split(",") for v in variants):
+            ws = args.dir.resolve() / f"ws-{size}{variant}"
             if args.fresh or not (ws / ".git").exists():
-                print(f"building {size:,} cases ...", file=sys.stderr)
-                built = generate(ws, size, open_share=0.1 if size >= 100000 else 0.0)
+                print(f"building {size:,} cases{variant} ...", file=sys.stderr)
+                built = generate(ws, size, open_share=0.1 if size >= 100000 else 0.0, sealed=bool(variant))
                 print(f"  {built}", file=sys.stderr)
             values = {"tmp": tmp, "sheet": str(sheet), "month": "2025-10"}
-            print_header(size)
-            report[size] = measure(ws, rows, args.runs, values, available, print_row)
+            print_header(size, "personal data sealed" if variant else "")
+            report[f"{size}{variant}"] = measure(ws, rows, args.runs, values, available, print_row)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     failed = [r["label"] for rs in report.values() for r in rs if r.get("failed_exit_codes")]

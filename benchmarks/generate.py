@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -215,8 +216,23 @@ def _commit(out, when: datetime, actor: str, message: str, files: dict[str, str]
     out.write(b"\n")
 
 
-def write_history(root: Path, cases: dict[str, list[Event]], history: str) -> int:
+def sealing_dump(root: Path) -> Callable[[dict], str]:
+    """A dump that seals personal fields as a workspace with a key store does, the
+    keys in ``<root>-keys.sqlite`` beside it (``--sealed``: what encryption costs)."""
+    from cmtool.model.privacy import DEFAULT_PERSONAL
+    from cmtool.store.keystore import SqliteKeyStore
+    from cmtool.store.sealing import Sealer
+
+    keys = root.with_name(f"{root.name}-keys.sqlite")
+    keys.unlink(missing_ok=True)
+    sealer = Sealer(SqliteKeyStore(keys), frozenset(DEFAULT_PERSONAL), True)
+    cache: dict = {}
+    return lambda data: dump(sealer.seal_in_place(data, "2023-01-01T00:00:00+08:00", cache))
+
+
+def write_history(root: Path, cases: dict[str, list[Event]], history: str, sealed: bool = False) -> int:
     """Stream every commit into ``git fast-import``; returns the number of commits."""
+    render = sealing_dump(root) if sealed else dump
     proc = subprocess.Popen(["git", "fast-import", "--quiet", "--done"], cwd=root, stdin=subprocess.PIPE)
     out = proc.stdin
     assert out is not None
@@ -226,6 +242,9 @@ def write_history(root: Path, cases: dict[str, list[Event]], history: str) -> in
         if p.is_file() and "cases" not in p.relative_to(BUNDLED).parts
     }
     base[".gitignore"] = "# cmtool's disposable index and outputs\n.cmtool/\n"
+    if sealed:
+        keys = root.with_name(f"{root.name}-keys.sqlite")
+        base["rules.yaml"] = base["rules.yaml"].replace("\n  key_store: null\n", f"\n  key_store: {keys}\n")
     first = min(events[0].at for events in cases.values()) if cases else "2023-01-01T00:00:00+08:00"
     _commit(
         out,
@@ -253,7 +272,7 @@ def write_history(root: Path, cases: dict[str, list[Event]], history: str) -> in
                 f"{event.action} {act.case_id}\n\nCmtool-Action: {event.action}\n"
                 f"Cmtool-Actor: {event.actor}\nCmtool-Case: {act.case_id}\n"
             )
-            _commit(out, act.at, event.actor, message, {_path(act.case_id): dump(case.to_dict())})
+            _commit(out, act.at, event.actor, message, {_path(act.case_id): render(case.to_dict())})
             commits += 1
     else:
         day: dict[str, Case] = {}
@@ -270,7 +289,7 @@ def write_history(root: Path, cases: dict[str, list[Event]], history: str) -> in
                     datetime.combine(current_day, datetime.max.time(), TZ),
                     "cmtool",
                     message,
-                    {_path(cid): dump(c.to_dict()) for cid, c in day.items()},
+                    {_path(cid): render(c.to_dict()) for cid, c in day.items()},
                 )
                 commits += 1
                 day = {}
@@ -293,6 +312,7 @@ def generate(
     seed: int = 1,
     end: str = "2025-11-20T18:00:00+08:00",
     open_share: float = 0.0,
+    sealed: bool = False,
 ) -> dict:
     if root.exists():
         shutil.rmtree(root)
@@ -303,12 +323,13 @@ def generate(
     for key, value in GIT_SETTINGS.items():
         subprocess.run(["git", "config", key, value], cwd=root, check=True)
     cases = build_cases(count, datetime.fromisoformat(end), seed, open_share)
-    commits = write_history(root, cases, history)
+    commits = write_history(root, cases, history, sealed)
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=root, check=True)
     return {
         "cases": count,
         "commits": commits,
         "history": history,
+        "sealed": sealed,
         "seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -325,8 +346,11 @@ def main() -> None:
     parser.add_argument(
         "--open-share", type=float, default=0.0, help="share of cases kept open whatever their age"
     )
+    parser.add_argument("--sealed", action="store_true", help="personal fields sealed, keys beside it")
     args = parser.parse_args()
-    print(generate(args.directory, args.cases, args.history, args.seed, args.end, args.open_share))
+    print(
+        generate(args.directory, args.cases, args.history, args.seed, args.end, args.open_share, args.sealed)
+    )
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ def fixed_environment(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("CMTOOL_WORKSPACE", raising=False)
     monkeypatch.delenv("CMTOOL_ACTOR", raising=False)
+    monkeypatch.delenv("CMTOOL_KEY_STORE", raising=False)
     for key in IDENTITY:
         monkeypatch.delenv(key, raising=False)
 

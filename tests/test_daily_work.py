@@ -3,7 +3,9 @@ each through the real CLI on a real workspace, each leaving the audit clean."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import time
 
 import pytest
@@ -237,5 +239,100 @@ def test_correct_records_the_mistake_and_its_reason(team, cli):
     last = json.loads(cli("show", case_id, "--json", cwd=ws).out)["events"][-1]
     assert last["action"] == "correct" and last["corrects"] == 1
     assert last["changes"]["product"] == ["X1 charger", "X2 charger"]
+    assert cli("validate", cwd=ws).code == 0
+    audit_clean(cli, ws)
+
+
+def test_attach_stores_evidence_by_hash_and_audit_checks_it(team, cli, tmp_path):
+    ws = team
+    case_id = file(cli, ws, "Kettle base gives shocks")
+    photo = tmp_path / "kettle base.jpg"
+    photo.write_bytes(bytes(range(256)) * 40)
+    letter = tmp_path / "letter.pdf"
+    letter.write_bytes(b"%PDF-1.4 letter from the customer")
+    done = cli("attach", case_id, str(photo), str(letter), "--note", "photos and letter", *ACTOR, cwd=ws)
+    assert done.code == 0, done.err
+    sha = hashlib.sha256(photo.read_bytes()).hexdigest()
+    stored = ws / "attachments" / sha[:2] / sha
+    assert stored.read_bytes() == photo.read_bytes()
+    event = json.loads(cli("show", case_id, "--json", cwd=ws).out)["events"][-1]
+    assert event["action"] == "attach" and event["note"] == "photos and letter"
+    assert event["files"][0] == {
+        "name": "kettle base.jpg",
+        "size": 10240,
+        "type": "image/jpeg",
+        "sha256": sha,
+    }
+    assert "kettle base.jpg  10,240 bytes  image/jpeg" in cli("show", case_id, cwd=ws).out
+    assert git(ws, "status", "--porcelain") == ""
+    assert len(git(ws, "show", "--name-only", "--format=", "HEAD").split()) == 3  # two files and the case
+    # The same photo on a second case is stored once.
+    other = file(cli, ws, "Second kettle")
+    assert cli("attach", other, str(photo), *ACTOR, cwd=ws).code == 0
+    assert [
+        p for p in git(ws, "show", "--name-only", "--format=", "HEAD").split() if p.startswith("attach")
+    ] == []
+    audit_clean(cli, ws)
+    # Links, folders and files over the limit are refused before anything is written.
+    link = tmp_path / "passwd"
+    link.symlink_to("/etc/passwd")
+    assert cli("attach", case_id, str(link), *ACTOR, cwd=ws).code == 2
+    rules = ws / "rules.yaml"
+    rules.write_text(
+        rules.read_text(encoding="utf-8").replace("max_size_mb: 25", "max_size_mb: 0.001"), "utf-8"
+    )
+    big = cli("attach", case_id, str(photo), *ACTOR, cwd=ws)
+    assert big.code == 2 and "over the limit" in big.err
+    git(ws, "checkout", "rules.yaml")
+    # A stored file changed behind cmtool's back is caught.
+    stored.write_bytes(b"not the photo")
+    git(ws, "commit", "-qam", "touch up")
+    report = cli("audit", "verify", "--json", cwd=ws)
+    assert report.code == 1 and "ATTACHMENT_HASH" in report.out
+
+
+def test_attachments_go_through_git_lfs_when_the_workspace_tracks_them(team, cli, tmp_path):
+    if shutil.which("git-lfs") is None:
+        pytest.skip("git-lfs is not installed (.ci/run installs Debian's git-lfs)")
+    ws = team
+    git(ws, "lfs", "install", "--local")
+    git(ws, "lfs", "track", "attachments/**")
+    git(ws, "add", ".gitattributes")
+    git(ws, "commit", "-qm", "attachments in Git LFS")
+    case_id = file(cli, ws, "Call recording")
+    recording = tmp_path / "call.wav"
+    recording.write_bytes(b"RIFF" + bytes(5000))
+    assert cli("attach", case_id, str(recording), *ACTOR, cwd=ws).code == 0
+    sha = hashlib.sha256(recording.read_bytes()).hexdigest()
+    pointer = git(ws, "cat-file", "-p", f"HEAD:attachments/{sha[:2]}/{sha}")
+    assert pointer.startswith("version https://git-lfs.github.com/spec/v1") and f"oid sha256:{sha}" in pointer
+    assert (ws / "attachments" / sha[:2] / sha).read_bytes() == recording.read_bytes()
+    assert git(ws, "status", "--porcelain") == ""
+    done = cli("audit", "verify", cwd=ws)
+    assert "ATTACHMENT" not in done.out, done.out
+    audit_clean(cli, ws)
+
+
+def test_link_shows_on_both_cases_and_a_duplicate_counts_once(team, cli):
+    ws = team
+    earlier = "2025-11-20T10:00:00+08:00"  # received before the report's as-at moment
+    first = file(cli, ws, "Refund missing", "Returned the parcel, no refund yet.", now=earlier)
+    again = file(cli, ws, "Refund missing (sent again by e-mail)", "Same refund, same parcel.", now=earlier)
+    stats = json.loads(cli("stats", "--period", "2025-11", "--json", cwd=ws).out)
+    done = cli(
+        "link", again, first, "--as", "duplicate", "--note", "same customer, same order", *ACTOR, cwd=ws
+    )
+    assert done.code == 0, done.err
+    a = json.loads(cli("show", again, "--json", cwd=ws).out)
+    b = json.loads(cli("show", first, "--json", cwd=ws).out)
+    assert a["links"] == [f"duplicate_of:{first}"] and b["links"] == [f"duplicated_by:{again}"]
+    assert a["events"][-1]["action"] == b["events"][-1]["action"] == "link"
+    message = git(ws, "log", "-1", "--format=%B")
+    assert f"Cmtool-Case: {first}" in message and f"Cmtool-Case: {again}" in message
+    after = json.loads(cli("stats", "--period", "2025-11", "--json", cwd=ws).out)
+    assert stats["received"] == 2 and after["received"] == 1
+    assert cli("link", again, first, "--as", "duplicate", *ACTOR, cwd=ws).code == 2  # recorded already
+    assert cli("link", first, first, *ACTOR, cwd=ws).code == 2
+    assert cli("link", first, again, "--as", "twin", *ACTOR, cwd=ws).code == 2
     assert cli("validate", cwd=ws).code == 0
     audit_clean(cli, ws)

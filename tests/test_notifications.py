@@ -275,3 +275,105 @@ def test_the_documented_example_is_valid(ws, cli):
     rules.write_text(rules.read_text(encoding="utf-8") + "\n" + example.group(1), encoding="utf-8")
     result = cli("validate", cwd=ws)
     assert result.code == 0, result.out + result.err
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1, trusted by the CLI through SSL_CERT_FILE."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed: cannot make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_email_over_tls_with_a_password_from_the_environment(ws, cli, certificate, security):
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, data):
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"complaints", b"s3cret")
+        logins.append((mechanism, ok))
+        return AuthResult(success=ok)
+
+    box, port = Inbox(), free_port()
+    # aiosmtpd cannot tell an implicit-TLS (ssl) session is encrypted, so it is
+    # told to offer AUTH there; with starttls it refuses AUTH before the upgrade.
+    if security == "starttls":
+        tls = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+    else:
+        tls = {"ssl_context": context, "auth_require_tls": False}
+    controller = Controller(box, hostname="127.0.0.1", port=port, authenticator=authenticator, **tls)
+    case_id = cli("file", "--title", "Parcel lost", "--actor", "alice", cwd=ws).out.strip()
+    rules = ws / "rules.yaml"
+    rules.write_text(
+        rules.read_text(encoding="utf-8")
+        + f"""
+notifications:
+  email:
+    host: 127.0.0.1
+    port: {port}
+    security: {security}
+    sender: complaints@example.com
+    username: complaints
+    password_env: CMTOOL_SMTP_PASSWORD
+""",
+        encoding="utf-8",
+    )
+    git(ws, "commit", "-qam", "notifications over TLS")
+    env = {"SSL_CERT_FILE": str(cert), "CMTOOL_SMTP_PASSWORD": "s3cret"}
+    controller.start()
+    try:
+        done = cli("assign", case_id, "--to", "bob", "--actor", "dana", cwd=ws, env=env)
+        wrong = cli(
+            "assign",
+            case_id,
+            "--to",
+            "alice",
+            "--actor",
+            "dana",
+            cwd=ws,
+            env={**env, "CMTOOL_SMTP_PASSWORD": "x"},
+        )
+    finally:
+        controller.stop()
+    assert done.code == 0 and "notified bob@example.com (email)" in done.err, done.err
+    assert [str(m["To"]) for m in box.mails] == ["bob@example.com"]
+    assert wrong.code == 0  # the assignment stands; the message failed and says why
+    assert "notification to alice@example.com (email) failed: SMTP" in wrong.err
+    assert [ok for _mechanism, ok in logins] == [True, False]
+    assert "s3cret" not in git(ws, "log", "-p", "--all")
+
+
+def test_a_failed_message_whose_channel_left_the_rules_is_dropped_once(ws, cli, inbox, hooks, critical):
+    seen, _port = hooks
+    seen.fail_next["/teams"] = 1
+    _result, sent, _summary = sweep(cli, ws, WARN_AT)
+    assert [n["status"] for n in sent if n["channel"] == "webhook:teams-chat"] == ["failed"]
+    rules = ws / "rules.yaml"
+    rules.write_text(
+        "\n".join(line for line in rules.read_text(encoding="utf-8").splitlines() if "teams-chat" not in line)
+        + "\n",
+        encoding="utf-8",
+    )
+    git(ws, "commit", "-qam", "no more Teams")
+    _result, sent, summary = sweep(cli, ws, QUIET_AT)
+    assert [(n["channel"], n["status"]) for n in sent] == [("webhook:teams-chat", "dropped")]
+    _result, sent, _summary = sweep(cli, ws, QUIET_AT)
+    assert sent == []
+    assert [path for path, _body in seen.posts].count("/teams") == 0

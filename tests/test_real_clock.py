@@ -4,6 +4,7 @@ action is read once the workspace lock is held, so a writer that waited is never
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -111,3 +112,54 @@ def test_a_fixed_time_before_the_last_event_is_still_refused(ws, cli):
     assert refused.code == 2
     assert "is before the last event" in refused.err
     assert cli("note", case_id, "on time", "--now", "2026-03-02T10:00:00+00:00", cwd=ws).code == 0
+
+
+def test_a_colleagues_clock_a_little_ahead_is_followed_not_refused(ws):
+    """Another machine's clock ran two minutes ahead: the next action here is dated
+    at that last event (never before it), not refused."""
+    from datetime import datetime, timedelta
+
+    ahead = (datetime.now().astimezone() + timedelta(minutes=2)).replace(microsecond=0).isoformat()
+    env = real_clock_env()
+    filed = subprocess.run(
+        [sys.executable, "-m", "cmtool", "file", "--title", "Kettle leaks", "--now", ahead],
+        cwd=ws,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    noted = subprocess.run(
+        [sys.executable, "-m", "cmtool", "note", filed, "called back", "--json"],
+        cwd=ws,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert noted.returncode == 0, noted.stderr
+    events = json.loads(noted.stdout)["events"]
+    assert parse_time(events[-1]["at"]) == parse_time(ahead)
+
+
+def test_a_last_event_days_ahead_is_refused_on_the_real_clock(ws):
+    from datetime import datetime, timedelta
+
+    later = (datetime.now().astimezone() + timedelta(days=3)).replace(microsecond=0).isoformat()
+    env = real_clock_env()
+    filed = subprocess.run(
+        [sys.executable, "-m", "cmtool", "file", "--title", "Kettle leaks", "--now", later],
+        cwd=ws,
+        env={**env, "CMTOOL_ALLOW_FUTURE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    noted = subprocess.run(
+        [sys.executable, "-m", "cmtool", "note", filed, "called back"],
+        cwd=ws,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert noted.returncode == 2
+    assert "more than a day ahead of this computer's clock" in noted.stderr

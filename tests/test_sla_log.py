@@ -63,6 +63,11 @@ def test_changed_shows_each_new_state_or_rung_once(ws, cli, critical):
     assert changed("2025-11-21T18:00:00+08:00") == (0, [])
     assert changed("2025-11-21T19:10:00+08:00") == (0, [("first_response", "warning", "warn")])
     assert changed("2025-11-21T19:20:00+08:00") == (0, [])  # still the same warning
+    # a dry run shows the news but leaves the ledger: the real sweep still sees it
+    assert changed("2025-11-21T20:30:00+08:00", "--apply", "--dry-run") == (
+        1,
+        [("first_response", "breached", "breach")],
+    )
     assert changed("2025-11-21T20:30:00+08:00") == (1, [("first_response", "breached", "breach")])
     # --apply records the breach rung: the clock stays at that rung, nothing new to say
     assert changed("2025-11-21T20:40:00+08:00", "--apply", "--actor", "sla-bot") == (0, [])

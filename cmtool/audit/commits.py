@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cmtool.audit.findings import Finding
-from cmtool.audit.trailers import Trailers, trailer_mismatches
+from cmtool.audit.trailers import Trailers, parse_trailers, trailer_mismatches
 from cmtool.model.events import Event
+from cmtool.model.privacy import MIGRATE_ACTION, sealed_in_place
 from cmtool.model.registry import EVENT_KINDS, MERGE_ACTOR, MERGE_EVENT_KINDS
 from cmtool.model.schema import check_case_data
 from cmtool.model.timefmt import parse_time
@@ -120,6 +121,8 @@ def check_commit_meta(
         )
     touched = {case_id_of(p): p for p in case_paths if case_id_of(p)}
     unnamed, untouched = trailer_mismatches(trailers, touched)
+    if trailers.action == MIGRATE_ACTION:
+        untouched = []  # a history rewrite that sealed the past leaves nothing for it to change
     for case_id in unnamed:
         found.append(
             Finding(
@@ -351,6 +354,8 @@ def _check_append_only(
     for index, event in enumerate(old):
         if index < len(new) and new[index] == event:
             continue
+        if index < len(new) and sealed_in_place(event, new[index]) and _migrates(commit):
+            continue  # `privacy migrate` sealed clear values in place; nothing else changed
         removed = index >= len(new) or (index + 1 < len(old) and new[index] == old[index + 1])
         if removed:
             message = f"event {index + 1} ({_label(event)}) was removed after it was committed"
@@ -365,6 +370,10 @@ def _check_append_only(
         )
         return []
     return list(range(len(old), len(new)))
+
+
+def _migrates(commit: CommitLike) -> bool:
+    return parse_trailers(commit.message).action == MIGRATE_ACTION
 
 
 def _label(event: Any) -> str:

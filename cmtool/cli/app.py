@@ -55,8 +55,10 @@ COMMAND_MODULES = (
     "cmtool.cli.report_cmds",
     "cmtool.cli.survey_cmds",
     "cmtool.cli.sla_cmds",
+    "cmtool.cli.privacy_cmds",
     "cmtool.cli.bulk_cmds",
     "cmtool.cli.undo_cmds",
+    "cmtool.cli.evidence_cmds",
 )
 
 

@@ -136,14 +136,18 @@ def register(app: typer.Typer) -> None:
         as_of: AsOfOpt = None,
         now: NowOpt = None,
         workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Show one case with its SLA clocks (as of --now) and its timeline."""
-        from cmtool.services.context import resolve_now
+        """Show one case with its SLA clocks (as of --now) and its timeline. Personal
+        fields your role may not read (privacy.need_to_know) show as [masked]."""
+        from cmtool.services.context import make_context, resolve_now
+        from cmtool.services.privacy_records import masked_for
         from cmtool.services.query import show_case
-        from cmtool.store.workspace import find_workspace
 
-        case, clocks, warning = show_case(find_workspace(workspace), case_id, as_of, resolve_now(now))
+        ctx = make_context(workspace, actor, now)
+        case, clocks, warning = show_case(ctx.ws, case_id, as_of, resolve_now(now))
+        case = masked_for(ctx.ws, ctx.actor, case)
         if warning:
             warn(f"warning: {warning}")
         if as_json:
@@ -164,6 +168,16 @@ def render_case(case, clocks=()) -> str:
         lines.append(f"  {name:<{width}}  {_display(value)}")
     if case.get("description"):
         lines += ["", "  " + case.get("description").rstrip().replace("\n", "\n  ")]
+    from cmtool.services.evidence import attachments_of
+
+    files = attachments_of(case)
+    if files:
+        lines += ["", "Attachments:"]
+        for f in files:
+            size = f"{f['size']:,} bytes"
+            lines.append(
+                f"  {f['name']}  {size}  {f['type']}  sha256 {f['sha256'][:12]}  ({f['at']}, {f['by']})"
+            )
     if clocks:
         from cmtool.cli.sla_cmds import render_clocks
 

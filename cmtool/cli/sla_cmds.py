@@ -108,6 +108,8 @@ def register(app: typer.Typer) -> None:
 
         started = time.monotonic()
         checked_timeout(lock_timeout)
+        if dry_run and not apply:
+            raise UsageError("--dry-run shows what --apply would do", hint="add --apply")
         if as_of:
             if apply or changed:
                 raise UsageError(
@@ -128,7 +130,7 @@ def register(app: typer.Typer) -> None:
         if changed:
             from cmtool.services.sla_log import changed_since_last_sweep
 
-            news = {f.key for f in changed_since_last_sweep(result_ws(workspace), result)}
+            news = {f.key for f in changed_since_last_sweep(result_ws(workspace), result, not dry_run)}
             findings = [f for f in findings if f.key in news]
         breaches = [f for f in findings if f.clock.state == "breached"]
         for case_id in result.skipped:

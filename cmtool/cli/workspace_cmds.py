@@ -14,13 +14,20 @@ def register(app: typer.Typer) -> None:
     def init(
         directory: Annotated[Path, typer.Argument(help="Folder for the new workspace.")],
         sample: Annotated[bool, typer.Option(help="Also copy the bundled sample cases.")] = False,
+        key_store: Annotated[
+            str | None,
+            typer.Option(
+                help="Seal personal data with keys kept in this file, outside the workspace "
+                "(e.g. on a team share), or ${VARIABLE} naming it. See docs/privacy.md."
+            ),
+        ] = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
     ) -> None:
         """Create a workspace: a git repository with rules.yaml, templates/ and cases/."""
         from cmtool.services.workspace_ops import create_workspace
 
-        ws = create_workspace(directory, actor, now, sample)
+        ws = create_workspace(directory, actor, now, sample, key_store)
         echo(f"workspace ready at {ws.root}")
 
     @app.command(rich_help_panel="Workspace")

@@ -61,6 +61,11 @@ FIELDS: tuple[Field, ...] = (
     Field("description", "text", editable=True),
     Field("source", "map", help="provenance of an imported case"),
     Field("extra", "map", help="columns of an imported sheet that map to no field"),
+    Field(
+        "links",
+        "list",
+        help="other cases: duplicate_of:ID, duplicated_by:ID, parent_of:ID, child_of:ID, related:ID",
+    ),
 )
 
 FIELD_NAMES: tuple[str, ...] = tuple(field.name for field in FIELDS)

@@ -59,7 +59,13 @@ COMMIT_ACTIONS: Mapping[str, str] = MappingProxyType(
         "bulk": "cmtool bulk: one change to many cases, one event each",
         "undo": "cmtool undo: the last action on a case reverted by a new event",
         "correct": "cmtool edit --correct: a mistaken value put right",
+        "attach": "cmtool attach: evidence files stored under attachments/",
+        "link": "cmtool link: two cases linked, an event on each",
         "sync": "cmtool sync: the merge of the shared remote",
+        "privacy_erase": "cmtool privacy erase: a person's records erased (their keys destroyed)",
+        "privacy_purge": "cmtool privacy purge: keys of cases past retention destroyed",
+        "privacy_export": "cmtool privacy export: a subject access export",
+        "privacy_migrate": "cmtool privacy migrate: clear personal values sealed in place, nothing else",
     }
 )
 
@@ -88,8 +94,13 @@ EVENT_KINDS: Mapping[str, str] = MappingProxyType(
         "sla_exclude": "a period was excluded from a clock",
         "merge_contest": "a merge: both clones changed a field to different values",
         "merge": "a merge: the state the merge policy gives where replay alone differs",
+        "privacy_erase": "the person's erasure request, with its legal basis; the case's key is destroyed",
+        "privacy_purge": "the retention period ended; the case's key is destroyed",
+        "privacy_export": "the case was opened for a subject access export",
         "undo": "the last action reverted; reverts: names the event",
         "correct": "a mistaken value put right; corrects: names the event that set it",
+        "attach": "evidence attached; files: name, size, type and sha256 of each",
+        "link": "linked to another case (links: duplicate_of, parent_of, related...)",
     }
 )
 

@@ -46,6 +46,10 @@ TRANSITIONS: dict[str, dict[Status, Status | None]] = {
     "sla_escalate": {s: None for s in OPEN},
     "sla_extend": {s: None for s in OPEN},
     "sla_exclude": {s: None for s in OPEN},
+    # Personal data (cmtool privacy): the record stays, its key is destroyed or used.
+    "privacy_erase": {s: None for s in Status},
+    "privacy_purge": {s: None for s in Status},
+    "privacy_export": {s: None for s in Status},
 }
 
 _ADVICE = {

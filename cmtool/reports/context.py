@@ -108,6 +108,7 @@ def build_context(
     category_labels: Mapping[str, str] | None = None,
     first_filing: str | None = None,
     fca: RegimeReturn | None = None,
+    language: str = "en",
 ) -> dict[str, Any]:
     end = period.until(as_at)
     kpis = period_kpis(facts, period, as_at, calendar, clocks)
@@ -118,6 +119,7 @@ def build_context(
     report = {
         "name": name,
         "title": title,
+        "language": language,
         "firm": provenance.firm,
         "classification": provenance.classification,
         "period": period.to_dict(),
@@ -139,8 +141,8 @@ def build_context(
     return {
         "report": report,
         "kpis": kpis,
-        "summary_rows": summary_rows(kpis),
-        "reconciliation": reconciliation(kpis),
+        "summary_rows": summary_rows(kpis, language),
+        "reconciliation": reconciliation(kpis, language),
         "about_rows": about_rows(report),
         "sign_off": SIGN_OFF,
         "data_quality": data_quality(facts, period, end),

@@ -119,7 +119,7 @@ def _write_sheet(
         last = get_column_letter(len(sheet.columns))
         page.auto_filter.ref = f"A{header_row}:{last}{header_row + len(rows)}"
     if sign_off and isinstance(context.get("sign_off"), list):
-        write_sign_off(page, context["sign_off"])
+        write_sign_off(page, context["sign_off"], report if isinstance(report, dict) else {})
     if sheet.chart and rows:
         anchor = _shift(sheet.chart.anchor, offset) if sheet.chart.anchor else None
         page.add_chart(

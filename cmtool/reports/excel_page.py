@@ -9,27 +9,64 @@ from collections.abc import Mapping
 from typing import Any
 
 WIDE = 6  # sheets with more columns than this print landscape
+# The words of the title block, footer and sign-off, by the report's language.
+WORDS = {
+    "en": {
+        "provisional": " (provisional: the period is still running)",
+        "firm": "Firm",
+        "period": "Period: {first} to {last} ({zone}); figures as at {as_at}",
+        "commit": "Data commit",
+        "dirty": " (plus uncommitted changes)",
+        "integrity": "Integrity",
+        "page": "Page &P of &N",
+        "sign_off": "Sign-off",
+        "columns": ("", "Name", "Signature", "Date"),
+        "Prepared by": "Prepared by",
+        "Reviewed by": "Reviewed by",
+    },
+    "zh": {
+        "provisional": "（期间未结束，数据为临时数）",
+        "firm": "机构名称",
+        "period": "报告期间：{first} 至 {last}（{zone}）；数据截至 {as_at}",
+        "commit": "数据版本",
+        "dirty": "（含未提交的修改）",
+        "integrity": "完整性校验",
+        "page": "第 &P 页，共 &N 页",
+        "sign_off": "审核签字",
+        "columns": ("", "姓名", "签字", "日期"),
+        "Prepared by": "编制人",
+        "Reviewed by": "审核人",
+    },
+}
+
+
+def words(report: Mapping[str, Any]) -> dict[str, Any]:
+    return WORDS.get(str(report.get("language") or "en")[:2], WORDS["en"])
 
 
 def title_lines(report: Mapping[str, Any]) -> list[str]:
     """The title block, one text line each (the first is the heading)."""
+    say = words(report)
     period = report.get("period") or {}
     heading = f"{report.get('title', '')}: {period.get('label', '')}"
     if report.get("provisional"):
-        heading += " (provisional: the period is still running)"
+        heading += say["provisional"]
     lines = [heading]
     if report.get("firm"):
-        lines.append(f"Firm: {report['firm']}")
+        lines.append(f"{say['firm']}: {report['firm']}")
     lines.append(
-        f"Period: {period.get('first_day')} to {period.get('last_day')} ({report.get('timezone')});"
-        f" figures as at {report.get('as_at')}"
+        say["period"].format(
+            first=period.get("first_day"),
+            last=period.get("last_day"),
+            zone=report.get("timezone"),
+            as_at=report.get("as_at"),
+        )
     )
-    commit = report.get("data_commit") or "none"
-    dirty = " (plus uncommitted changes)" if report.get("data_dirty") else ""
-    lines.append(f"Data commit: {commit}{dirty}")
+    dirty = say["dirty"] if report.get("data_dirty") else ""
+    lines.append(f"{say['commit']}: {report.get('data_commit') or '-'}{dirty}")
     integrity = report.get("integrity") or {}
     if integrity.get("text"):
-        lines.append(f"Integrity: {integrity['text']}")
+        lines.append(f"{say['integrity']}: {integrity['text']}")
     return lines
 
 
@@ -55,28 +92,30 @@ def print_setup(page: Any, report: Mapping[str, Any], columns: int, header_row: 
     page.print_title_rows = f"{header_row}:{header_row}"
     period = (report.get("period") or {}).get("label", "")
     page.oddFooter.left.text = _footer_text(report.get("classification") or "")
-    page.oddFooter.center.text = "Page &P of &N"
+    page.oddFooter.center.text = words(report)["page"]
     page.oddFooter.right.text = _footer_text(f"{report.get('title', '')} {period}".strip())
 
 
-def write_sign_off(page: Any, sign_off: list[Mapping[str, Any]]) -> None:
+def write_sign_off(page: Any, sign_off: list[Mapping[str, Any]], report: Mapping[str, Any]) -> None:
     """Append the sign-off block: who prepared and who reviewed, each with a date."""
+    say = words(report)
     from openpyxl.styles import Border, Font, Side
 
     bold = Font(bold=True)
     line = Border(bottom=Side(style="thin"))
     page.append([])
-    heading = _cell(page, "Sign-off")
+    heading = _cell(page, say["sign_off"])
     heading.font = bold
     page.append([heading])
     labels = []
-    for text in ("", "Name", "Signature", "Date"):
+    for text in say["columns"]:
         cell = _cell(page, text)
         cell.font = bold
         labels.append(cell)
     page.append(labels)
     for entry in sign_off:
-        row = [_cell(page, str(entry.get("role", "")))]
+        role = str(entry.get("role", ""))
+        row = [_cell(page, say.get(role, role))]
         for key in ("name", "signature", "date"):
             cell = _cell(page, str(entry.get(key) or ""))
             cell.border = line

@@ -11,97 +11,99 @@ from cmtool.reports.facts import CaseFacts
 from cmtool.reports.figures import rate
 from cmtool.reports.kpis import BusinessCalendar, ClockLookup, period_kpis
 from cmtool.reports.periods import Period
+from cmtool.reports.wording import say, wording
 
 TREND_PERIODS = 6
 COUNT, RATE, NUMBER = "#,##0", "0.0%", "#,##0.0"
 
 
-def summary_rows(kpis: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The headline KPIs as (measure, value, note, number format) rows for a sheet.
-    Times are in the units the Markdown reports use: first response in hours,
-    resolution in days."""
-    k = kpis
-    rows = [
-        ("Open at start of period", k["open_at_start"], COUNT, ""),
-        ("Received in period", k["received"], COUNT, ""),
-        ("Reopened in period", k["reopened_in_period"], COUNT, ""),
-        ("Closed in period", k["closed"], COUNT, f"closures, of {k['closed_cases']} cases"),
-        ("Open at end of period", k["open_at_end"], COUNT, reconciliation(k)),
-    ]
-    for key, label, scale in (
-        ("first_response_hours", "First response (hours)", 1),
-        ("first_response_business_hours", "First response (business hours)", 1),
-        ("resolution_hours", "Resolution (days)", 24),
-        ("resolution_business_hours", "Resolution (business hours)", 1),
-    ):
+def summary_rows(kpis: Mapping[str, Any], language: str = "en") -> list[dict[str, Any]]:
+    """The headline KPIs as rows for a sheet: ``key`` (stable), ``measure`` (named in
+    ``language``), ``value``, ``format`` and ``note``. Times are in the units the
+    Markdown reports use: first response in hours, resolution in days."""
+    k, w = kpis, wording(language)
+    rows = [(name, w[name], k[name], COUNT, "") for name in FLOW_ROWS]
+    rows[3] = (*rows[3][:4], say(w, "closures_of_cases", cases=k["closed_cases"]))
+    rows[4] = (*rows[4][:4], reconciliation(k, language))
+    for key, scale in TIMES:
         unknown = k["first_response_unknown"] if key.startswith("first") else k["resolution_unknown"]
-        note = f"{k[key]['count']} known" + (f", {unknown} unknown left out" if unknown else "")
+        note = say(w, "known", count=k[key]["count"])
+        note += say(w, "unknown_left_out", count=unknown) if unknown else ""
         for stat in ("median", "mean", "p90"):
             value = k[key][stat]
-            rows.append((f"{label}, {stat}", None if value is None else value / scale, NUMBER, note))
-    for key, label in RATES:
-        rows.append((label, k[key]["rate"], RATE, known_note(k[key], "closures")))
+            figure = None if value is None else value / scale
+            rows.append((f"{key}.{stat}", f"{w[key]}, {w[stat]}", figure, NUMBER, note))
+    for key in RATES:
+        share = k[key]
+        note = say(w, "of_known", count=share["count"], known=share["known"])
+        note += say(w, "unknown_paren", count=share["unknown"]) if share["unknown"] else ""
+        rows.append((key, w[key], share["rate"], RATE, note))
     for clock in k["sla"]:
+        note = say(w, "met_missed", met=clock["met"], missed=clock["missed"])
         rows.append(
-            (
-                f"SLA compliance: {clock['clock']}",
-                clock["compliance"],
-                RATE,
-                f"{clock['met']} met, {clock['missed']} missed",
-            )
+            (f"sla.{clock['clock']}", say(w, "sla", clock=clock["clock"]), clock["compliance"], RATE, note)
         )
     surveys = k["surveys"]
     rows += [
         (
-            "CSAT average (1-5)",
+            "csat_average",
+            w["csat_average"],
             surveys["csat_average"],
             "0.00",
-            f"{surveys['csat_responses']} answers",
+            say(w, "answers", count=surveys["csat_responses"]),
         ),
-        ("Survey response rate", surveys["response_rate"], RATE, "closures of answered cases"),
-        ("NPS", surveys["nps"], "0.0", f"{surveys['nps_responses']} answers"),
+        ("response_rate", w["response_rate"], surveys["response_rate"], RATE, w["answered_closures"]),
+        ("nps", w["nps"], surveys["nps"], "0.0", say(w, "answers", count=surveys["nps_responses"])),
         (
-            "Repeat complaints",
+            "repeat_complaints",
+            w["repeat_complaints"],
             k["repeat_complaints"]["count"],
             COUNT,
-            "same customer within 90 days",
+            w["same_customer"],
         ),
     ]
     for money in k["redress"] or [{"currency": "", "amount": 0, "cases": 0}]:
         code = money["currency"]
         rows.append(
             (
-                f"Redress paid ({code})" if code else "Redress paid",
+                f"redress.{code}",
+                say(w, "redress", currency=code) if code else w["redress_none"],
                 money["amount"],
                 f'#,##0.00 "{code}"' if code else "#,##0.00",
-                f"{money['cases']} cases",
+                say(w, "cases", count=money["cases"]),
             )
         )
-    return [{"measure": m, "value": v, "format": f, "note": n} for m, v, f, n in rows]
+    return [{"key": key, "measure": m, "value": v, "format": f, "note": n} for key, m, v, f, n in rows]
 
 
+FLOW_ROWS = ("open_at_start", "received", "reopened_in_period", "closed", "open_at_end")
+TIMES = (
+    ("first_response_hours", 1),
+    ("first_response_business_hours", 1),
+    ("resolution_hours", 24),
+    ("resolution_business_hours", 1),
+)
 RATES = (
-    ("closed_within_3_business_days", "Closed within 3 business days"),
-    ("closed_within_8_weeks", "Closed within 8 weeks"),
-    ("escalated", "Escalation rate"),
-    ("reopened", "Reopen rate"),
-    ("first_contact_resolution", "First-contact resolution"),
-    ("upheld", "Upheld"),
+    "closed_within_3_business_days",
+    "closed_within_8_weeks",
+    "escalated",
+    "reopened",
+    "first_contact_resolution",
+    "upheld",
 )
 
 
-def reconciliation(k: Mapping[str, Any]) -> str:
+def reconciliation(k: Mapping[str, Any], language: str = "en") -> str:
     """The line that shows the period's figures add up."""
-    return (
-        f"{k['open_at_start']} open at start + {k['received']} received"
-        f" + {k['reopened_in_period']} reopened - {k['closed']} closed = {k['open_at_end']} open at end"
+    return say(
+        wording(language),
+        "reconciliation",
+        start=k["open_at_start"],
+        received=k["received"],
+        reopened=k["reopened_in_period"],
+        closed=k["closed"],
+        end=k["open_at_end"],
     )
-
-
-def known_note(figure: Mapping[str, Any], of: str) -> str:
-    """ "3 of 15 known closures (2 unknown left out)"."""
-    note = f"{figure['count']} of {figure['known']} {of}"
-    return note + (f" ({figure['unknown']} unknown, left out)" if figure["unknown"] else "")
 
 
 def trend(

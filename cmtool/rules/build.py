@@ -16,6 +16,7 @@ from typing import Any
 from cmtool.calendar import Calendars
 from cmtool.model.problems import Problem
 from cmtool.rules.access import build_access
+from cmtool.rules.attachments import build_attachment_limit
 from cmtool.rules.build_calendars import build_calendars
 from cmtool.rules.build_filing import (
     build_categories,
@@ -28,7 +29,9 @@ from cmtool.rules.build_notify import build_notify
 from cmtool.rules.build_reporting import build_reporting
 from cmtool.rules.build_sla import build_ladder, build_policies, build_regimes
 from cmtool.rules.checker import Checker
+from cmtool.rules.keys import check_keys
 from cmtool.rules.model import Rules
+from cmtool.rules.privacy import build_privacy
 from cmtool.rules.views import build_views
 
 KNOWN_SECTIONS = {
@@ -45,8 +48,10 @@ KNOWN_SECTIONS = {
     "survey",
     "roles",
     "audit",
+    "privacy",
     "reporting",
     "views",
+    "attachments",
     "notifications",
 }
 
@@ -65,6 +70,7 @@ def build_rules(
             c.problems.append(
                 Problem("RULES_UNKNOWN_SECTION", f"unknown section {key!r}", rel, c.line(str(key)))
             )
+    check_keys(c, data)
     access = build_access(c, data)
     people = build_people(c, data)
     teams = build_teams(c, data, people)
@@ -87,6 +93,8 @@ def build_rules(
         calendars=Calendars(MappingProxyType(calendars)),
         reporting=build_reporting(c, data),
         views=build_views(c, data),
+        attachment_max_bytes=build_attachment_limit(c, data),
         raw=MappingProxyType(dict(data)),
     )
+    build_privacy(c, data, rules.regimes.keys(), access.roles.keys())
     return (None if c.problems else rules), c.problems

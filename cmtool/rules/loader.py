@@ -14,6 +14,7 @@ from cmtool.errors import DataError
 from cmtool.model.problems import Problem
 from cmtool.rules.build import build_rules
 from cmtool.rules.model import Rules
+from cmtool.store.checkmarks import is_checked, mark_checked
 from cmtool.store.safefile import read_text
 from cmtool.store.yamlio import load_with_lines
 
@@ -38,7 +39,11 @@ def check_rules(
     data, lines, problems = parse_with_lines(text, rel)
     if problems:
         return None, None, problems
-    rules, problems = build_rules({} if data is None else data, lines, rel, check_holidays)
+    if data is None or data == {}:
+        # An empty file would silently mean "no SLA, no routing, no categories".
+        message = "is empty: it needs at least the sections this workspace uses (see cmtool init)"
+        return None, data, [Problem("RULES_EMPTY", message, rel, 1)]
+    rules, problems = build_rules(data, lines, rel, check_holidays)
     return rules, data, problems
 
 
@@ -81,14 +86,18 @@ def load_rules(path: Path, rel: str = "rules.yaml") -> Rules:
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     if key in _CACHE:
         return _CACHE[key]
-    # Countries are checked when a calendar first needs its holidays (and by validate).
-    rules, _data, problems = check_rules(text, rel, check_holidays=False)
+    # The holidays package is asked about countries once per version of the file
+    # (0.5 s); every command then refuses what validate refuses.
+    checked = is_checked(path, text)
+    rules, _data, problems = check_rules(text, rel, check_holidays=not checked)
     if problems or rules is None:
         listed = "\n  ".join(str(p) for p in problems)
         raise DataError(
             f"{rel} has {len(problems)} problem(s):\n  {listed}",
             hint="fix them, then run: cmtool validate",
         )
+    if not checked:
+        mark_checked(path, text)
     _CACHE[key] = rules
     return rules
 

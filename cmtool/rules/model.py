@@ -15,6 +15,9 @@ from cmtool.rules.build_reporting import Reporting
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 UNITS = {"m": "minutes", "h": "hours", "bd": "business days", "d": "days", "w": "weeks"}
+# About ten years in each unit: any real target is far shorter, and a longer one
+# (``99999999bd``) would make deadline arithmetic run past the calendar's end.
+MAX_TARGET = {"m": 10 * 366 * 24 * 60, "h": 10 * 366 * 24, "bd": 10 * 261, "d": 10 * 366, "w": 10 * 53}
 _TARGET_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|bd|d|w)\s*$")
 
 
@@ -37,6 +40,9 @@ class Target:
             raise ValueError(f"{text!r}: a target must be more than zero")
         if match.group(2) in ("bd", "d", "w") and amount != int(amount):
             raise ValueError(f"{text!r}: days and weeks are whole numbers (use h for hours)")
+        limit = MAX_TARGET[match.group(2)]
+        if amount > limit:
+            raise ValueError(f"{text!r}: a target is at most {limit:g}{match.group(2)} (about ten years)")
         return cls(amount, match.group(2))
 
     def __str__(self) -> str:
@@ -204,6 +210,7 @@ class Rules:
     notifications: NotifySettings | None = None  # None: nothing is sent
     # the parsed file, for sections other modules own (survey)
     views: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: EMPTY)  # saved list filters
+    attachment_max_bytes: int = 25 * 1024 * 1024
     raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     def category(self, key: str | None) -> Category | None:

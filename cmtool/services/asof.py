@@ -17,11 +17,14 @@ from datetime import datetime, time
 from cmtool.errors import DataError, NotFound, UsageError
 from cmtool.model.case import Case
 from cmtool.model.ids import is_valid_id, normalize_prefix
+from cmtool.model.privacy import TOKEN_PREFIX
 from cmtool.model.timefmt import format_time, parse_time
 from cmtool.rules.loader import rules_from_text
 from cmtool.rules.model import Rules
 from cmtool.services.context import resolve_now
 from cmtool.store import gitread
+from cmtool.store.personal import sealer_for
+from cmtool.store.sealing import Sealer
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
@@ -113,9 +116,10 @@ def cases_as_of(ws: Workspace, when: str, statuses: Collection[str] | None = Non
         (path, sha) for path, sha in gitread.tree_blobs(ws.root, commit, "cases/") if path.endswith(".yaml")
     ]
     cases = []
+    sealer = sealer_for(ws)
     blobs = gitread.read_blobs(ws.root, [sha for _path, sha in entries])
     for (path, _sha), raw in zip(entries, blobs, strict=True):
-        case = _case(raw, path, commit)
+        case = _case(raw, path, commit, sealer)
         if statuses is None or case.state.get("status") in statuses:
             cases.append(case)
     return cases
@@ -144,15 +148,16 @@ def case_as_of(ws: Workspace, ref: str, when: str) -> Case:
             f"{prefix} matched {len(names)} cases as of {when}", hint="type more characters of the ID"
         )
     with gitread.BlobReader(ws.root) as reader:
-        return _case(reader.read(f"{commit}:{names[0]}"), names[0], commit)
+        return _case(reader.read(f"{commit}:{names[0]}"), names[0], commit, sealer_for(ws))
 
 
-def _case(raw: bytes | None, path: str, commit: str) -> Case:
+def _case(raw: bytes | None, path: str, commit: str, sealer: Sealer) -> Case:
     where = f"{path} at {commit[:12]}"
     if raw is None:
         raise DataError(f"{where}: blob missing from the repository")
-    data = load(raw.decode("utf-8", "replace"), where)
+    text = raw.decode("utf-8", "replace")
+    data = load(text, where)
     try:
-        return Case.from_dict(data)
+        return Case.from_dict(sealer.open_case(data) if TOKEN_PREFIX in text else data)
     except (KeyError, TypeError, AttributeError) as exc:
         raise DataError(f"{where}: not a valid case file ({exc})") from None

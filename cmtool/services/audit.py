@@ -33,6 +33,7 @@ from cmtool.audit.trailers import parse_trailers
 from cmtool.errors import DataError, InvalidTransition, NotFound, UsageError
 from cmtool.model.events import Event
 from cmtool.rules.access import AccessPolicy, read_access
+from cmtool.services.audit_attachments import attachment_findings
 from cmtool.services.context import Context
 from cmtool.store import gitread, sealtags
 from cmtool.store.gitread import ZERO, LogCommit
@@ -111,6 +112,7 @@ def verify(
     seal_records = _seal_records(ws, head)
     report.seals = len(seal_records)
     report.findings += check_seals(seal_records, head_policy.require_signed)
+    report.findings += attachment_findings(ws, head)
     return report
 
 

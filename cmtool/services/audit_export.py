@@ -3,6 +3,7 @@
     events.csv / events.json    every event dated in the period, with the commit that wrote it
     commits.csv / commits.json  every commit made in the period, with its trailers
     findings.json / findings.txt  everything `audit verify` finds over the WHOLE history
+    attachments/<sha256>        evidence attached in the period (named by its hash)
     manifest.json               period, HEAD, verify verdict, sha256 of each file above
 
 Events and commits come from the same single pass that verification makes, so
@@ -24,6 +25,7 @@ from cmtool.errors import UsageError
 from cmtool.model.timefmt import format_time, parse_time
 from cmtool.reports.periods import parse_period
 from cmtool.services.audit import verify
+from cmtool.store import attachments
 from cmtool.store.cellsafe import csv_writer
 from cmtool.store.workspace import Workspace
 
@@ -132,8 +134,26 @@ def export_bundle(ws: Workspace, period_text: str, output: Path, now: datetime) 
         "findings": len(findings),
         "sha256": {name: hashlib.sha256(text.encode("utf-8")).hexdigest() for name, text in files.items()},
     }
+    manifest["attachments"] = _copy_attachments(ws, report, within, target)
     (target / "manifest.json").write_text(_json(manifest), encoding="utf-8")
     return manifest
+
+
+def _copy_attachments(ws: Workspace, report: Any, within: Any, target: Path) -> dict[str, str]:
+    """Evidence attached in the period, copied as ``attachments/<sha256>`` (names
+    are hashes: a customer's file name never becomes a path); path -> sha256."""
+    copied: dict[str, str] = {}
+    for item in report.appended:
+        if item.event.action != "attach" or not within(item.event.at):
+            continue
+        for record in item.event.details.get("files") or ():
+            sha = str(record.get("sha256", "")) if isinstance(record, dict) else ""
+            try:
+                attachments.copy_out(ws, sha, target / "attachments" / sha)
+            except (ValueError, OSError):
+                continue  # not a stored attachment: audit verify reports it (in findings.txt)
+            copied[f"attachments/{sha}"] = sha
+    return copied
 
 
 def _json(data: Any) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from cmtool.errors import UsageError
 from cmtool.model.registry import COMMIT_TRAILERS, check_commit_action
 from cmtool.model.text import control_error, escape_controls
-from cmtool.model.timefmt import format_time, parse_time
+from cmtool.model.timefmt import format_time, parse_time, too_far_ahead
 from cmtool.store import git as gitops
 from cmtool.store.transaction import Transaction, transaction
 from cmtool.store.workspace import Workspace, find_workspace
@@ -49,21 +49,33 @@ class Clock:
             self._read = real_now()
 
     def not_before(self, last_event: str | None, case_id: str) -> None:
-        """Move the real time up to ``last_event``; refuse a fixed time before it."""
+        """Move the real time up to ``last_event``; refuse a fixed time before it, and
+        a last event so far ahead that following it would date this action there."""
         if self.fixed is not None and last_event and parse_time(last_event) > self.fixed:
             raise UsageError(
                 f"--now {format_time(self.fixed)} is before the last event of {case_id} ({last_event})",
                 hint="give a later --now, or drop it to act at the current time",
             )
-        self.catch_up(last_event)
+        if not self.catch_up(last_event):
+            raise UsageError(
+                f"the last event of {case_id} is dated {last_event}, more than a day ahead of "
+                "this computer's clock: an action now cannot follow it",
+                hint="check this computer's clock, and the case's history (cmtool history ID)",
+            )
 
-    def catch_up(self, last_event: str | None) -> None:
-        """Move the real time up to ``last_event`` (a fixed time stays as given)."""
+    def catch_up(self, last_event: str | None) -> bool:
+        """Move the real time up to ``last_event`` (a fixed time stays as given).
+        False, and no move, when ``last_event`` is more than a day ahead of the
+        real clock: that is a wrong clock, not a colleague's skew."""
         if self.fixed is not None or not last_event:
-            return
+            return True
         last, now = parse_time(last_event), self.now()
-        if last > now:
-            self._read = last.astimezone(now.tzinfo)
+        if last <= now:
+            return True
+        if too_far_ahead(last, now):
+            return False
+        self._read = last.astimezone(now.tzinfo)
+        return True
 
 
 def real_now() -> datetime:
@@ -156,3 +168,15 @@ def commit_message(
             raise ValueError(f"trailer {name!r} is not in cmtool.model.registry.COMMIT_TRAILERS")
         trailers.append(f"{name}: {line(value)}")
     return f"{line(summary)}\n\n" + "\n".join(trailers) + "\n"
+
+
+def file_summary(ws: Workspace, case_id: str, title: str | None) -> str:
+    """The summary of a filing: the title only where rules.yaml declares titles
+    free of personal data (``privacy.commit_titles``) and does not seal them;
+    commit messages are never erased, so they never carry personal data."""
+    from cmtool.store.personal import read_settings
+
+    settings = read_settings(ws)
+    if title and settings.commit_titles and "title" not in settings.personal:
+        return f"file {case_id}: {title}"
+    return f"file {case_id}"

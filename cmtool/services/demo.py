@@ -38,7 +38,9 @@ def run_demo(directory: Path, now: str | None) -> Iterator[str]:
         if not (target / MARKER).exists():
             raise UsageError(f"{target} exists and is not a cmtool demo; pick another folder")
         shutil.rmtree(target)  # a previous demo: safe to rebuild
-    ws = create_workspace(target, "demo", now, with_sample=True)
+    keys = target.with_name(f"{target.name}-keys.sqlite")  # beside it: keys never enter git
+    keys.unlink(missing_ok=True)
+    ws = create_workspace(target, "demo", now, with_sample=True, key_store=str(keys))
     (ws.root / MARKER).write_text("built by cmtool demo; safe to delete\n")
     yield f"demo workspace: {ws.root} (clock: {now}; pass --now to change it)"
     checked, problems = validate_workspace(ws)
@@ -47,6 +49,26 @@ def run_demo(directory: Path, now: str | None) -> Iterator[str]:
         yield f"  {problem}"
     yield from demo_reports(ws, now)
     yield from _sla_sweep(ws, now)
+    yield from _erasure(ws, now)
+
+
+def _erasure(ws, now: str | None) -> Iterator[str]:
+    """A customer who asks to be forgotten: filed (sealed, the key beside the
+    workspace), then erased; the case, its events and clocks stay."""
+    from cmtool.services.context import make_context
+    from cmtool.services.filing import file_complaint
+    from cmtool.services.privacy import erase
+
+    fields = {
+        "title": "Account closed, asks to delete personal data",
+        "channel": "email",
+        "customer": "Wang Xiaoming",
+        "contact": "wang.xiaoming@example.com",
+        "description": "I closed my account last month. Please delete everything you hold about me.",
+    }
+    case = file_complaint(make_context(ws.root, "li.na", now), fields)
+    erase(make_context(ws.root, "omar", now), None, [case.id], "PIPL art. 47 (request of the person)")
+    yield f"privacy erase: {case.id} (the customer's request; its key destroyed, it reads [sealed])"
 
 
 def demo_reports(ws, now: str | None) -> Iterator[str]:

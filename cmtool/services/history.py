@@ -10,7 +10,7 @@ commit removed or rewrote are listed too, marked with the commit that did it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cmtool.audit.trailers import parse_trailers
@@ -19,6 +19,7 @@ from cmtool.model.timefmt import parse_time
 from cmtool.store import gitread
 from cmtool.store.casefiles import resolve_id
 from cmtool.store.historyindex import Touch, touches_of
+from cmtool.store.personal import sealer_for
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
@@ -114,7 +115,9 @@ def case_history(ws: Workspace, ref: str) -> list[HistoryEntry]:
         HistoryEntry(case_id, index, event, written_by.get(_key(event)))
         for index, event in enumerate(previous)
     ]
-    return sorted(entries + removed, key=_when)
+    sealer = sealer_for(ws)
+    opened = [replace(e, event=sealer.open_event(e.event, case_id)) for e in entries + removed]
+    return sorted(opened, key=_when)
 
 
 def _when(entry: HistoryEntry) -> tuple[float, bool]:

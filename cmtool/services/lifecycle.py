@@ -16,7 +16,7 @@ from cmtool.model.ids import new_id
 from cmtool.model.schema import value_error
 from cmtool.model.timefmt import parse_time
 from cmtool.model.transitions import TRANSITIONS, next_status
-from cmtool.services.context import Context, commit_message
+from cmtool.services.context import Context, commit_message, file_summary
 from cmtool.store.casefiles import resolve_id
 from cmtool.store.transaction import Transaction
 
@@ -111,7 +111,7 @@ def file_case(
             case = on_filed(tx, case)
         tx.put(case, None)
         tx.commit(
-            commit_message(f"file {case_id}: {title}", "file", ctx.actor, [case_id]),
+            commit_message(file_summary(ctx.ws, case_id, title), "file", ctx.actor, [case_id]),
             ctx.identity,
             ctx.now_text,
         )
@@ -138,7 +138,12 @@ def act(ctx: Context, ref: str, action: str, build: Callable[[Case], tuple[Any, 
         updated = case.with_event(event)
         tx.put(updated, text)
         tx.commit(
-            commit_message(f"{action} {case_id}: {summary}", action, ctx.actor, [case_id]),
+            commit_message(
+                f"{action} {case_id}: {summary}" if summary else f"{action} {case_id}",
+                action,
+                ctx.actor,
+                [case_id],
+            ),
             ctx.identity,
             ctx.now_text,
         )
@@ -166,7 +171,7 @@ def note(ctx: Context, ref: str, text: str, internal: bool = False) -> Case:
         return changes_between(case.state, updates), body
 
     action = "internal_note" if internal else "note"
-    return act(ctx, ref, action, build, (body or "").splitlines()[0][:60])
+    return act(ctx, ref, action, build, "")
 
 
 def wait(ctx: Context, ref: str, reason: str) -> Case:
@@ -176,7 +181,7 @@ def wait(ctx: Context, ref: str, reason: str) -> Case:
         ref,
         "wait",
         lambda case: (changes_between(case.state, {"waiting_reason": why}), None),
-        f"waiting: {why}",
+        "waiting",
     )
 
 
@@ -198,7 +203,7 @@ def escalate(ctx: Context, ref: str, to: str, reason: str) -> Case:
         level = int(case.get("escalation_level", 0)) + 1
         return changes_between(case.state, {"assignee": target, "escalation_level": level}), why
 
-    return act(ctx, ref, "escalate", build, f"escalated to {target}: {why}")
+    return act(ctx, ref, "escalate", build, f"escalated to {target}")
 
 
 def edit(
@@ -229,7 +234,13 @@ def edit(
         return changes, _text(reason, "reason")
 
     action = "correct" if correct else "edit"
-    return act(ctx, ref, action, build, ", ".join(f"{k}={v}" for k, v in updates.items()))
+    return act(ctx, ref, action, build, ", ".join(_edited(k, v) for k, v in updates.items()))
+
+
+def _edited(name: str, value: Any) -> str:
+    """How an edit is named in its commit summary: values of choice fields only,
+    since free text may be personal (the case file holds it, sealed if so)."""
+    return f"{name}={value}" if FIELDS_BY_NAME[name].choices else name
 
 
 def last_setting(case: Case, fields: Mapping[str, Any]) -> int | None:
@@ -267,7 +278,7 @@ def resolve(
         ref,
         "resolve",
         lambda case: (changes_between(case.state, {**updates, "resolved_at": ctx.now_text}), None),
-        (text or "").splitlines()[0][:60],
+        "resolved",
     )
 
 
@@ -300,6 +311,4 @@ def close(ctx: Context, ref: str, note_text: str | None = None) -> Case:
 def reopen(ctx: Context, ref: str, reason: str) -> Case:
     why = _text(reason, "--reason", required=True)
     updates = {"resolved_at": None, "closed_at": None}
-    return act(
-        ctx, ref, "reopen", lambda case: (changes_between(case.state, updates), why), f"reopened: {why}"
-    )
+    return act(ctx, ref, "reopen", lambda case: (changes_between(case.state, updates), why), "reopened")

@@ -35,7 +35,7 @@ KEY_FIELDS = ("case_id", "clock", "rung", "channel", "recipient")
 @dataclass(frozen=True)
 class Delivery:
     message: Message
-    status: str  # sent | failed | dry_run | no_address
+    status: str  # sent | failed | dry_run | no_address | dropped (its channel left rules.yaml)
     error: str | None
     at: str
 
@@ -199,9 +199,10 @@ def deliver(
         done = []
         for message in todo.values():
             channel = senders.get(message.channel)
+            if channel is None:  # taken out of rules.yaml: stop retrying, say so once
+                done.append(Delivery(message, "dropped", "no longer in rules.yaml notifications:", now))
+                continue
             try:
-                if channel is None:
-                    raise DeliveryError(f"{message.channel} is no longer in rules.yaml notifications:")
                 channel.send(message)
                 done.append(Delivery(message, "sent", None, now))
             except DeliveryError as exc:

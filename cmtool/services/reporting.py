@@ -25,6 +25,7 @@ from cmtool.reports.periods import Period, current_period, last_complete_period,
 from cmtool.reports.timing import KpiCalendar
 from cmtool.rules.loader import rules_from_text
 from cmtool.rules.model import Rules
+from cmtool.services.links import counts_as_complaint
 from cmtool.store import git as gitops
 from cmtool.store.catalog import all_cases, first_filing
 from cmtool.store.workspace import Workspace
@@ -54,7 +55,7 @@ def snapshot(ws: Workspace, as_of: str | None = None, with_cases: bool = True) -
         from cmtool.services.asof import cases_as_of, past_view
 
         view = past_view(ws, as_of)
-        cases = cases_as_of(ws, view.commit)
+        cases = complaints(cases_as_of(ws, view.commit))
         return Snapshot(
             cases, view.rules, view.rules_text, view.commit, view.commit_date, False, as_of, view.moment
         )
@@ -62,7 +63,7 @@ def snapshot(ws: Workspace, as_of: str | None = None, with_cases: bool = True) -
     commit = gitops.head(ws.root)
     date = gitops.git(ws.root, "show", "-s", "--format=%cI", commit).strip() if commit else None
     dirty = bool(gitops.git(ws.root, "status", "--porcelain", "--", "cases", "rules.yaml").strip())
-    cases = all_cases(ws, skip_broken=True) if with_cases else []
+    cases = complaints(all_cases(ws, skip_broken=True)) if with_cases else []
     return Snapshot(cases, rules_from_text(text, "rules.yaml"), text, commit, date, dirty, None)
 
 
@@ -76,7 +77,15 @@ def period_cases(ws: Workspace, data: Snapshot, period: Period) -> tuple[list[Ca
     if data.as_of:
         return data.cases, None
     lookback = period.shifted(-(max(TREND_PERIODS, HISTORY_PERIODS) + 1)).start
-    return all_cases(ws, active_since=lookback - REPEAT_WINDOW, skip_broken=True), first_filing(ws)
+    return complaints(all_cases(ws, active_since=lookback - REPEAT_WINDOW, skip_broken=True)), first_filing(
+        ws
+    )
+
+
+def complaints(cases: list[Case]) -> list[Case]:
+    """The cases figures count: a duplicate (``cmtool link A B --as duplicate``) is
+    the same complaint again, counted once, as the case it duplicates."""
+    return [case for case in cases if counts_as_complaint(case.state)]
 
 
 def kpi_calendar(rules: Rules, now: datetime) -> KpiCalendar:
@@ -233,6 +242,7 @@ def render_report(
         labels,
         first_filing=first,
         fca=fca_scope(data.rules),
+        language=template.language,
     )
     rows = len(context["cases"])
     if fmt == "xlsx":

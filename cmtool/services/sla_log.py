@@ -17,17 +17,19 @@ from cmtool.store.workspace import Workspace
 LEDGER = "sla-ledger.json"
 
 
-def changed_since_last_sweep(ws: Workspace, result: SweepResult) -> list[Finding]:
-    """The findings whose (state, rung) differs from the previous sweep's; records
-    this sweep as the new previous one. A clock that left warning or breach is
-    forgotten, so it counts as new if it comes back."""
+def changed_since_last_sweep(ws: Workspace, result: SweepResult, record: bool = True) -> list[Finding]:
+    """The findings whose (state, rung) differs from the previous sweep's; with
+    ``record``, this sweep becomes the new previous one (a dry run leaves it). A
+    clock that left warning or breach is forgotten, so it counts as new if it
+    comes back."""
     ledger = read_json(ws, LEDGER, {})
     before = ledger.get("clocks") if isinstance(ledger, dict) else None
     before = before if isinstance(before, dict) else {}
     now = {f.key: [f.clock.state, f.rung] for f in result.findings}
     changed = [f for f in result.findings if before.get(f.key) != now[f.key]]
     at = format_time(result.now) if result.now else None
-    write_json(ws, LEDGER, {"swept_at": at, "clocks": now})
+    if record:
+        write_json(ws, LEDGER, {"swept_at": at, "clocks": now})
     return changed
 
 

@@ -35,6 +35,8 @@ from cmtool.store.workspace import Workspace
 CSAT_RANGE = range(1, 6)
 NPS_RANGE = range(0, 11)
 DEFAULTS = {"delay_hours": 24, "max_age_days": 30, "cooldown_days": 90}
+# Caps (about ten years): a bigger delay overflows the date arithmetic.
+MAX_DAYS = {"delay_hours": 10 * 366 * 24, "max_age_days": 10 * 366, "cooldown_days": 10 * 366}
 DEFAULT_TEMPLATE = "survey_invitation.txt.j2"
 
 
@@ -54,8 +56,8 @@ def settings(raw_rules: Mapping[str, Any]) -> SurveySettings:
     values, problems = {}, []
     for key, default in DEFAULTS.items():
         value = section.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            problems.append(f"survey.{key}: {value!r} is not a number of zero or more")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_DAYS[key]:
+            problems.append(f"survey.{key}: {value!r} is not a number from 0 to {MAX_DAYS[key]}")
         values[key] = value
     template = section.get("template", DEFAULT_TEMPLATE)
     if not isinstance(template, str) or "/" in template or template.startswith("."):

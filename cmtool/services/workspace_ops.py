@@ -6,17 +6,23 @@ from pathlib import Path
 
 from cmtool.services.context import commit_message, resolve_now
 from cmtool.store import git as gitops
+from cmtool.store.keystore import SqliteKeyStore
 from cmtool.store.transaction import transaction
 from cmtool.store.workspace import Workspace, init_workspace
 
 
 def create_workspace(
-    target: Path, actor: str | None, now: str | None, with_sample: bool = False
+    target: Path, actor: str | None, now: str | None, with_sample: bool = False, key_store: str | None = None
 ) -> Workspace:
-    """A new workspace with its first commit (rules, templates, and any sample cases)."""
+    """A new workspace with its first commit (rules, templates, and any sample cases).
+
+    With ``key_store`` (a path outside the workspace, or ``${VARIABLE}``) personal
+    data of every case filed from now on is sealed; the sample stays readable."""
     from cmtool.model.timefmt import format_time
 
     ws = init_workspace(target, with_sample)
+    if key_store:
+        _use_key_store(ws, key_store)
     identity = gitops.config_identity(ws.root)
     who = actor or (identity.name if identity else "cmtool")
     author = identity if identity and identity.name == who else gitops.Identity(who, f"{who}@cmtool.invalid")
@@ -32,3 +38,21 @@ def create_workspace(
         summary = "init workspace" + (f" with {len(case_ids)} sample cases" if case_ids else "")
         tx.commit(commit_message(summary, "init", who, case_ids), author, format_time(resolve_now(now)))
     return ws
+
+
+def _use_key_store(ws: Workspace, setting: str) -> None:
+    """Name the key store in rules.yaml and check that it can be created here."""
+    import json
+
+    from cmtool.errors import UsageError
+    from cmtool.store.personal import key_store_path
+
+    if "\n" in setting or not setting.strip():
+        raise UsageError("--key-store must be one line")
+    path = key_store_path(ws, setting)  # refuses a place inside the workspace
+    text = ws.rules_path.read_text(encoding="utf-8")
+    if "\n  key_store: null\n" not in text:
+        raise UsageError("rules.yaml has no `key_store: null` line under privacy: to set")
+    text = text.replace("\n  key_store: null\n", f"\n  key_store: {json.dumps(setting)}\n", 1)
+    ws.rules_path.write_text(text, encoding="utf-8")
+    SqliteKeyStore(path).ensure()

@@ -151,12 +151,16 @@ class _Timing:
         self.stop = _stop_time(case, spec.stop, periods)
         self.applicable = _applicable(periods, name, spec)
         self.pauses = merge_pauses(self.applicable, start, self.stop, now)
+        self._dues: dict[Target, tuple[float, datetime]] = {}
 
     def due(self, target: Target) -> tuple[float, datetime]:
-        spec = self.spec
-        return due_moment(
-            target, spec.counting, spec.roll_to_working_day, self.calendar, self.start, self.pauses
-        )
+        """(the target as an amount of its measure, its due moment), once per target."""
+        if target not in self._dues:
+            spec = self.spec
+            self._dues[target] = due_moment(
+                target, spec.counting, spec.roll_to_working_day, self.calendar, self.start, self.pauses
+            )
+        return self._dues[target]
 
     def segments(self) -> list[tuple[str, int, datetime, str | None]]:
         """(clock name, extensions in force, due, the clock it runs beside) per

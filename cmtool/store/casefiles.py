@@ -9,9 +9,11 @@ from pathlib import Path
 from cmtool.errors import Ambiguous, DataError, NotFound, UsageError
 from cmtool.model.case import Case
 from cmtool.model.ids import ID_RE, is_valid_id, normalize_prefix
+from cmtool.model.privacy import TOKEN_PREFIX
 from cmtool.model.problems import Problem
 from cmtool.model.schema import check_case_data
 from cmtool.store import safefile
+from cmtool.store.personal import sealer_for
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, load_with_lines
 
@@ -122,7 +124,8 @@ def check_file(ws: Workspace, path: Path) -> tuple[dict | None, list[Problem]]:
 
 
 def load_case(ws: Workspace, case_id: str) -> tuple[Case, str]:
-    """A case and its file text; a broken file raises DataError naming file and line.
+    """A case (sealed values opened, or ``[sealed]``) and its file text as stored;
+    a broken file raises DataError naming file and line.
 
     The fast reader and a check without line numbers come first; only a file with
     problems is parsed again to say where they are.
@@ -143,4 +146,6 @@ def load_case(ws: Workspace, case_id: str) -> tuple[Case, str]:
             first = problems[0] if problems else "not a case file"
             more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
             raise DataError(f"{first}{more}", hint="see all with: cmtool validate")
+    if TOKEN_PREFIX in text:
+        data = sealer_for(ws).open_case(data)
     return Case.from_dict(data), text

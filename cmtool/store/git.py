@@ -80,12 +80,14 @@ def config_identity(root: Path) -> Identity | None:
     return Identity(name, values.get("user.email", "").strip()) if name else None
 
 
-def hash_files(root: Path, paths: Iterable[str]) -> dict[str, str]:
-    """Write the files' blobs; returns path -> blob id."""
+def hash_files(root: Path, paths: Iterable[str], filters: bool = False) -> dict[str, str]:
+    """Write the files' blobs; returns path -> blob id. Case files are stored as
+    written (``--no-filters``); ``filters`` applies the attributes' filters (LFS)."""
     ordered = list(paths)
     if not ordered:
         return {}
-    out = git(root, "hash-object", "-w", "--stdin-paths", "--no-filters", input="\n".join(ordered) + "\n")
+    how = [] if filters else ["--no-filters"]
+    out = git(root, "hash-object", "-w", "--stdin-paths", *how, input="\n".join(ordered) + "\n")
     return dict(zip(ordered, out.split(), strict=True))
 
 

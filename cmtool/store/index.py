@@ -2,14 +2,19 @@
 
 It lives in ``.git/cmtool/index.sqlite`` (per clone, never committed) and holds,
 per case file, the git blob id of its content, a few columns to filter on, and
-the parsed file as JSON (about 100x faster to load than YAML). It is never the
-source of truth: each use first brings it up to date with the work tree —
+the parsed file as JSON (about 100x faster to load than YAML), with sealed
+personal values opened by the keys this clone can reach (so reads decrypt
+nothing). It is never the source of truth: each use first brings it up to date
+with the work tree —
 
 1. ``git diff-tree`` between the commit it was built at and HEAD names the case
    files that commits changed;
 2. ``git diff-files`` and ``git ls-files --others`` name files changed, added
    or deleted by hand since;
-3. each named file is re-read only if its blob id differs from the stored one.
+3. each named file is re-read only if its blob id differs from the stored one;
+4. a case whose key was destroyed since (``cmtool privacy erase`` or ``purge``, in
+   any clone sharing the key store) is re-read, so what was opened is forgotten.
+   Another key store (or none) than at the last build makes it rebuild.
 
 A missing, corrupt or older-format database, or an indexed commit that is no
 longer in the history (a rewritten branch), makes it rebuild from the files.
@@ -32,17 +37,20 @@ from typing import Any
 
 from cmtool.errors import DataError
 from cmtool.model.case import Case
+from cmtool.model.ids import is_valid_id
+from cmtool.model.privacy import TOKEN_PREFIX
 from cmtool.model.schema import check_case_data
 from cmtool.model.timefmt import to_utc
 from cmtool.store import textindex
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.gitenv import git_environ
+from cmtool.store.personal import key_store_label, sealer_for
 from cmtool.store.safefile import read_regular
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, load_with_lines
 
-FORMAT = 8  # bump when the table layout or the stored JSON changes
+FORMAT = 9  # bump when the table layout or the stored JSON changes
 COLUMNS = (
     "status",
     "priority",
@@ -101,6 +109,8 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=60, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    # Rows re-read after an erasure must not linger in free pages of the file.
+    conn.execute("PRAGMA secure_delete=ON")
     conn.executescript(_SCHEMA)
     return conn
 
@@ -147,10 +157,13 @@ def parse_file(args: tuple[str, str]) -> Parsed:
         return rel, "", str(exc), None, (None,) * (len(COLUMNS) + len(DERIVED)), None
     blob = blob_id(raw)
     try:
-        data = load(raw.decode("utf-8"), rel)
+        text = raw.decode("utf-8")
+        data = load(text, rel)
         # The same checks as validate: whatever reads the index may trust its rows.
         if check_case_data(data) or Workspace(Path(root)).case_relpath(data["id"]) != rel:
             raise ValueError("schema")
+        if TOKEN_PREFIX in text:
+            data = sealer_for(Workspace(Path(root))).open_case(data)
         Case.from_dict(data)
     except (DataError, UnicodeDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         message = str(exc) if isinstance(exc, DataError) else _first_problem(raw, rel, exc)
@@ -272,6 +285,9 @@ def refresh(
             if force or indexed is None or current is None
             else ([] if indexed == current else _changed_since(ws, indexed, current))
         )
+        keys_label, erased_seq, erased = _key_changes(ws, conn)
+        if _meta(conn, "keys") != keys_label:
+            changed = None
         rebuilt = changed is None
         dirty = _worktree_changes(ws) if worktree or rebuilt else previous_dirty
         if rebuilt:
@@ -292,15 +308,36 @@ def refresh(
                 else {}
             )
             stale = [p for p in wanted if _blob_of(ws.root / p, ws.root) != stored.get(p)]
-            refreshed = _store(conn, _parse_many(ws.root, stale))
+            forget = sorted(set(erased) - set(stale))
+            refreshed = _store(conn, _parse_many(ws.root, stale + forget))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('keys', ?)", (keys_label,))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('erased', ?)", (str(erased_seq),))
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?)", (current,))
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('dirty', ?)", (json.dumps(dirty),))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    if erased:
+        # The full-text index keeps a deleted text's terms until its segments merge:
+        # merge them now; then the old pages of erased rows leave the write-ahead log.
+        textindex.optimize(conn)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     total = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
     return conn, IndexStatus(str(db_path(ws)), total, current, current, refreshed, rebuilt)
+
+
+def _key_changes(ws: Workspace, conn: sqlite3.Connection) -> tuple[str, int, list[str]]:
+    """(where keys come from, the last destruction seen, case files whose key was
+    destroyed since the index last looked and that it holds)."""
+    sealer = sealer_for(ws)
+    seen = int(_meta(conn, "erased") or 0)
+    destroyed = sealer.keys.destroyed_since(seen)
+    if not destroyed:
+        return key_store_label(sealer), seen, []
+    paths = [ws.case_relpath(d.key_id) for d in destroyed if is_valid_id(d.key_id)]
+    held = {row[0] for row in conn.execute("SELECT path FROM cases")} if paths else set()
+    return key_store_label(sealer), destroyed[-1].seq, [p for p in paths if p in held]
 
 
 def _blob_of(path: Path, root: Path) -> str | None:

@@ -142,3 +142,8 @@ def _around(conn: sqlite3.Connection, case_id: str, term: str, width: int = 30) 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def optimize(conn: sqlite3.Connection) -> None:
+    """Merge every segment, so the terms of deleted texts are gone from the file."""
+    conn.execute("INSERT INTO case_text(case_text) VALUES ('optimize')")

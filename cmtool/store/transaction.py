@@ -24,8 +24,9 @@ from cmtool.model.timefmt import too_far_ahead
 from cmtool.store import git as gitops
 from cmtool.store.casefiles import load_case
 from cmtool.store.lock import workspace_lock
+from cmtool.store.personal import sealer_for
 from cmtool.store.workspace import Workspace
-from cmtool.store.yamlio import render
+from cmtool.store.yamlio import load, render
 
 JOURNAL = "cmtool-journal.json"
 ALLOW_FUTURE_ENV = "CMTOOL_ALLOW_FUTURE"
@@ -34,7 +35,8 @@ ALLOW_FUTURE_ENV = "CMTOOL_ALLOW_FUTURE"
 @dataclass
 class Transaction:
     ws: Workspace
-    pending: dict[str, str] = field(default_factory=dict)  # relpath -> new text
+    pending: dict[str, str | bytes] = field(default_factory=dict)  # relpath -> new text or bytes
+    filtered: set[str] = field(default_factory=set)  # paths git stores through their filters (LFS)
     recovered: list[str] = field(default_factory=list)
     # HEAD's blob ids, one `ls-tree` per month folder: a sweep loading thousands of
     # cases asks git a few dozen times, not once per case.
@@ -56,17 +58,34 @@ class Transaction:
         self.loaded[case_id] = len(case.events)
         return case, text
 
-    def put(self, case: Case, previous_text: str | None) -> None:
+    def put(self, case: Case, previous_text: str | None, at: str = "") -> None:
+        """Stage a case's new text; personal values of its new events are sealed
+        here when the workspace has a key store (``at``: when a new key is made)."""
         # The last line of defence for every way in (CLI, import, rules): nothing is
         # written that validate would refuse, so no action can leave a case stuck.
         for event in case.events[self.loaded.get(case.id, 0) :]:
             problem = new_event_error(event)
             if problem:
                 raise UsageError(f"{case.id}: cannot record {event.action}: {problem}")
-        self.pending[self.ws.case_relpath(case.id)] = render(case.to_dict(), previous_text)
+        rel = self.ws.case_relpath(case.id)
+        data = case.to_dict()
+        sealer = sealer_for(self.ws)
+        if sealer.active:
+            previous = load(previous_text, rel) if previous_text is not None else None
+            data = sealer.seal_case(
+                data, previous if isinstance(previous, dict) else None, at or case.updated_at
+            )
+        self.pending[rel] = render(data, previous_text)
 
     def put_file(self, relpath: str, text: str) -> None:
         self.pending[relpath] = text
+
+    def put_bytes(self, relpath: str, data: bytes, through_filters: bool = False) -> None:
+        """A binary file (an attachment); ``through_filters``: git stores what its
+        attribute filters make of it (Git LFS keeps a pointer in history)."""
+        self.pending[relpath] = data
+        if through_filters:
+            self.filtered.add(relpath)
 
     def commit(self, message: str, author: gitops.Identity, date: str) -> str | None:
         if not self.pending:
@@ -78,7 +97,8 @@ class Transaction:
         try:
             for rel, text in self.pending.items():
                 _write_atomic(root / rel, text)
-            blobs = gitops.hash_files(root, self.pending)
+            plain = [p for p in self.pending if p not in self.filtered]
+            blobs = {**gitops.hash_files(root, plain), **gitops.hash_files(root, self.filtered, filters=True)}
             committer = gitops.config_identity(root) or author
             commit = gitops.commit_changes(root, blobs, message, author, committer, date)
         except BaseException:
@@ -134,7 +154,7 @@ def recover(ws: Workspace) -> list[str]:
     return paths
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, text: str | bytes) -> None:
     """Write via a temporary file and rename: readers see old or new, never half.
 
     No fsync: a killed process cannot tear a rename, and the journal rolls back
@@ -144,6 +164,9 @@ def _write_atomic(path: Path, text: str) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(temp, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
+    if isinstance(text, bytes):
+        temp.write_bytes(text)
+    else:
+        with open(temp, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
     os.replace(temp, path)

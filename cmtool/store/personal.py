@@ -1,0 +1,114 @@
+"""The workspace's sealer: which fields are personal and where their keys live.
+
+Read from the ``privacy:`` section of rules.yaml (``rules.privacy`` checks it in
+full for ``cmtool validate``)::
+
+    privacy:
+      key_store: /mnt/share/cmtool/keys.sqlite   # or ${CMTOOL_KEY_STORE}
+      personal: [customer, contact, description, resolution, survey_comment, extra, notes]
+
+Sealing is on when ``key_store`` is set. It must name a place outside the
+repository (keys in git could never be destroyed). When it names an environment
+variable that is unset here, or a file that does not exist, this clone has no
+keys: everything sealed reads as ``[sealed]`` and writing personal data fails
+rather than committing it in clear.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cmtool.errors import DataError
+from cmtool.model.privacy import DEFAULT_PERSONAL
+from cmtool.store.keystore import KeyStore, KeyStoreUnavailable, NoKeys, SqliteKeyStore
+from cmtool.store.sealing import Sealer
+from cmtool.store.workspace import Workspace
+from cmtool.store.yamlio import load
+
+_VAR = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    key_store: str | None  # as written in rules.yaml
+    personal: frozenset[str]
+    commit_titles: bool  # rules.yaml declares titles free of personal data
+
+
+def read_settings(ws: Workspace) -> PrivacySettings:
+    try:
+        data = load(ws.rules_path.read_text(encoding="utf-8"), "rules.yaml")
+    except (OSError, UnicodeDecodeError, DataError):
+        data = None  # the rules loader reports a broken file; no section = defaults here
+    section: Any = data.get("privacy") if isinstance(data, dict) else None
+    section = section if isinstance(section, dict) else {}
+    store = section.get("key_store")
+    personal = section.get("personal")
+    return PrivacySettings(
+        str(store) if store not in (None, "") else None,
+        frozenset(str(p) for p in personal) if isinstance(personal, list) else frozenset(DEFAULT_PERSONAL),
+        section.get("commit_titles") is True,
+    )
+
+
+def key_store_path(ws: Workspace, setting: str) -> Path:
+    """The key store file a setting names here; KeyStoreUnavailable if it names
+    an unset variable or a place inside the repository."""
+    match = _VAR.match(setting.strip())
+    if match:
+        value = os.environ.get(match.group(1))
+        if not value:
+            raise KeyStoreUnavailable(
+                f"rules.yaml privacy.key_store names ${match.group(1)}, which is not set here",
+                hint=f"export {match.group(1)}=/path/to/keys.sqlite (docs/privacy.md)",
+            )
+        setting = value
+    path = Path(setting).expanduser()
+    if not path.is_absolute():
+        raise KeyStoreUnavailable(
+            f"privacy.key_store {setting!r} must be an absolute path outside the repository",
+            hint="e.g. /mnt/share/cmtool/keys.sqlite or ${CMTOOL_KEY_STORE}",
+        )
+    resolved = path.resolve()
+    if resolved == ws.root or ws.root in resolved.parents:
+        raise KeyStoreUnavailable(
+            f"privacy.key_store {resolved} is inside the repository; keys in git can never be destroyed",
+            hint="put the key store outside the workspace (docs/privacy.md)",
+        )
+    return resolved
+
+
+_CACHE: dict[tuple[Any, ...], Sealer] = {}
+
+
+def sealer_for(ws: Workspace) -> Sealer:
+    """The sealer of this workspace as configured now (cached per rules.yaml version)."""
+    try:
+        stat = ws.rules_path.stat()
+        version: tuple[Any, ...] = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        version = ()
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("CMTOOL_KEY")))
+    cache_key = (str(ws.root), version, env)
+    if cache_key not in _CACHE:
+        settings = read_settings(ws)
+        keys: KeyStore
+        if settings.key_store is None:
+            keys = NoKeys("this workspace has no key store (rules.yaml privacy.key_store)")
+        else:
+            try:
+                keys = SqliteKeyStore(key_store_path(ws, settings.key_store))
+            except KeyStoreUnavailable as exc:
+                keys = NoKeys(str(exc))
+        _CACHE[cache_key] = Sealer(keys, settings.personal, settings.key_store is not None)
+    return _CACHE[cache_key]
+
+
+def key_store_label(sealer: Sealer) -> str:
+    """Where keys come from, for the index's fingerprint and `privacy report`."""
+    keys = sealer.keys
+    return str(keys.path) if isinstance(keys, SqliteKeyStore) else f"none ({getattr(keys, 'why', '')})"
