@@ -178,7 +178,7 @@ def test_no_text_forges_a_commit_trailer(cli, ws, tmp_path):
     assert imported.code == 0, imported.err
     assert "mallory" not in _trailers(ws, "Cmtool-Actor")
     assert git(ws, "log", "--grep=^Cmtool-Actor: mallory") == ""
-    assert "urgent\\nCmtool-Actor: mallory" in git(ws, "log", "-2", "--format=%s")
+    assert "import complaints\\nCmtool-Actor: mallory.csv" in git(ws, "log", "-1", "--format=%s")
 
 
 def _in_terminal(args: list[str], cwd: Path) -> bytes:

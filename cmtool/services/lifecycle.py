@@ -87,9 +87,7 @@ def file_case(
         if name not in FIELDS_BY_NAME:
             raise UsageError(f"unknown field {name!r}")
         _refuse_blank(name, value)
-        state[name] = check_choice(name, value) if isinstance(value, str) else value
-        if name != "description":
-            check_value(name, state[name])
+        state[name] = check_value(name, check_choice(name, value) if isinstance(value, str) else value)
     state["priority"] = check_choice("priority", state.get("priority") or Priority.NORMAL.value)
     state["channel"] = check_choice("channel", state.get("channel") or Channel.OTHER.value)
     if "description" in state:
@@ -223,7 +221,7 @@ def edit(
         _refuse_blank(name, value)
         if name == "title":
             _text(value, "title", required=True)
-        check_value(name, value.strip() if isinstance(value, str) and name != "description" else value)
+        check_value(name, value.strip() if isinstance(value, str) else value)
 
     def build(case: Case) -> tuple[Changes, str | None]:
         changes = changes_between(case.state, updates)
