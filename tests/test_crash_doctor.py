@@ -84,9 +84,10 @@ def test_a_git_lock_left_by_a_killed_git_is_removed(case, cli):
     lock = root / ".git/index.lock"
     lock.write_text("")
     os.utime(lock, (time.time() - 60, time.time() - 60))
-    blocked = cli("note", case_id, "blocked", cwd=root)
-    assert blocked.code == 6 and "doctor --repair" in blocked.err
-    assert "GIT_LOCK_LEFT" in findings(cli, root)[1]
+    # The action is committed (a retry would duplicate it); only the index lags.
+    noted = cli("note", case_id, "committed anyway", cwd=root)
+    assert noted.code == 0 and "doctor --repair" in noted.err
+    assert findings(cli, root)[1] == ["GIT_LOCK_LEFT", "INDEX_OUT_OF_SYNC"]
     assert findings(cli, root, "--repair")[0] == 0
     assert not lock.exists()
     assert cli("note", case_id, "works again", cwd=root).code == 0

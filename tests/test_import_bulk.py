@@ -56,20 +56,23 @@ def cases(count: int) -> list[Case]:
     return made
 
 
-def test_bulk_commit_writes_canonical_files_in_one_commit(ws):
+@pytest.mark.parametrize("count", [60, gitops.BULK_BLOBS + 200])  # loose objects / one pack
+def test_bulk_commit_writes_canonical_files_in_one_commit(ws, count):
     workspace = Workspace(ws)
     before = git(ws, "rev-parse", "HEAD").strip()
-    made = cases(60)
+    made = cases(count)
     with txmod.transaction(workspace) as tx:
         for case in made:
             tx.put(case, None)
         tx.commit("bulk\n", gitops.Identity("t", "t@example.com"), "2024-03-05T09:00:00+08:00")
     assert git(ws, "rev-parse", "HEAD~1").strip() == before
-    assert len(git(ws, "show", "--name-only", "--format=", "HEAD").split()) == 60
-    for case in made:
+    assert len(git(ws, "show", "--name-only", "--format=", "HEAD").split()) == count
+    for case in made[:60]:
         text = (ws / workspace.case_relpath(case.id)).read_text()
         assert text == dump(case.to_dict()) == roundtrip_dump(case.to_dict())
+        assert git(ws, "show", f"HEAD:{workspace.case_relpath(case.id)}") == text
     assert git(ws, "status", "--porcelain") == ""
+    git(ws, "fsck", "--strict")  # raises on any broken object
 
 
 def test_failed_bulk_commit_rolls_back(ws, monkeypatch):

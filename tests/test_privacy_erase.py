@@ -226,3 +226,37 @@ def test_the_demo_shows_an_erased_customer(cli, tmp_path):
     assert b"Wang Xiaoming" not in every_object(root)
     assert cli("audit", "verify", cwd=root).code == 0
     assert (tmp_path / "demo-keys.sqlite").exists() and not list(root.glob("*keys*"))
+
+
+def test_purge_on_the_real_clock(cli, tmp_path, monkeypatch):
+    keys = tmp_path / "keys.sqlite"
+    root = sealed_workspace(cli, tmp_path, keys)
+    env = _env(keys, CMTOOL_ACTOR="alice")
+    old = cli(
+        "file",
+        "--title",
+        "Old case",
+        "--customer",
+        "Old Customer",
+        cwd=root,
+        env={**env, "CMTOOL_NOW": "2020-03-02T09:00:00+08:00"},
+    )
+    recent = cli(
+        "file",
+        "--title",
+        "Recent case",
+        "--customer",
+        "New Customer",
+        cwd=root,
+        env={**env, "CMTOOL_NOW": "2020-03-03T09:00:00+08:00"},
+    )
+    closing = {**env, "CMTOOL_NOW": "2020-03-10T09:00:00+08:00"}
+    for args in (("resolve", old.out.strip(), "--resolution", "Refunded"), ("close", old.out.strip())):
+        assert cli(*args, cwd=root, env=closing).code == 0
+    monkeypatch.delenv("CMTOOL_NOW")
+    done = cli("privacy", "purge", "--actor", "cmtool", "--json", cwd=root, env=_env(keys))
+    assert done.code == 0, done.err
+    # Closed 2020-03-10 + 3 years < today; the other case is still open.
+    assert json.loads(done.out) == [{"case_id": old.out.strip(), "key_destroyed": True, "rule": "default"}]
+    assert "New Customer" in cli("show", recent.out.strip(), "--json", cwd=root, env=_env(keys)).out
+    assert cli("audit", "verify", cwd=root, env=_env(keys)).code == 0

@@ -19,13 +19,16 @@ UK clocks change 26 Oct 2025, 29 Mar 2026, 25 Oct 2026, 26 Mar 2028; US ones
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import MappingProxyType
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cmtool.model.case import Case
 from cmtool.model.events import Event
-from cmtool.model.timefmt import parse_time
+from cmtool.model.timefmt import format_time, parse_time
 from cmtool.rules.loader import check_rules
 from cmtool.sla.clocks import case_clocks
 
@@ -604,3 +607,42 @@ def test_no_holding_reply_clock_until_the_final_response_is_extended():
     names = {c.clock for c in case_clocks(make_case(row), RULES, parse_time(row.filed))}
     assert names >= {f"{PAY}.final_response", f"{PAY}.summary_resolution"}
     assert f"{PAY}.holding_reply" not in names
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    filed_hours=st.integers(0, 3 * 365 * 24),
+    extend_after=st.integers(0, 900),
+    resolve_after=st.integers(0, 900),
+    preset=st.sampled_from([(PAY, "final_response", "35bd"), ("cn_banking", "decision", "30d")]),
+)
+def test_no_extension_hides_a_breach(filed_hours, extend_after, resolve_after, preset):
+    """Whatever the moments: an extension recorded after the deadline leaves that
+    deadline missed; one recorded by it leaves a single, longer clock."""
+    regime, key, target = preset
+    zone = "+00:00" if regime == PAY else "+08:00"
+    filed = parse_time(f"2025-01-01T00:00:00{zone}") + timedelta(hours=filed_hours)
+    extended = filed + timedelta(hours=extend_after)
+    resolved = extended + timedelta(hours=resolve_after)
+    clock = f"{regime}.{key}"
+    row = Row("p", clock, format_time(filed), "", "", steps=(extend(format_time(extended), clock, target),))
+    plain = Row("p", clock, format_time(filed), "", "")
+    base_due = parse_time(
+        {c.clock: c for c in case_clocks(make_case(plain), RULES, filed)}[clock].due_at or ""
+    )
+    case = make_case(row).with_event(
+        Event(
+            format_time(resolved),
+            "tester",
+            "resolve",
+            MappingProxyType({"status": ("new", "resolved"), "resolved_at": (None, format_time(resolved))}),
+        )
+    )
+    clocks = {c.clock: c for c in case_clocks(case, RULES, resolved + timedelta(hours=1))}
+    if extended > base_due:
+        assert clocks[clock].state == "missed" and clocks[clock].target != target
+        assert clocks[f"{clock}.extension1"].extends == clock
+    else:
+        assert clocks[clock].target == target and f"{clock}.extension1" not in clocks
+    if resolved <= base_due:
+        assert clocks[clock].state == "met"

@@ -1,6 +1,7 @@
 """The ``cmtool`` command: registers the command modules and maps errors to exit codes."""
 
 import importlib
+import logging
 import os
 import sys
 from typing import Annotated
@@ -59,6 +60,8 @@ COMMAND_MODULES = (
     "cmtool.cli.bulk_cmds",
     "cmtool.cli.undo_cmds",
     "cmtool.cli.evidence_cmds",
+    "cmtool.cli.letter_cmds",
+    "cmtool.cli.intake_cmds",
 )
 
 
@@ -73,9 +76,22 @@ def _register() -> None:
         _registered = True
 
 
+def _show_warnings() -> None:
+    """Warnings of the layers below (``logging.getLogger("cmtool")``) as
+    ``warning: ...`` lines on stderr: the command still succeeded."""
+    logger = logging.getLogger("cmtool")
+    if not logger.handlers:
+        handler = logging.StreamHandler()  # stderr, looked up when written
+        handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run one command line; returns the exit code. Errors become one line on stderr."""
     _register()
+    _show_warnings()
     try:
         app(args=argv, prog_name="cmtool")
     except SystemExit as done:

@@ -92,7 +92,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         list_: Annotated[bool, typer.Option("--list", help="List the workspace's reports.")] = False,
         period: PeriodOpt = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="md, xlsx or csv.")] = "md",
+        fmt: Annotated[
+            str, typer.Option("--format", "-f", help="md, xlsx, csv, or html (the dashboard).")
+        ] = "md",
         output: Annotated[
             Path | None,
             typer.Option(

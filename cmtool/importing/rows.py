@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cached_property
 from typing import Any
 
 from cmtool.importing.dates import parse_date
@@ -71,6 +72,10 @@ class RowConverter:
     titles_built: bool = False  # the sheet has no title column: every title is built
     owners: Mapping[str, str] | None = None  # sheet name (normalised) -> person; None: no people listed
 
+    @cached_property
+    def _hash_keys(self) -> list[tuple[str, int]]:
+        return hash_keys(self.columns)
+
     def convert(self, raw: RawRow) -> Record | Reject:
         try:
             return self._convert(raw)
@@ -125,7 +130,7 @@ class RowConverter:
             state,
             extra,
             source_id,
-            row_hash(self.columns, cells),
+            hash_cells(self._hash_keys, cells),
             raw_status,
             origin,
             incomplete,
@@ -250,10 +255,20 @@ def _extra_value(column: Column, value: Any) -> Any:
 
 def row_hash(columns: list[Column], cells: tuple[Any, ...]) -> str:
     """A key for a row's content: the same complaint in another export hashes the same."""
+    return hash_cells(hash_keys(columns), cells)
+
+
+def hash_keys(columns: list[Column]) -> list[tuple[str, int]]:
+    """(normalised header, index) of the columns a row's content key covers."""
+    return [(normalize(c.header), c.index) for c in columns if c.target != "sla."]
+
+
+def hash_cells(keys: list[tuple[str, int]], cells: tuple[Any, ...]) -> str:
+    width = len(cells)
     pairs = sorted(
-        (normalize(c.header), text_of(cells[c.index]))
-        for c in columns
-        if c.index < len(cells) and not is_empty(cells[c.index]) and c.target != "sla."
+        (header, text_of(cells[index]))
+        for header, index in keys
+        if index < width and not is_empty(cells[index])
     )
     blob = json.dumps(pairs, ensure_ascii=False, default=str).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:16]

@@ -36,9 +36,12 @@ from cmtool.reports.sandbox import (
 BUNDLED_MESSAGES = Path(__file__).resolve().parent.parent / "bundled" / "templates" / "messages"
 
 
-def make_environment(folders: Sequence[Path], markdown: bool = False) -> ImmutableSandboxedEnvironment:
+def make_environment(
+    folders: Sequence[Path], markdown: bool = False, html: bool = False
+) -> ImmutableSandboxedEnvironment:
     """An environment loading from ``folders``; with ``markdown``, every ``{{ value }}``
-    is Markdown-escaped unless marked ``|safe`` (like HTML autoescaping)."""
+    is Markdown-escaped unless marked ``|safe`` (like HTML autoescaping); with
+    ``html``, HTML-escaped (Jinja's autoescape)."""
     env = LimitedSandbox(
         loader=ConfinedLoader(list(folders)),
         undefined=StrictUndefined,
@@ -46,20 +49,23 @@ def make_environment(folders: Sequence[Path], markdown: bool = False) -> Immutab
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=_escape_markdown if markdown else _plain,
-        autoescape=False,
+        autoescape=html,
     )
     env.filters = limited_filters({**env.filters, **FILTERS})
     return env
 
 
-def message_environment(workspace_root: Path, templates_dir: Path) -> ImmutableSandboxedEnvironment:
-    """Message templates (survey invitations, notifications): the workspace's
-    ``templates/messages`` first, then the bundled ones. A messages folder that
-    links out of the workspace is refused."""
-    own = templates_dir / "messages"
+def message_environment(
+    workspace_root: Path, templates_dir: Path, kind: str = "messages"
+) -> ImmutableSandboxedEnvironment:
+    """Message templates (``messages``: survey invitations, notifications;
+    ``letters``: letters to customers): the workspace's ``templates/<kind>`` first,
+    then the bundled ones. A folder that links out of the workspace is refused."""
+    own = templates_dir / kind
     if own.is_dir():
-        confine_folder(own, workspace_root, "templates/messages")
-    return make_environment([folder for folder in (own, BUNDLED_MESSAGES) if folder.is_dir()])
+        confine_folder(own, workspace_root, f"templates/{kind}")
+    bundled = BUNDLED_MESSAGES.parent / kind
+    return make_environment([folder for folder in (own, bundled) if folder.is_dir()])
 
 
 def render(

@@ -87,7 +87,7 @@ def period_kpis(
     n_closed = len(closed)
     return {
         "period": period.to_dict(),
-        "as_at": end.astimezone(period.zone).isoformat(),
+        "as_at": min(period.end, as_at).astimezone(period.zone).isoformat(),
         "provisional": period.end > end,
         **flows,
         "closed_cases": len({f.id for f, _ in closed}),

@@ -20,7 +20,7 @@ from pathlib import Path
 from cmtool.errors import DataError, NotFound, UsageError
 from cmtool.store.yamlio import load
 
-FORMATS = ("md", "xlsx", "csv")
+FORMATS = ("md", "xlsx", "csv", "html")
 PERIOD_KINDS = ("month", "quarter", "half", "year")
 MANIFEST = "report.yaml"
 BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "bundled" / "templates"
@@ -37,6 +37,7 @@ class ReportTemplate:
     formats: dict[str, str]  # format -> template file in the folder
     csv_sheet: str | None
     language: str
+    running: bool = False  # the default period is the one running now, not the last complete one
 
     @property
     def shown_folder(self) -> str:
@@ -123,6 +124,7 @@ def load_manifest(folder: Path, source: str) -> ReportTemplate:
         formats={str(k): str(v) for k, v in formats.items()},
         csv_sheet=data.get("csv_sheet"),
         language=str(data.get("language") or "en"),
+        running=data.get("running") is True,
     )
 
 

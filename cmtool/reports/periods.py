@@ -18,6 +18,7 @@ _HALF = re.compile(r"^(\d{4})-?H([12])$", re.IGNORECASE)
 _YEAR = re.compile(r"^(\d{4})$")
 _DAYS = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 _SPAN = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+INSTANT = timedelta(microseconds=1)  # the smallest step of a datetime
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,10 @@ class Period:
         return datetime.combine(self.last + timedelta(days=1), time(), self.zone)
 
     def until(self, as_at: datetime) -> datetime:
-        """Where figures evaluated at ``as_at`` stop: the period end, or ``as_at`` for a
-        running period (never before the start: a period not begun yet is empty)."""
-        return max(self.start, min(self.end, as_at))
+        """The exclusive bound of the figures evaluated at ``as_at``: the period end,
+        or for a running period just after ``as_at`` (what happened at that instant
+        counts); never before the start (a period not begun yet is empty)."""
+        return max(self.start, min(self.end, as_at + INSTANT))
 
     @property
     def label(self) -> str:

@@ -21,8 +21,8 @@ def render_text(template: ReportTemplate, fmt: str, context: dict[str, Any], tic
     """Markdown or CSV as text."""
     file = check_format(template, fmt)
     where = f"templates/reports/{template.name}/{file}"
-    if fmt == "md":
-        env = make_environment([template.folder], markdown=True)
+    if fmt in ("md", "html"):
+        env = make_environment([template.folder], markdown=fmt == "md", html=fmt == "html")
         return render(env, file, context, where)
     env = make_environment([template.folder])
     spec = parse_spec(render(env, file, context, where), where)

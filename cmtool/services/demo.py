@@ -72,8 +72,8 @@ def _erasure(ws, now: str | None) -> Iterator[str]:
 
 
 def demo_reports(ws, now: str | None) -> Iterator[str]:
-    """The four bundled reports for the sample's latest month (its half-year for the
-    FCA return), into reports/ (listed in .git/info/exclude, so git stays clean)."""
+    """The bundled reports and the dashboard for the sample's latest month (its
+    half-year for the FCA return), into reports/ (listed in .git/info/exclude, so git stays clean)."""
     from cmtool.services.context import resolve_now
     from cmtool.services.reporting import render_report
     from cmtool.store.catalog import all_cases
@@ -94,6 +94,7 @@ def demo_reports(ws, now: str | None) -> Iterator[str]:
         ("fca", "md", half),
         ("cfpb", "csv", latest),
         ("cn", "md", latest),
+        ("dashboard", "html", latest),
     ):
         target = folder / f"{name}-{period}.{fmt}"
         render_report(ws, name, moment, period, fmt, target)

@@ -117,7 +117,8 @@ def doctor(ctx: Context, repair: bool = False) -> DoctorReport:
             add(
                 Finding(
                     "INDEX_OUT_OF_SYNC",
-                    f"git's index disagrees with the last commit for {', '.join(stale[:5])}",
+                    f"committed, index not updated: git's index still holds the version before "
+                    f"the last commit of {', '.join(stale[:5])} (a git lock was in the way)",
                     repair,
                     "index updated" if repair else "doctor --repair updates it",
                 )

@@ -17,6 +17,7 @@ from cmtool.model.case import Case
 from cmtool.model.timefmt import format_time
 from cmtool.reports.anomaly import HISTORY_PERIODS
 from cmtool.reports.context import Provenance, RegimeReturn, build_context
+from cmtool.reports.dashboard import overdue_board, weekly_flow
 from cmtool.reports.facts import GROUP_FIELDS, case_facts, truncate
 from cmtool.reports.headline import TREND_PERIODS
 from cmtool.reports.kpis import REPEAT_WINDOW, group_kpis, period_kpis
@@ -207,7 +208,7 @@ def render_report(
         raise UsageError(f"report {name} has no {fmt} format (it has: {', '.join(template.formats)})")
     data = snapshot(ws, as_of, with_cases=False)
     calendar = kpi_calendar(data.rules, now)
-    period = choose_period(period_text, template.period, calendar, now, complete=True)
+    period = choose_period(period_text, template.period, calendar, now, complete=not template.running)
     as_at = min(period.end, now)
     if data.as_of and data.commit_date:
         as_at = min(as_at, datetime.fromisoformat(data.commit_date))
@@ -244,6 +245,9 @@ def render_report(
         fca=fca_scope(data.rules),
         language=template.language,
     )
+    context["language"] = template.language
+    context["weekly"] = weekly_flow(facts, as_at)
+    context["overdue_board"] = overdue_board(context["breaches"], {f.id: f.get("team") for f in facts})
     rows = len(context["cases"])
     if fmt == "xlsx":
         target = output or Path(f"{name}-{period.label}.xlsx")

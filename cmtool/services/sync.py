@@ -105,6 +105,15 @@ def _merge(ctx: Context, report: SyncReport, theirs: str) -> None:
             hint="clone the shared remote (git clone URL) instead of a separate "
             "cmtool init; then cmtool install",
         )
+    deleted = remote_git.deleted_cases(root, base, theirs)
+    if deleted:
+        shown = ", ".join(deleted[:5]) + (f" and {len(deleted) - 5} more" if len(deleted) > 5 else "")
+        raise GitError(
+            f"sync refused: {report.remote}/{report.branch} deletes case files ({shown}); "
+            "a case file is never deleted, so nothing was merged or pushed",
+            hint="find who deleted them (git log --diff-filter=D --stat "
+            f"{report.remote}/{report.branch} -- cases/) and restore them there",
+        )
     both = sorted(
         path
         for path in remote_git.changed_paths(root, base, ours) & remote_git.changed_paths(root, base, theirs)

@@ -231,15 +231,15 @@ class _Timing:
 
 
 def _stop_time(case: Case, stop: str, periods: Periods) -> datetime | None:
+    """When the clock stopped: the resolution, or the first response / first holding
+    reply if that came earlier (None: still running)."""
     resolved = case.get("resolved_at")
-    if stop == "resolved":
-        times = [resolved]
+    times = [parse_time(resolved)] if resolved else []
+    if stop == "first_response" and case.get("first_response_at"):
+        times.append(parse_time(case.get("first_response_at")))
     elif stop == "holding_reply":
-        times = [resolved, *(format_time(t) for t in periods.holding_replies[:1])]
-    else:
-        times = [case.get("first_response_at"), resolved]
-    parsed = [parse_time(t) for t in times if t]
-    return min(parsed) if parsed else None
+        times += periods.holding_replies[:1]
+    return min(times) if times else None
 
 
 def _applicable(periods: Periods, name: str, spec: ClockSpec) -> list[Interval]:

@@ -21,6 +21,9 @@ from cmtool.store.workspace import GIT_SETTINGS, MERGE_ATTRIBUTE, Workspace, con
 
 GIT_LOCK_NAMES = ("index.lock", "HEAD.lock", "packed-refs.lock", "config.lock", "MERGE_HEAD.lock")
 STALE_AFTER = 2.0  # seconds; a live git holds these locks for milliseconds
+# Commands clear a git lock by themselves only when it is older than this: a person's
+# `git commit` holds index.lock while its editor is open.
+LEFT_BEHIND_AFTER = 600.0
 ASIDE_DIR = ".cmtool/doctor"  # .cmtool/ is ignored by git
 
 
@@ -40,6 +43,27 @@ def git_lock_files(root: Path) -> list[Path]:
     if refs.is_dir():
         found += sorted(refs.rglob("*.lock"))
     return found
+
+
+def clear_leftovers(ws: Workspace) -> list[str]:
+    """What a killed process left that would block every later action, cleared at
+    the start of each action (under the workspace lock, so no cmtool is running):
+    the half-done merge of a killed sync, and git locks older than
+    LEFT_BEHIND_AFTER. Returns what was cleared, for the user to be told."""
+    from cmtool.store import remote
+
+    cleared = []
+    if remote.interrupted_sync(ws.root):
+        remote.clear_interrupted_sync(ws.root)
+        cleared.append("the half-done merge of an interrupted sync")
+    for path in git_lock_files(ws.root):
+        try:
+            if time.time() - path.stat().st_mtime > LEFT_BEHIND_AFTER:
+                path.unlink()
+                cleared.append(f"the stale git lock {path.relative_to(ws.root)}")
+        except FileNotFoundError:
+            continue
+    return cleared
 
 
 def remove_stale_locks(paths: list[Path]) -> list[Path]:
@@ -69,15 +93,17 @@ def temp_files(ws: Workspace) -> list[Path]:
 
 def staged_only(root: Path) -> list[str]:
     """Paths whose index entry differs from HEAD while the file on disk equals HEAD:
-    the index missed a commit (e.g. a kill between update-ref and update-index)."""
+    the index missed a commit (a kill between update-ref and update-index, or a
+    stale index.lock in the way)."""
     if gitops.head(root) is None:
         return []
     staged = _names(gitops.git(root, "diff", "--cached", "--name-only", "-z", "--no-renames"))
-    if not staged:
-        return []
-    on_disk = _names(gitops.git(root, "diff", "HEAD", "--name-only", "-z", "--no-renames", "--", *staged))
-    untracked = _names(gitops.git(root, "ls-files", "-z", "--others", "--", *staged))
-    return sorted(set(staged) - set(on_disk) - set(untracked))
+    missed = []
+    for path in staged:
+        committed, on_disk = gitops.blob_at(root, "HEAD", path), root / path
+        if committed and on_disk.is_file() and gitops.blob_id(on_disk.read_bytes()) == committed:
+            missed.append(path)
+    return sorted(missed)
 
 
 def reset_index(root: Path, paths: list[str]) -> None:
@@ -87,11 +113,11 @@ def reset_index(root: Path, paths: list[str]) -> None:
 def uncommitted_cases(root: Path) -> list[str]:
     """Case files on disk that are not what HEAD holds (modified, new or deleted)."""
     out = gitops.git(root, "status", "--porcelain", "-z", "--untracked-files=all", "--", "cases")
-    paths = []
+    paths = set()
     for record in out.split("\0"):
         path = record[3:]
         if len(record) > 3 and path.endswith(".yaml"):
-            paths.append(path)
+            paths.add(path)
     return sorted(paths)
 
 

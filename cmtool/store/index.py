@@ -47,6 +47,7 @@ from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.gitenv import git_environ
 from cmtool.store.personal import key_store_label, sealer_for
 from cmtool.store.safefile import read_regular
+from cmtool.store.sealing import Sealer
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, load_with_lines
 
@@ -163,7 +164,7 @@ def parse_file(args: tuple[str, str]) -> Parsed:
         if check_case_data(data) or Workspace(Path(root)).case_relpath(data["id"]) != rel:
             raise ValueError("schema")
         if TOKEN_PREFIX in text:
-            data = sealer_for(Workspace(Path(root))).open_case(data)
+            data = _sealer(root).open_case(data)
         Case.from_dict(data)
     except (DataError, UnicodeDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         message = str(exc) if isinstance(exc, DataError) else _first_problem(raw, rel, exc)
@@ -189,6 +190,17 @@ def _first_problem(raw: bytes, rel: str, exc: Exception) -> str:
     if problems:
         return str(problems[0])
     return f"{rel}:{lines.get('id', 1)}: CASE_WRONG_PATH a case with id {data.get('id')} is not kept here"
+
+
+_SEALERS: dict[str, Sealer] = {}
+
+
+def _sealer(root: str) -> Sealer:
+    """One sealer per workspace for the life of a (worker) process: a rebuild
+    opens thousands of files under rules that do not change meanwhile."""
+    if root not in _SEALERS:
+        _SEALERS[root] = sealer_for(Workspace(Path(root)))
+    return _SEALERS[root]
 
 
 def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
@@ -275,6 +287,7 @@ def refresh(
     cost of a read at 100k files), for answers that may ignore uncommitted edits.
     """
     conn = conn or _open_current(ws)
+    _SEALERS.clear()  # rules.yaml or the key store may have changed since the last refresh
     current = head(ws.root)
     conn.execute("BEGIN IMMEDIATE")
     try:

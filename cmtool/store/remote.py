@@ -110,6 +110,14 @@ def changed_paths(root: Path, old: str, new: str) -> set[str]:
     return {path for path in out.split("\0") if path}
 
 
+def deleted_cases(root: Path, old: str, new: str) -> list[str]:
+    """Case files ``old`` has and ``new`` lacks (deleted or renamed between them)."""
+    out = gitops.git(
+        root, "diff", "--name-only", "-z", "--no-renames", "--diff-filter=D", old, new, "--", "cases/"
+    )
+    return sorted(path for path in out.split("\0") if path.endswith(".yaml"))
+
+
 def uncommitted(root: Path) -> list[str]:
     """Tracked files that differ from HEAD, and untracked files under cases/."""
     out = gitops.git(root, "status", "--porcelain", "-z", "--untracked-files=all", "--", ".")

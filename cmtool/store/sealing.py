@@ -40,10 +40,25 @@ def _cipher(key: bytes) -> Any:
     return AESGCM(key)
 
 
+def _plain_bytes(value: Any) -> bytes:
+    """v1 plaintext: ``s`` + UTF-8 for text (nearly every value), ``j`` + JSON otherwise."""
+    if isinstance(value, str):
+        return b"s" + value.encode()
+    return b"j" + json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _from_plain(plain: bytes) -> Any:
+    kind, body = plain[:1], plain[1:]
+    if kind == b"s":
+        return body.decode()
+    if kind == b"j":
+        return json.loads(body)
+    raise ValueError("unknown plaintext kind")
+
+
 def seal_value(key: bytes, key_id: str, case_id: str, field: str, value: Any) -> str:
     nonce = os.urandom(NONCE_BYTES)
-    plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-    sealed = _cipher(key).encrypt(nonce, plain, _aad(case_id, field))
+    sealed = _cipher(key).encrypt(nonce, _plain_bytes(value), _aad(case_id, field))
     return f"{TOKEN_PREFIX}{key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode().rstrip('=')}"
 
 
@@ -61,10 +76,48 @@ def open_value(token: str, case_id: str, field: str, keys: KeyStore) -> Any:
         return SEALED
     try:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        plain = _cipher(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(case_id, field))
-        return json.loads(plain)
+        return _from_plain(_cipher(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(case_id, field)))
     except (InvalidTag, ValueError, binascii.Error):
         return SEALED
+
+
+class _Opener:
+    """Opens the sealed strings of one case; the state repeats its events' strings,
+    so each is decrypted once."""
+
+    def __init__(self, keys: KeyStore, case_id: str) -> None:
+        self.keys, self.case_id = keys, case_id
+        self.memo: dict[tuple[str, str], Any] = {}
+
+    def value(self, value: Any, field: str) -> Any:
+        if type(value) is str:
+            if not value.startswith(TOKEN_PREFIX):
+                return value
+            memo = (value, field)
+            if memo not in self.memo:
+                self.memo[memo] = open_value(value, self.case_id, field, self.keys)
+            return self.memo[memo]
+        if field == "extra" and isinstance(value, Mapping):
+            return {k: self.value(v, token_field(field, str(k))) for k, v in value.items()}
+        return value
+
+    def event(self, event: Mapping[str, Any]) -> Mapping[str, Any]:
+        note, changes = event.get("note"), event.get("changes")
+        sealed_changes = isinstance(changes, Mapping) and any(
+            isinstance(pair, list) and any(is_token(v) or isinstance(v, Mapping) for v in pair)
+            for pair in changes.values()
+        )
+        if not sealed_changes and not is_token(note):
+            return event  # nothing sealed in it: no copy
+        out = dict(event)
+        if is_token(note):
+            out["note"] = self.value(note, "note")
+        if sealed_changes:
+            out["changes"] = {
+                name: [self.value(v, name) for v in pair] if isinstance(pair, list) else pair
+                for name, pair in changes.items()
+            }
+        return out
 
 
 @dataclass
@@ -80,34 +133,15 @@ class Sealer:
 
     def open_case(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """A parsed case file with every sealed string opened (or ``SEALED``)."""
-        case_id = str(data.get("id"))
-        out = dict(data)
-        for name, value in data.items():
-            if name != "events":
-                out[name] = self._open(value, case_id, name)
+        opener = _Opener(self.keys, str(data.get("id")))
+        out = {name: value if name == "events" else opener.value(value, name) for name, value in data.items()}
         events = data.get("events")
         if isinstance(events, list):
-            out["events"] = [self.open_event(e, case_id) if isinstance(e, Mapping) else e for e in events]
+            out["events"] = [opener.event(e) if isinstance(e, Mapping) else e for e in events]
         return out
 
-    def _open(self, value: Any, case_id: str, name: str) -> Any:
-        if is_token(value):
-            return open_value(value, case_id, name, self.keys)
-        if isinstance(value, Mapping) and name == "extra":
-            return {k: self._open(v, case_id, token_field(name, str(k))) for k, v in value.items()}
-        return value
-
-    def open_event(self, event: Mapping[str, Any], case_id: str) -> dict[str, Any]:
-        out = dict(event)
-        if is_token(event.get("note")):
-            out["note"] = open_value(event["note"], case_id, "note", self.keys)
-        changes = event.get("changes")
-        if isinstance(changes, Mapping):
-            out["changes"] = {
-                name: [self._open(v, case_id, name) for v in pair] if isinstance(pair, list) else pair
-                for name, pair in changes.items()
-            }
-        return out
+    def open_event(self, event: Mapping[str, Any], case_id: str) -> Mapping[str, Any]:
+        return _Opener(self.keys, case_id).event(event)
 
     # -- writing ------------------------------------------------------------
 

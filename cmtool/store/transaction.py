@@ -11,24 +11,27 @@ workspace is always either before or after the action.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cmtool.errors import DirtyWorkspace, UsageError
+from cmtool.errors import DirtyWorkspace, GitError, UsageError
 from cmtool.model.case import Case
 from cmtool.model.schema import new_event_error
 from cmtool.model.timefmt import too_far_ahead
 from cmtool.store import git as gitops
 from cmtool.store.casefiles import load_case
+from cmtool.store.health import clear_leftovers
 from cmtool.store.lock import workspace_lock
-from cmtool.store.personal import sealer_for
+from cmtool.store.personal import Sealer, sealer_for
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, render
 
 JOURNAL = "cmtool-journal.json"
+log = logging.getLogger("cmtool")
 ALLOW_FUTURE_ENV = "CMTOOL_ALLOW_FUTURE"
 
 
@@ -42,6 +45,7 @@ class Transaction:
     # cases asks git a few dozen times, not once per case.
     committed: dict[str, dict[str, str]] = field(default_factory=dict)
     loaded: dict[str, int] = field(default_factory=dict)  # case id -> events it had
+    sealer: Sealer | None = None
 
     def load(self, case_id: str) -> tuple[Case, str]:
         """A case to change; refuses one with uncommitted hand edits."""
@@ -69,7 +73,9 @@ class Transaction:
                 raise UsageError(f"{case.id}: cannot record {event.action}: {problem}")
         rel = self.ws.case_relpath(case.id)
         data = case.to_dict()
-        sealer = sealer_for(self.ws)
+        if self.sealer is None:  # once per transaction: a bulk import puts 100,000 cases
+            self.sealer = sealer_for(self.ws)
+        sealer = self.sealer
         if sealer.active:
             previous = load(previous_text, rel) if previous_text is not None else None
             data = sealer.seal_case(
@@ -91,14 +97,18 @@ class Transaction:
         if not self.pending:
             return None
         refuse_far_future(date)
+        refuse_detached_head(self.ws)
         root = self.ws.root
         journal = self.ws.git_dir / JOURNAL
         _write_atomic(journal, json.dumps({"paths": sorted(self.pending)}))
         try:
             for rel, text in self.pending.items():
                 _write_atomic(root / rel, text)
-            plain = [p for p in self.pending if p not in self.filtered]
-            blobs = {**gitops.hash_files(root, plain), **gitops.hash_files(root, self.filtered, filters=True)}
+            plain = {p: text for p, text in self.pending.items() if p not in self.filtered}
+            blobs = {
+                **gitops.write_blobs(root, plain),
+                **gitops.hash_files(root, self.filtered, filters=True),
+            }
             committer = gitops.config_identity(root) or author
             commit = gitops.commit_changes(root, blobs, message, author, committer, date)
         except BaseException:
@@ -119,9 +129,25 @@ def refuse_far_future(date: str) -> None:
         )
 
 
+def refuse_detached_head(ws: Workspace) -> None:
+    """A commit on a detached HEAD belongs to no branch: the next checkout orphans it
+    and sync never shares it."""
+    try:
+        head = (ws.git_dir / "HEAD").read_text(encoding="utf-8")
+    except OSError:
+        return  # not a plain repository layout: git itself will complain
+    if not head.startswith("ref: "):
+        raise GitError(
+            f"HEAD is detached (at {head.strip()[:12]}): an action here would belong to no branch",
+            hint="switch to the workspace's branch first, e.g. git switch main",
+        )
+
+
 @contextmanager
 def transaction(ws: Workspace, timeout: float | None = None) -> Iterator[Transaction]:
     with workspace_lock(ws.git_dir / "cmtool.lock", timeout):
+        for what in clear_leftovers(ws):
+            log.warning("cleared %s", what)
         tx = Transaction(ws, recovered=recover(ws))
         yield tx
 

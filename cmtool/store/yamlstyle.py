@@ -89,8 +89,19 @@ def double_quoted(text: str) -> str:
     return "".join(out)
 
 
+_SCALAR_CACHE: dict[str, str] = {}  # keys and repeated words: most scalars of a bulk write
+_CACHE_LIMIT = 50_000
+
+
 def scalar(value: Any) -> str:
     """A scalar on one line (never a block)."""
+    if type(value) is str:
+        shown = _SCALAR_CACHE.get(value)
+        if shown is None:
+            shown = value if is_plain(value) else double_quoted(value)
+            if len(value) <= 64 and len(_SCALAR_CACHE) < _CACHE_LIMIT:
+                _SCALAR_CACHE[value] = shown
+        return shown
     if value is None:
         return "null"
     if value is True:
@@ -114,7 +125,12 @@ def float_text(value: float) -> str:
     return f"{mantissa}.0e{exponent}" if e and "." not in mantissa else text
 
 
+_SIMPLE = (str, int, float, bool, type(None))
+
+
 def flow(value: Any) -> str:
+    if type(value) in _SIMPLE:
+        return scalar(value)
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{scalar(k)}: {flow(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
@@ -131,7 +147,12 @@ def _emit_map(mapping: Mapping[str, Any], indent: int, out: list[str], first_pad
     lead = first_pad
     for key, value in mapping.items():
         name = scalar(key)
-        if isinstance(value, Mapping) and value and key != "changes" or _is_map_list(value):
+        kind = type(value)
+        if kind is not str and kind in _SIMPLE:
+            out.append(f"{lead}{name}: {scalar(value)}\n")
+        elif kind is not str and (
+            isinstance(value, Mapping) and value and key != "changes" or _is_map_list(value)
+        ):
             out.append(f"{lead}{name}:\n")
             _emit_block(value, indent + 2 if isinstance(value, Mapping) else indent, out)
         elif key == "changes" and isinstance(value, Mapping) and value:
