@@ -62,6 +62,7 @@ COMMAND_MODULES = (
     "cmtool.cli.evidence_cmds",
     "cmtool.cli.letter_cmds",
     "cmtool.cli.intake_cmds",
+    "cmtool.cli.serve_cmds",
 )
 
 

@@ -83,7 +83,7 @@ def _routing_event(ws: Workspace, case: Case, rules: Rules, actor: str, now: dat
     """An ``assign`` event naming the routing rule; None when no team can take it."""
     team_name = engine.team_for(case.state, rules)
     team = rules.teams.get(team_name or "")
-    if team is None:
+    if team is None or not team.members:  # a new team's teams name nobody until people are added
         return None
     open_statuses = [s.value for s in OPEN_STATUSES]
     workload = {
