@@ -484,3 +484,30 @@ def test_integrity_line_equals_a_full_audit_verify_and_goes_on_from_the_last_one
     )
     assert line(again).endswith(f"`{head[:12]}`: {expected} from the first commit |")
     assert json.loads((rws / ".git" / "cmtool" / "verified.json").read_text())["commit"] == head
+
+
+@pytest.mark.parametrize(
+    "name, period, quality, signed",
+    [
+        ("compliance", "2026-03", "Data quality", "Sign-off"),
+        ("fca", "2026-H1", "Data quality", "Sign-off"),
+        ("cn", "2026-03", "数据质量", "审核签字"),
+        ("cfpb", "2026-03", "Data quality", "Sign-off"),
+    ],
+)
+def test_every_bundled_workbook_has_title_block_integrity_data_quality_and_sign_off(
+    cli, rws, tmp_path, name, period, quality, signed
+):
+    target = tmp_path / f"{name}.xlsx"
+    done = cli(
+        "report", name, "--period", period, "-f", "xlsx", "-o", str(target), "-w", str(rws), "--now", NOW
+    )
+    assert done.code == 0, done.err
+    book = load_workbook(target)
+    for sheet in book.worksheets:
+        block = [sheet.cell(row, 1).value or "" for row in range(1, 6)]
+        assert block[0].endswith(period) or period in block[0], (sheet.title, block[0])
+        assert any("audit verify at" in text for text in block), (sheet.title, block)
+    assert quality in book.sheetnames
+    first = book.worksheets[0]
+    assert signed in [row[0].value for row in first.iter_rows()]
