@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -16,6 +17,7 @@ from cmtool.errors import DataError, UsageError
 from cmtool.model.case import Case
 from cmtool.model.enums import Status
 from cmtool.model.events import Event
+from cmtool.model.ids import is_valid_id
 from cmtool.model.timefmt import format_time, parse_time
 from cmtool.model.transitions import next_status
 from cmtool.reports.facts import customer_key
@@ -159,6 +161,18 @@ def find_due(ws: Workspace, now: datetime, rules_raw: Mapping[str, Any]) -> list
     config = settings(rules_raw)
     due = due_surveys(all_cases(ws, statuses=[Status.CLOSED.value]), now, config)
     return render_invitations(ws, due, config, now)
+
+
+def write_invitations(folder: Path, due: Sequence[DueSurvey]) -> None:
+    """One ``<case id>.txt`` per invitation in ``folder``. The name comes from the
+    case file, so it must be a case ID: a forged ``id: ../../x`` never leaves the folder."""
+    for item in due:
+        if not is_valid_id(item.case_id):
+            raise DataError(f"{item.case_id!r} is not a case ID; no invitation file is named after it")
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in due:
+        text = f"To: {item.contact}\nSubject: {item.subject}\n\n{item.body}"
+        (folder / f"{item.case_id}.txt").write_text(text, encoding="utf-8")
 
 
 def render_invitations(
