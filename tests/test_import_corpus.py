@@ -136,6 +136,9 @@ def test_cfpb_database_export(cli, ws, tmp_path):
     rules = yaml.safe_load((ws / "rules.yaml").read_text(encoding="utf-8"))
     assert rules["categories"]["mortgage"] == {"label": "Mortgage", "keywords": []}
     assert "rules.yaml" in git(ws, "show", "--name-only", "--format=", "HEAD")
+    # Only added lines: the person's layout and comments stay as they were.
+    diff = git(ws, "diff", "--numstat", "HEAD~1", "HEAD", "--", "rules.yaml").split()
+    assert diff[:2] == ["6", "0"]
     # Routed as if filed: team and owner by rules.yaml, the event names the rule.
     routed = next(e for e in closed["events"] if e["action"] == "assign")
     assert routed["rule"].startswith("routing.") and closed["team"]

@@ -404,3 +404,36 @@ def test_stats_json_and_by(cli, rws):
     assert sum(g["closed"] for g in data["groups"]) == data["closed"]
     assert [g["key"] for g in data["groups"]] == ["billing", "logistics"]
     assert {c["clock"] for c in data["sla"]} == {"first_response", "resolution"}
+
+
+def test_stats_on_a_terminal_shows_each_figure_its_value_and_what_it_is_based_on(rws):
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "cmtool", "stats", "--period", "2026-03", "-w", str(rws), "--now", NOW],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env=env,
+        timeout=120,
+    )
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(leader)
+    text = out.decode()
+    assert done.returncode == 0, done.stderr
+    lines = {line.split("  ")[0]: line.split() for line in text.splitlines() if "  " in line}
+    assert lines["Reopened in period"][3] == "1" and lines["Closed in period"][3] == "4"
+    assert "1 open at start + 3 received + 1 reopened - 4 closed = 1 open at end" in text
+    assert "Upheld" in lines and "100.0%" in lines["Upheld"] and "unknown," in text

@@ -60,6 +60,8 @@ COMMAND_MODULES = (
     "cmtool.cli.undo_cmds",
     "cmtool.cli.evidence_cmds",
     "cmtool.cli.letter_cmds",
+    "cmtool.cli.intake_cmds",
+    "cmtool.cli.serve_cmds",
 )
 
 

@@ -149,6 +149,12 @@ def print_table(
     cells = [[_one_line(_table_cell(c, row.get(c), ids)) for c in columns] for row in rows]
     widths = [max([len(c)] + [console.measure(r[i]).maximum for r in cells]) for i, c in enumerate(columns)]
     shown = _fit_columns(columns, widths, console.width)
+    # Every column gets an explicit width (rich squeezes unsized columns to nothing
+    # when a long free text asks for more than the terminal has): free text shares
+    # what the other columns leave.
+    fixed = sum(widths[i] for i in shown if columns[i] not in FREE_TEXT) + 2 * (len(shown) - 1)
+    free = [i for i in shown if columns[i] in FREE_TEXT]
+    room = max(FREE_TEXT_MIN, (console.width - fixed) // max(1, len(free)))
     table = Table(title=title, header_style="bold", box=None, pad_edge=False)
     for i in shown:
         flexible = columns[i] in FREE_TEXT
@@ -156,8 +162,7 @@ def print_table(
             columns[i].replace("_", " "),
             no_wrap=True,
             overflow="ellipsis",
-            min_width=FREE_TEXT_MIN if flexible else widths[i],
-            ratio=1 if flexible else None,
+            width=min(widths[i], room) if flexible else widths[i],
         )
     for row_cells in cells:
         table.add_row(*(row_cells[i] for i in shown))
@@ -166,7 +171,7 @@ def print_table(
         console.print("(no rows)")
 
 
-FREE_TEXT = ("title", "description", "snippet", "resolution", "message")
+FREE_TEXT = ("title", "description", "snippet", "resolution", "message", "note")
 FREE_TEXT_MIN = 24  # below this a title says too little to recognise a case
 
 

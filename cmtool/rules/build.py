@@ -25,6 +25,7 @@ from cmtool.rules.build_filing import (
     build_routing,
     build_teams,
 )
+from cmtool.rules.build_intake import build_intake
 from cmtool.rules.build_notify import build_notify
 from cmtool.rules.build_reporting import build_reporting
 from cmtool.rules.build_sla import build_ladder, build_policies, build_regimes
@@ -53,6 +54,7 @@ KNOWN_SECTIONS = {
     "views",
     "attachments",
     "notifications",
+    "intake",
 }
 
 
@@ -90,6 +92,7 @@ def build_rules(
         regimes=MappingProxyType(build_regimes(c, data, calendars)),
         escalation=build_ladder(c, data, people),
         notifications=build_notify(c, data),
+        intake=build_intake(c, data),
         calendars=Calendars(MappingProxyType(calendars)),
         reporting=build_reporting(c, data),
         views=build_views(c, data),

@@ -14,6 +14,7 @@ from pathlib import Path
 from cmtool.errors import UsageError
 from cmtool.model.registry import COMMIT_TRAILERS, check_commit_action
 from cmtool.model.timefmt import format_time, parse_time, too_far_ahead
+from cmtool.services.guard import ActionGuard
 from cmtool.store import git as gitops
 from cmtool.store.transaction import Transaction, transaction
 from cmtool.store.workspace import Workspace, find_workspace
@@ -98,9 +99,11 @@ class Context:
 
     @contextmanager
     def transaction(self, timeout: float | None = None) -> Iterator[Transaction]:
-        """The workspace lock and a transaction; the action's time is read once held."""
+        """The workspace lock and a transaction; the action's time is read once held, and
+        rules.yaml's people and roles are asked about each case before it is written."""
         with transaction(self.ws, timeout) as tx:
             self.clock.read_under_lock()
+            tx.check = ActionGuard(self.ws)
             yield tx
 
     def not_before(self, last_event: str | None, case_id: str) -> None:

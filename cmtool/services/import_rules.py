@@ -175,7 +175,7 @@ class RulesStep:
         team = self.rules.teams.get(team_name or "")
         if owner:
             assignee, note = owner, "owner in the source"
-        elif team is not None and self.rules.assign_on_file:
+        elif team is not None and team.members and self.rules.assign_on_file:
             assignee = self._pick(team, stays_open)
             note = f"routed to team {team.name} ({team.strategy.replace('_', ' ')})"
         else:

@@ -58,6 +58,22 @@ def file_case(
     ctx: Context, fields: Mapping[str, Any], on_filed: Callable[[Transaction, Case], Case] | None = None
 ) -> Case:
     """File a new case; ``on_filed`` may add rule-driven events in the same commit."""
+    state = filing_state(fields)
+    with ctx.transaction() as tx:
+        case = new_case(ctx, state)
+        if on_filed is not None:
+            case = on_filed(tx, case)
+        tx.put(case, None)
+        tx.commit(
+            commit_message(file_summary(ctx.ws, case.id, state["title"]), "file", ctx.actor, [case.id]),
+            ctx.identity,
+            ctx.now_text,
+        )
+    return case
+
+
+def filing_state(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The state a filing starts from, each field checked (UsageError when wrong)."""
     title = _text(fields.get("title"), "title", required=True)
     if "\n" in (title or ""):
         raise UsageError("title must be one line (put details in --description)")
@@ -73,28 +89,29 @@ def file_case(
     state["channel"] = check_choice("channel", state.get("channel") or Channel.OTHER.value)
     if "description" in state:
         state["description"] = _text(state["description"], "description")
-    with ctx.transaction() as tx:
-        state["filed_at"] = state.get("filed_at") or ctx.now_text
-        state = {name: state[name] for name in FIELD_NAMES if name in state}
-        event = Event(
-            ctx.now_text,
-            ctx.actor,
-            "file",
-            MappingProxyType({name: (None, value) for name, value in state.items()}),
-        )
-        case_id = new_id(parse_time(state["filed_at"]))
-        while ctx.ws.case_path(case_id).exists():
-            case_id = new_id(parse_time(state["filed_at"]))
-        case = Case(case_id, MappingProxyType({}), ()).with_event(event)
-        if on_filed is not None:
-            case = on_filed(tx, case)
-        tx.put(case, None)
-        tx.commit(
-            commit_message(file_summary(ctx.ws, case_id, title), "file", ctx.actor, [case_id]),
-            ctx.identity,
-            ctx.now_text,
-        )
-    return case
+    return state
+
+
+def new_case(ctx: Context, state: Mapping[str, Any], details: Mapping[str, Any] | None = None) -> Case:
+    """A new case with its ``file`` event, dated now; called under the workspace
+    lock (the ID is checked against the files there). ``details``: further keys
+    of the event (the e-mail's Message-ID)."""
+    fresh = dict(state)
+    fresh["filed_at"] = fresh.get("filed_at") or ctx.now_text
+    fresh = {name: fresh[name] for name in FIELD_NAMES if name in fresh}
+    event = Event(
+        ctx.now_text,
+        ctx.actor,
+        "file",
+        MappingProxyType({name: (None, value) for name, value in fresh.items()}),
+        None,
+        None,
+        MappingProxyType(dict(details or {})),
+    )
+    case_id = new_id(parse_time(fresh["filed_at"]))
+    while ctx.ws.case_path(case_id).exists():
+        case_id = new_id(parse_time(fresh["filed_at"]))
+    return Case(case_id, MappingProxyType({}), ()).with_event(event)
 
 
 def act(ctx: Context, ref: str, action: str, build: Callable[[Case], tuple[Any, ...]], summary: str) -> Case:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +45,11 @@ class Transaction:
     committed: dict[str, dict[str, str]] = field(default_factory=dict)
     sealer: Sealer | None = None
 
+    # Asked before each case is written, with the number of events it had before
+    # (services set it: rules.yaml's people and roles; store knows nothing of them).
+    check: Callable[[Case, int], None] | None = None
+    loaded: dict[str, int] = field(default_factory=dict)  # case id -> events when loaded
+
     def load(self, case_id: str) -> tuple[Case, str]:
         """A case to change; refuses one with uncommitted hand edits."""
         case, text = load_case(self.ws, case_id)
@@ -57,12 +62,18 @@ class Transaction:
                 f"{rel} has changes that are not committed",
                 hint="commit or discard them (git diff / git checkout), or run cmtool doctor",
             )
+        self.loaded[case_id] = len(case.events)
         return case, text
 
     def put(self, case: Case, previous_text: str | None, at: str = "") -> None:
         """Stage a case's new text; personal values of its new events are sealed
         here when the workspace has a key store (``at``: when a new key is made)."""
         rel = self.ws.case_relpath(case.id)
+        if self.check is not None:
+            before = self.loaded.get(case.id)
+            if before is None:
+                before = _event_count(previous_text, rel)
+            self.check(case, before)
         data = case.to_dict()
         if self.sealer is None:  # once per transaction: a bulk import puts 100,000 cases
             self.sealer = sealer_for(self.ws)
@@ -169,6 +180,12 @@ def recover(ws: Workspace) -> list[str]:
         gitops.sync_index(root, {rel: committed})
     journal.unlink()
     return paths
+
+
+def _event_count(text: str | None, rel: str) -> int:
+    data = load(text, rel) if text else None
+    events = data.get("events") if isinstance(data, dict) else None
+    return len(events) if isinstance(events, list) else 0
 
 
 def _write_atomic(path: Path, text: str | bytes) -> None:
