@@ -150,9 +150,14 @@ def test_hand_edits_broken_files_and_waiting_cases(ws, cli):
     """A case edited by hand is re-derived; a broken file is skipped and reported as
     before; a case put on hold is timed on every sweep (its due moves with time)."""
     root = find_workspace(ws)
-    open_ids = [c.id for c in catalog.all_cases(root, statuses=OPEN)]
+    open_cases = catalog.all_cases(root, statuses=OPEN)
+    open_ids = [c.id for c in open_cases]
     later = END + timedelta(hours=1)
-    assert cli("wait", open_ids[0], "--reason", "photos", "--now", later.isoformat(), cwd=ws).code == 0
+    owner = open_cases[0].get("assignee")
+    waited = cli(
+        "wait", open_ids[0], "--reason", "photos", "--actor", owner, "--now", later.isoformat(), cwd=ws
+    )
+    assert waited.code == 0, waited.err
     assert_same_as_full(ws, [later + timedelta(hours=h) for h in (1, 30, 200, 2000)])
 
     path = root.root / root.case_relpath(open_ids[1])
