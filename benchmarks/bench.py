@@ -74,6 +74,25 @@ def shared_remote(ws: Path, values: dict) -> None:
     subprocess.run(["git", "remote", "add", "origin", str(remote)], cwd=ws, check=True)
 
 
+def fresh_mbox(ws: Path, values: dict) -> None:
+    """100 new complaints (fresh Message-IDs each run) in an mbox, for ``intake mail``."""
+    import mailbox
+    from email.message import EmailMessage
+
+    path = Path(values["tmp"]) / "inbox.mbox"
+    path.unlink(missing_ok=True)
+    box = mailbox.mbox(path, create=True)
+    stamp = time.time_ns()
+    for number in range(100):
+        msg = EmailMessage()
+        msg["From"] = f"Customer {number} <c{number}@example.com>"
+        msg["Subject"] = f"Bench: charger overheats ({number})"
+        msg["Message-ID"] = f"<bench-{stamp}-{number}@example.com>"
+        msg.set_content("The charger got too hot to touch.")
+        box.add(msg.as_bytes())
+    box.flush()
+
+
 def touch_note(ws: Path, _: dict) -> None:
     (ws / "bench-note.txt").write_text(f"{time.time()}\n")
 
@@ -121,6 +140,13 @@ ROWS: list[Row] = [
         target="<= 120 s at --sheet-rows 100000",
     ),
     Row("import sheet again (all present)", ["import", "{sheet}", "-w", "{tmp}/import-ws"]),
+    Row(
+        "intake mail (100 new messages)",
+        ["intake", "mail", "--mbox", "{tmp}/inbox.mbox"],
+        setup=fresh_mbox,
+        target="<= 10 s",
+    ),
+    Row("intake mail again (all taken)", ["intake", "mail", "--mbox", "{tmp}/inbox.mbox"], target="<= 3 s"),
     Row("import --dry-run (sheet)", ["import", "{sheet}", "--dry-run", "--json"]),
     Row("export csv (all cases)", ["export", "--format", "csv", "-o", "{tmp}/e.csv"]),
     Row("history (one case)", ["history", "{any_id}", "--json"], target="<= 0.3 s"),

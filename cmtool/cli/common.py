@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from cmtool.cli import completion
+from cmtool.model.text import escape_controls
 
 WorkspaceOpt = Annotated[
     Path | None,
@@ -142,11 +143,15 @@ def print_table(
     (``DROP_ORDER``) until the rest fits the terminal."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(no_color=not color_enabled())
     rows = list(rows)
     ids = short_ids or {}
-    cells = [[_one_line(_table_cell(c, row.get(c), ids)) for c in columns] for row in rows]
+    # Escaped, and Text rather than markup: a customer's ESC sequence or "[red]" is shown, never obeyed.
+    cells = [
+        [Text(_one_line(escape_controls(_table_cell(c, row.get(c), ids)))) for c in columns] for row in rows
+    ]
     widths = [max([len(c)] + [console.measure(r[i]).maximum for r in cells]) for i, c in enumerate(columns)]
     shown = _fit_columns(columns, widths, console.width)
     # Every column gets an explicit width (rich squeezes unsized columns to nothing
@@ -210,12 +215,18 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def for_terminal(text: str, stream: Any = None) -> str:
+    """``text`` with control characters escaped when it goes to a terminal (an ESC
+    sequence in a product name must not retitle or clear it); unchanged in a pipe."""
+    return escape_controls(text) if (stream or sys.stdout).isatty() else text
+
+
 def echo(message: str) -> None:
-    typer.echo(message)
+    typer.echo(for_terminal(message))
 
 
 def warn(message: str) -> None:
-    typer.echo(message, err=True)
+    typer.echo(for_terminal(message, sys.stderr), err=True)
 
 
 def skipped_files(workspace: Path | None) -> list:

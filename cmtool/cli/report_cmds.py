@@ -14,6 +14,7 @@ from cmtool.cli.common import (
     NowOpt,
     WorkspaceOpt,
     echo,
+    for_terminal,
     is_terminal,
     print_json,
     print_rows,
@@ -144,7 +145,7 @@ def register(app: typer.Typer) -> None:
                 ws, name, resolve_now(now), period, fmt, target, show_pii, as_of, progress
             )
         if done.text is not None:
-            sys.stdout.write(done.text)
+            sys.stdout.write(for_terminal(done.text))
         elif as_json:
             print_json({"report": name, "period": done.period.label, "format": fmt, "path": str(done.path)})
         else:
