@@ -7,13 +7,14 @@ unless the index had to be rebuilt.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import json
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
 from cmtool.model.case import Case
 from cmtool.model.problems import Problem
-from cmtool.store import index
+from cmtool.store import index, slafacts
 from cmtool.store.casefiles import check_file
 from cmtool.store.workspace import Workspace
 
@@ -94,3 +95,21 @@ def search_text(
 def similar_text(ws: Workspace, case_id: str, statuses: Collection[str], limit: int = 5) -> list:
     """Cases in ``statuses`` whose text is most like this case's, best first."""
     return index.similar_text(ws, case_id, statuses, limit)
+
+
+def cases_to_time(
+    ws: Workspace,
+    statuses: Collection[str],
+    facts_key: str,
+    derive: Callable[[Case], slafacts.Facts],
+    now: datetime,
+) -> tuple[list[Case], int, int]:
+    """The cases in ``statuses`` (broken files skipped) whose clocks may need a sweep
+    at ``now``, by the clock facts in the index; facts missing or derived under
+    another ``facts_key`` are derived first (``derive``). Also how many cases it
+    passed by, and their clocks."""
+    conn, _ = index.refresh(ws)
+    slafacts.refresh(conn, facts_key, statuses, lambda data: derive(Case.from_dict(json.loads(data))))
+    chosen = slafacts.select(conn, facts_key, statuses, now)
+    cases = [Case.from_dict(json.loads(data)) for data in chosen.payloads]
+    return cases, chosen.quiet_cases, chosen.quiet_clocks

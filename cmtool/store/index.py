@@ -41,7 +41,7 @@ from cmtool.model.ids import is_valid_id
 from cmtool.model.privacy import TOKEN_PREFIX
 from cmtool.model.schema import check_case_data
 from cmtool.model.timefmt import to_utc
-from cmtool.store import textindex
+from cmtool.store import slafacts, textindex
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.gitenv import git_environ
@@ -88,6 +88,7 @@ CREATE INDEX IF NOT EXISTS cases_filed ON cases(filed_at);
 CREATE INDEX IF NOT EXISTS cases_broken ON cases(error) WHERE error IS NOT NULL;
 """
     + textindex.SCHEMA
+    + slafacts.SCHEMA
 )
 
 
@@ -216,6 +217,7 @@ def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
         if error == "missing":
             conn.execute("DELETE FROM cases WHERE path = ?", (rel,))
             conn.execute("DELETE FROM payloads WHERE path = ?", (rel,))
+            slafacts.forget(conn, rel)
             continue
         conn.execute(insert_case, (rel, Path(rel).stem, blob, error, *values))
         conn.execute("INSERT OR REPLACE INTO payloads VALUES (?, ?)", (rel, payload))
@@ -307,6 +309,7 @@ def refresh(
             conn.execute("DELETE FROM cases")
             conn.execute("DELETE FROM payloads")
             textindex.clear(conn)
+            slafacts.clear(conn)
             paths = [str(p.relative_to(ws.root)) for p in iter_case_paths(ws)]
             refreshed = _store(conn, _parse_many(ws.root, paths))
         else:
