@@ -12,7 +12,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1  # validate problems, SLA breaches, audit findings
 EXIT_USAGE = 2  # bad flag or value, malformed input or data file
 EXIT_NOT_FOUND = 3  # unknown case ID, no workspace
-EXIT_REFUSED = 4  # ambiguous ID prefix, transition not allowed, extension or holding reply too late
+EXIT_REFUSED = 4  # ambiguous ID prefix, transition not allowed, too late, rules.yaml does not allow it
 EXIT_BUSY = 5  # workspace lock not obtained in time
 EXIT_GIT = 6  # git failure, dirty case file, sync could not finish
 
@@ -53,6 +53,12 @@ class InvalidTransition(CmtoolError):
 
 class TooLate(CmtoolError):
     """An extension or a holding reply recorded after the deadline it answers."""
+
+    exit_code = EXIT_REFUSED
+
+
+class Refused(CmtoolError):
+    """rules.yaml does not allow the action (a role, a person, a value)."""
 
     exit_code = EXIT_REFUSED
 

@@ -91,11 +91,18 @@ def cli():
     return run
 
 
+SAMPLE_RULES = Path(__file__).resolve().parent.parent / "rules.yaml"
+
+
 @pytest.fixture
 def ws(tmp_path, cli) -> Path:
-    """A fresh workspace made by ``cmtool init``."""
+    """A fresh workspace made by ``cmtool init``, with the sample's rules.yaml (and so the
+    sample's people, teams and roles: alice, bob, chen.jie, dana, li.na, wang.fang, omar).
+    The tests' git identity, Test Runner, is listed as a manager, so commands run without
+    --actor are allowed. A new team's workspace (``cmtool init`` alone) has no people:
+    see test_people.py."""
     root = tmp_path / "ws"
-    result = cli("init", str(root))
+    result = cli("init", str(root), "--rules", str(SAMPLE_RULES), "--person", "Test Runner:manager")
     assert result.code == 0, result.err
     return root
 

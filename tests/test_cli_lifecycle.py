@@ -45,7 +45,7 @@ def trailers(ws, rev="HEAD") -> dict[str, list[str]]:
 def test_full_lifecycle_one_commit_per_action(cli, ws):
     case_id = file_case(cli, ws)
     steps = [
-        ["assign", case_id[:12], "--to", "zoe", "--now", "2025-11-21T17:40:00+08:00"],
+        ["assign", case_id[:12], "--to", "omar", "--now", "2025-11-21T17:40:00+08:00"],
         ["note", case_id, "Called the customer back", "--now", "2025-11-21T17:50:00+08:00"],
         ["wait", case_id, "--reason", "waiting for photos", "--now", "2025-11-22T10:00:00+08:00"],
         ["resume", case_id, "--now", "2025-11-24T09:00:00+08:00"],
@@ -101,10 +101,10 @@ def test_full_lifecycle_one_commit_per_action(cli, ws):
 def test_list_filters_and_formats(cli, ws):
     first = file_case(cli, ws)
     second = file_case(cli, ws, "--priority", "critical")
-    cli("assign", first, "--to", "zoe", cwd=ws)
+    cli("assign", first, "--to", "omar", cwd=ws)
     rows = json.loads(cli("list", "--json", cwd=ws).out)
     assert {r["id"] for r in rows} == {first, second}
-    assigned = json.loads(cli("list", "--assignee", "zoe", "--json", cwd=ws).out)
+    assigned = json.loads(cli("list", "--assignee", "omar", "--json", cwd=ws).out)
     assert [r["id"] for r in assigned] == [first]
     top = json.loads(cli("list", "--sort", "-priority", "--json", cwd=ws).out)
     assert top[0]["id"] == second
@@ -181,12 +181,12 @@ def test_hand_comment_survives_and_hand_edit_is_refused(cli, ws):
     case_id = file_case(cli, ws)
     path = ws / f"cases/2025/11/{case_id}.yaml"
     path.write_text(path.read_text().replace("region: Shanghai", "region: Shanghai  # Pudong"))
-    dirty = cli("assign", case_id, "--to", "zoe", cwd=ws)
+    dirty = cli("assign", case_id, "--to", "omar", cwd=ws)
     assert dirty.code == 6 and "not committed" in dirty.err
     git(ws, "commit", "-qam", "note the district")
-    assert cli("assign", case_id, "--to", "zoe", cwd=ws).code == 0
+    assert cli("assign", case_id, "--to", "omar", cwd=ws).code == 0
     assert "region: Shanghai  # Pudong" in path.read_text()
-    assert "assignee: zoe" in path.read_text()
+    assert "assignee: omar" in path.read_text()
     assert cli("validate", cwd=ws).code == 0
 
 
@@ -196,9 +196,9 @@ def test_lock_wait_is_bounded(cli, ws):
     case_id = file_case(cli, ws)
     with open(ws / ".git" / "cmtool.lock", "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        result = cli("assign", case_id, "--to", "zoe", cwd=ws, env={"CMTOOL_LOCK_TIMEOUT": "0.5"})
+        result = cli("assign", case_id, "--to", "omar", cwd=ws, env={"CMTOOL_LOCK_TIMEOUT": "0.5"})
     assert result.code == 5 and "busy" in result.err
-    assert cli("assign", case_id, "--to", "zoe", cwd=ws).code == 0
+    assert cli("assign", case_id, "--to", "omar", cwd=ws).code == 0
 
 
 def test_workspace_option_and_missing_workspace(cli, ws, tmp_path):

@@ -163,3 +163,16 @@ def test_no_writer_bypasses_the_neutralising_module():
         if path.name != "cellsafe.py" and direct.search(path.read_text(encoding="utf-8"))
     ]
     assert not offenders
+    # A module writing xlsx (openpyxl outside the importer, which only reads) builds
+    # its cells with cellsafe.xlsx_cell.
+    writers = [
+        path
+        for path in package.rglob("*.py")
+        if "openpyxl" in path.read_text(encoding="utf-8")
+        and "importing" not in path.parts
+        and path.name != "cellsafe.py"
+    ]
+    assert writers
+    assert not [
+        str(p.relative_to(package)) for p in writers if "cellsafe" not in p.read_text(encoding="utf-8")
+    ]

@@ -21,6 +21,7 @@ LAYERS = {
     "reports": 4,
     "services": 5,
     "cli": 6,
+    "intake": 6,  # ways in, beside cli/
 }
 PURE = {"model", "calendar", "rules", "sla"}  # no file, YAML or git access at all
 READERS = {"cmtool/rules/loader.py"}  # reads rules.yaml through the store's YAML reader

@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from audit_helpers import Clock, ctx, ordinary_history, verify_json
+import pytest
+from audit_helpers import Clock, ctx, ordinary_history, outside_cmtool, verify_json
 from conftest import git
 
+from cmtool.errors import Refused
 from cmtool.model.case import Case
 from cmtool.rules.access import read_access
 from cmtool.rules.loader import check_rules, load_rules
@@ -138,7 +140,10 @@ def test_audit_verify_applies_the_bundled_limit(ws, cli):
     ordinary_history(ws, 1, clock)  # bob (agent) resolves with redress 20: fine
     case = lifecycle.file_case(ctx(ws, "alice", clock), {"title": "Burnt kettle"})
     lifecycle.assign(ctx(ws, "dana", clock), case.id, "bob")
-    lifecycle.resolve(ctx(ws, "bob", clock), case.id, "Paid for the kitchen", redress=800)
+    with pytest.raises(Refused, match=r"roles\.agent\.max_redress 500"):  # cmtool refuses it...
+        lifecycle.resolve(ctx(ws, "bob", clock), case.id, "Paid for the kitchen", redress=800)
+    with outside_cmtool():  # ...so only a commit made outside cmtool can record it
+        lifecycle.resolve(ctx(ws, "bob", clock), case.id, "Paid for the kitchen", redress=800)
     other = lifecycle.file_case(ctx(ws, "alice", clock), {"title": "Scorched counter"})
     lifecycle.assign(ctx(ws, "dana", clock), other.id, "bob")
     lifecycle.resolve(ctx(ws, "dana", clock), other.id, "Paid for the counter", redress=800)
@@ -149,7 +154,7 @@ def test_audit_verify_applies_the_bundled_limit(ws, cli):
         (
             case.id,
             "event 3: 'bob' (agent) may not resolve a case with redress 800 "
-            "(above the role's max_redress 500)",
+            "(above roles.agent.max_redress 500 in rules.yaml)",
         )
     ], report
 

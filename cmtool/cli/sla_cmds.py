@@ -123,14 +123,13 @@ def register(app: typer.Typer) -> None:
             at = resolve_now(now) if now else None  # None: the as-of moment
             result = sla_check_as_of(find_workspace(workspace), as_of, at)
         else:
-            result = sla_check(
-                context(workspace, actor, now), apply=apply, lock_timeout=lock_timeout, dry_run=dry_run
-            )
+            ctx = context(workspace, actor, now)
+            result = sla_check(ctx, apply=apply, lock_timeout=lock_timeout, dry_run=dry_run)
         findings = [f for f in result.findings if f.new] if new_only else result.findings
         if changed:
             from cmtool.services.sla_log import changed_since_last_sweep
 
-            news = {f.key for f in changed_since_last_sweep(result_ws(workspace), result, not dry_run)}
+            news = {f.key for f in changed_since_last_sweep(ctx.ws, result, record=not dry_run)}
             findings = [f for f in findings if f.key in news]
         breaches = [f for f in findings if f.clock.state == "breached"]
         for case_id in result.skipped:
@@ -235,12 +234,6 @@ def register(app: typer.Typer) -> None:
 
         case = exclude_period(context(workspace, actor, now), case_id, start, end, reason, clock)
         _done(case, as_json, f"{case.id}: excluded {start} to {end}")
-
-
-def result_ws(workspace):
-    from cmtool.store.workspace import find_workspace
-
-    return find_workspace(workspace)
 
 
 def _done(case, as_json: bool, message: str) -> None:

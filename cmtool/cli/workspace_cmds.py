@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from cmtool.cli.common import ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, echo, print_json, warn
+from cmtool.cli.common import ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json, warn
 from cmtool.errors import EXIT_FINDINGS
 
 
@@ -13,7 +13,20 @@ def register(app: typer.Typer) -> None:
     @app.command(rich_help_panel="Workspace")
     def init(
         directory: Annotated[Path, typer.Argument(help="Folder for the new workspace.")],
-        sample: Annotated[bool, typer.Option(help="Also copy the bundled sample cases.")] = False,
+        sample: Annotated[
+            bool, typer.Option(help="Also copy the bundled sample cases (and the sample's people).")
+        ] = False,
+        person: Annotated[
+            list[str] | None,
+            typer.Option(
+                help="A colleague as NAME[:ROLE[:TEAM]] (repeatable), e.g. ana:agent:service. "
+                "Roles are checked once anyone is listed."
+            ),
+        ] = None,
+        rules: Annotated[
+            Path | None,
+            typer.Option(help="Start from this rules.yaml (people included) instead of the bundled one."),
+        ] = None,
         key_store: Annotated[
             str | None,
             typer.Option(
@@ -24,11 +37,37 @@ def register(app: typer.Typer) -> None:
         actor: ActorOpt = None,
         now: NowOpt = None,
     ) -> None:
-        """Create a workspace: a git repository with rules.yaml, templates/ and cases/."""
-        from cmtool.services.workspace_ops import create_workspace
+        """Create a workspace: a git repository with rules.yaml, templates/ and cases/.
 
-        ws = create_workspace(directory, actor, now, sample, key_store)
+        rules.yaml starts with no people (nothing is role-checked) unless --person
+        names them; add colleagues later with `cmtool people add`."""
+        from cmtool.services.workspace_ops import create_workspace
+        from cmtool.store.rulesedit import PersonSpec
+
+        people = [PersonSpec.parse(text) for text in person or []]
+        ws = create_workspace(directory, actor, now, sample, people, rules, key_store)
         echo(f"workspace ready at {ws.root}")
+
+    people_app = typer.Typer(help="The people of rules.yaml: who may act, in which role and team.")
+    app.add_typer(people_app, name="people", rich_help_panel="Workspace")
+
+    @people_app.command("add")
+    def people_add(
+        person: Annotated[
+            list[str], typer.Argument(help="NAME[:ROLE[:TEAM]], e.g. ana:agent:service (role default agent).")
+        ],
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
+    ) -> None:
+        """Add colleagues to people: in rules.yaml (and to their team's members), one commit."""
+        from cmtool.services.people import add
+        from cmtool.store.rulesedit import PersonSpec
+
+        specs = [PersonSpec.parse(text) for text in person]
+        add(context(workspace, actor, now), specs)
+        for spec in specs:
+            echo(f"added {spec.name} ({spec.role}{', team ' + spec.team if spec.team else ''})")
 
     @app.command(rich_help_panel="Workspace")
     def validate(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:

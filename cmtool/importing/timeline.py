@@ -11,8 +11,9 @@ and records other changed fields in one ``edit`` event.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -38,14 +39,15 @@ EVENT_SET = ("status", "resolved_at", "closed_at", "waiting_reason")  # only eve
 DATE_OF = {"note": "first_response_at", "resolve": "resolved_at", "close": "closed_at"}
 
 
-def status_walk(current: Status, target: Status) -> list[str] | None:
+@lru_cache(maxsize=64)
+def status_walk(current: Status, target: Status) -> tuple[str, ...] | None:
     """The shortest chain of actions from ``current`` to ``target`` (None: no way)."""
     queue: deque[tuple[Status, list[str]]] = deque([(current, [])])
     seen = {current}
     while queue:
         status, path = queue.popleft()
         if status == target:
-            return path
+            return tuple(path)
         for action in WALK_ACTIONS:
             allowed = TRANSITIONS[action]
             if status in allowed and (nxt := allowed[status] or status) not in seen:
@@ -65,7 +67,7 @@ def new_case(
     decisions, then the walk to the sheet's status."""
     state = record.state
     target = Status(state["status"])
-    walk = status_walk(Status.NEW, target) or []
+    walk = status_walk(Status.NEW, target) or ()
     filing: dict[str, Any] = {}
     for name in FIELD_NAMES:
         value = state.get(name)
@@ -90,11 +92,11 @@ def new_case(
     case = Case(case_id, MappingProxyType({}), ()).with_event(event)
     if after_filing is not None:
         case = after_filing(case, record)
-        walk = status_walk(case.status, target) or []
+        walk = status_walk(case.status, target) or ()
     return walk_to(case, record, walk, actor, fallback=None)
 
 
-def walk_to(case: Case, record: Record, walk: list[str], actor: str, fallback: datetime | None) -> Case:
+def walk_to(case: Case, record: Record, walk: Sequence[str], actor: str, fallback: datetime | None) -> Case:
     """Append one event per action of ``walk``, dated by the sheet where it can be.
 
     ``fallback`` is the time for an action the sheet gives no usable date for

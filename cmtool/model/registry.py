@@ -60,6 +60,7 @@ COMMIT_ACTIONS: Mapping[str, str] = MappingProxyType(
         "undo": "cmtool undo: the last action on a case reverted by a new event",
         "correct": "cmtool edit --correct: a mistaken value put right",
         "attach": "cmtool attach: evidence files stored under attachments/",
+        "intake_mail": "cmtool intake mail: cases and customer replies from a mailbox, one commit a run",
         "link": "cmtool link: two cases linked, an event on each",
         "sync": "cmtool sync: the merge of the shared remote",
         "privacy_erase": "cmtool privacy erase: a person's records erased (their keys destroyed)",
@@ -101,6 +102,7 @@ EVENT_KINDS: Mapping[str, str] = MappingProxyType(
         "correct": "a mistaken value put right; corrects: names the event that set it",
         "attach": "evidence attached; files: name, size, type and sha256 of each",
         "link": "linked to another case (links: duplicate_of, parent_of, related...)",
+        "customer_note": "the customer wrote in (an e-mail reply; message_id names it); no clock stops",
     }
 )
 
@@ -109,7 +111,9 @@ MERGE_ACTOR = "cmtool-merge"
 MERGE_EVENT_KINDS = frozenset({"merge_contest", "merge"})
 
 # Who acts when no person does, unless rules.yaml's audit.system_actors says otherwise.
-DEFAULT_SYSTEM_ACTORS = ("cmtool", MERGE_ACTOR)
+MAIL_INTAKE_ACTOR = "mail-intake"  # cmtool intake mail
+WEB_INTAKE_ACTOR = "web-intake"  # cmtool serve: the form and the API
+DEFAULT_SYSTEM_ACTORS = ("cmtool", MERGE_ACTOR, MAIL_INTAKE_ACTOR, WEB_INTAKE_ACTOR)
 
 
 def unknown_trailer(name: str) -> bool:

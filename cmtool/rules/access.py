@@ -9,14 +9,18 @@ of rules.yaml. ``cmtool validate`` checks them with the other sections;
         may: [file, assign, note, resolve, close]   # "*" = every action
         max_redress: 500     # resolve/close/edit leaving redress above this: not allowed
       lead: {description: leads a team}             # no may: = every action
+      manager: {approves: true}   # may approve the clock extensions that need approval
     audit:
       require_signed_commits: false
-      system_actors: [cmtool]   # the tool itself (sweeps, imports): not a person
+      system_actors: [cmtool, sla-bot]   # programs (sweeps, syncs): not people
 
-Roles are checked only once some role says what it may do (``may:`` or
-``max_redress:``); until then nobody's role is checked. Then an actor missing
-from ``people:`` (and not a system actor) holds no role, and every action of
-theirs is flagged. A person without ``role:`` is an agent, as in the rules engine.
+Nothing is checked until ``people:`` lists someone: a new team starts working at
+once and adds colleagues as they come. Once it does, an actor missing from
+``people:`` (and not a system actor) holds no role, an assignee must be a person,
+each role's ``may:`` and ``max_redress:`` hold, and an extension's approver must
+hold a role with ``approves: true`` (when some role has it). A person without
+``role:`` is an agent, as in the rules engine. The same ``denial`` is asked
+before an action is written (exit 4) and by ``audit verify`` afterwards.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from cmtool.rules.checker import Checker
 REDRESS_ACTIONS = frozenset({"resolve", "close", "edit"})
 EVENT_ACTIONS = frozenset(EVENT_KINDS)  # every action an event can record
 DEFAULT_ROLES = ("agent", "lead", "manager")  # the roles there are when roles: is absent
-ROLE_KEYS = ("may", "max_redress", "description")
+ROLE_KEYS = ("may", "max_redress", "approves", "description")
 AUDIT_KEYS = ("require_signed_commits", "system_actors")
 
 
@@ -43,13 +47,24 @@ class Role:
     name: str
     may: frozenset[str] | None = None  # None: every action
     max_redress: float | None = None
+    approves: bool = False  # may approve an extension that needs approval
 
     def allows(self, action: str) -> bool:
         return self.may is None or "*" in self.may or action in self.may
 
-    @property
-    def restricts(self) -> bool:
-        return self.may is not None or self.max_redress is not None
+
+@dataclass(frozen=True)
+class Denial:
+    """Why an action is not allowed, and what would allow it (both name rules.yaml)."""
+
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+ADD_PERSON = "add them with: cmtool people add NAME[:ROLE[:TEAM]]"
 
 
 @dataclass(frozen=True)
@@ -61,29 +76,65 @@ class AccessPolicy:
 
     @property
     def checks_roles(self) -> bool:
-        return any(role.restricts for role in self.roles.values())
+        """Roles hold once ``people:`` lists anyone."""
+        return bool(self.people)
 
-    def denial(self, event: Event, redress_after: Any) -> str | None:
-        """Why ``event``'s actor may not do it, or None when allowed."""
-        if not self.checks_roles or event.actor in self.system_actors:
+    def is_known(self, actor: str) -> bool:
+        return actor in self.people or actor in self.system_actors
+
+    def denial(self, event: Event, redress_after: Any) -> Denial | None:
+        """Why ``event`` is not allowed (naming the rules.yaml entry), or None when it is."""
+        if not self.checks_roles:
+            return None
+        assignee = event.changes.get("assignee", (None, None))[1]
+        if assignee is not None and assignee not in self.people:
+            return Denial(f"assignee {assignee!r} is not listed under people: in rules.yaml", ADD_PERSON)
+        approver = event.details.get("approved_by") if event.action == "sla_extend" else None
+        if approver is not None:
+            why = self._approval_denial(str(approver))
+            if why:
+                return why
+        if event.actor in self.system_actors:
             return None
         role_name = self.people.get(event.actor)
         if role_name is None:
-            return f"{event.actor!r} is not listed under people: in rules.yaml, so holds no role"
+            return Denial(
+                f"{event.actor!r} is not listed under people: in rules.yaml, so holds no role",
+                f"{ADD_PERSON} (a program goes under audit.system_actors)",
+            )
         role = self.roles.get(role_name)
         if role is None:
-            return f"{event.actor!r} has role {role_name!r}, which roles: does not define"
+            return Denial(
+                f"{event.actor!r} has role {role_name!r}, which roles: does not define",
+                f"define roles.{role_name} in rules.yaml or change people.{event.actor}.role",
+            )
         if not role.allows(event.action):
-            return f"{event.actor!r} ({role_name}) may not {event.action}"
+            return Denial(
+                f"{event.actor!r} ({role_name}) may not {event.action} (roles.{role_name}.may in rules.yaml)",
+                f"ask someone whose role may, or add {event.action} to roles.{role_name}.may",
+            )
         if (
             role.max_redress is not None
             and event.action in REDRESS_ACTIONS
             and isinstance(redress_after, (int, float))
             and redress_after > role.max_redress
         ):
-            return (
+            return Denial(
                 f"{event.actor!r} ({role_name}) may not {event.action} a case with redress "
-                f"{redress_after:g} (above the role's max_redress {role.max_redress:g})"
+                f"{redress_after:g} (above roles.{role_name}.max_redress {role.max_redress:g} in rules.yaml)",
+                f"a person whose role allows it must do it, or raise roles.{role_name}.max_redress",
+            )
+        return None
+
+    def _approval_denial(self, approver: str) -> Denial | None:
+        approving = sorted(name for name, role in self.roles.items() if role.approves)
+        if approver not in self.people:
+            return Denial(f"approver {approver!r} is not listed under people: in rules.yaml", ADD_PERSON)
+        if approving and self.people[approver] not in approving:
+            return Denial(
+                f"approver {approver!r} ({self.people[approver]}) holds no role with approves: true "
+                f"in rules.yaml ({', '.join(approving)})",
+                "name an approver who holds such a role, or set approves: true on their role",
             )
         return None
 
@@ -133,11 +184,20 @@ def _role(c: Checker, name: str, spec: Any) -> Role:
                     f"{action!r} is not an action (actions: "
                     f'{", ".join(sorted(EVENT_ACTIONS))}; "*" for every one)',
                 )
+    approves = spec.get("approves", False)
+    if not isinstance(approves, bool):
+        c.bad(f"{path}.approves", f"{approves!r} must be true or false")
+        approves = False
     limit = spec.get("max_redress")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit < 0):
         c.bad(f"{path}.max_redress", f"{limit!r} is not an amount (a number, 0 or more)")
         limit = None
-    return Role(name, frozenset(may) if may is not None else None, None if limit is None else float(limit))
+    return Role(
+        name,
+        frozenset(may) if may is not None else None,
+        None if limit is None else float(limit),
+        approves,
+    )
 
 
 def _audit(c: Checker, value: Any) -> tuple[bool, frozenset[str]]:

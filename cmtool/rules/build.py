@@ -25,9 +25,11 @@ from cmtool.rules.build_filing import (
     build_routing,
     build_teams,
 )
+from cmtool.rules.build_intake import build_intake
 from cmtool.rules.build_notify import build_notify
 from cmtool.rules.build_reporting import build_reporting
 from cmtool.rules.build_sla import build_ladder, build_policies, build_regimes
+from cmtool.rules.build_survey import build_survey
 from cmtool.rules.checker import Checker
 from cmtool.rules.keys import check_keys
 from cmtool.rules.model import Rules
@@ -53,6 +55,7 @@ KNOWN_SECTIONS = {
     "views",
     "attachments",
     "notifications",
+    "intake",
 }
 
 
@@ -71,6 +74,7 @@ def build_rules(
                 Problem("RULES_UNKNOWN_SECTION", f"unknown section {key!r}", rel, c.line(str(key)))
             )
     check_keys(c, data)
+    build_survey(c, data)  # the survey commands read it; checked here like every section
     access = build_access(c, data)
     people = build_people(c, data)
     teams = build_teams(c, data, people)
@@ -90,6 +94,7 @@ def build_rules(
         regimes=MappingProxyType(build_regimes(c, data, calendars)),
         escalation=build_ladder(c, data, people),
         notifications=build_notify(c, data),
+        intake=build_intake(c, data),
         calendars=Calendars(MappingProxyType(calendars)),
         reporting=build_reporting(c, data),
         views=build_views(c, data),

@@ -60,8 +60,6 @@ def build_teams(c: Checker, data: Mapping[str, Any], people: Mapping[str, Person
         path = f"teams.{name}"
         spec = c.mapping(spec, path)
         members = c.words(spec.get("members"), f"{path}.members")
-        if not members:
-            c.bad(f"{path}.members", "a team needs at least one member")
         strategy = spec.get("assign", default_strategy)
         if strategy not in STRATEGIES:
             c.bad(f"{path}.assign", f"{strategy!r} is not one of {', '.join(STRATEGIES)}")

@@ -49,9 +49,9 @@ SECTION_KEYS: dict[str, frozenset[str]] = {
 }
 # Sections whose reader checks its keys itself (roles, audit: ``access``; reporting,
 # attachments, privacy: their builders;
-# notifications: ``build_notify``; views: ``views``), and scalars.
+# notifications: ``build_notify``; intake: ``build_intake``; views: ``views``), and scalars.
 SELF_CHECKED = frozenset(
-    {"version", "roles", "audit", "notifications", "views", "reporting", "attachments", "privacy"}
+    {"version", "roles", "audit", "notifications", "intake", "views", "reporting", "attachments", "privacy"}
 )
 
 

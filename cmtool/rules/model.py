@@ -10,6 +10,7 @@ from typing import Any
 
 from cmtool.calendar import Calendars
 from cmtool.rules.access import AccessPolicy, Role
+from cmtool.rules.build_intake import Intake
 from cmtool.rules.build_notify import NotifySettings
 from cmtool.rules.build_reporting import Reporting
 
@@ -208,6 +209,7 @@ class Rules:
     calendars: Calendars = field(default_factory=lambda: Calendars({}))
     reporting: Reporting = field(default_factory=Reporting)
     notifications: NotifySettings | None = None  # None: nothing is sent
+    intake: Intake = field(default_factory=Intake)  # mail and web intake settings
     # the parsed file, for sections other modules own (survey)
     views: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: EMPTY)  # saved list filters
     attachment_max_bytes: int = 25 * 1024 * 1024

@@ -1,4 +1,5 @@
-"""`cmtool demo`: a workspace from the bundled sample, then the main job on it."""
+"""`cmtool demo`: a workspace from the bundled sample, with the history that made it
+(``demo_history``), then the main job on it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cmtool.errors import UsageError
+from cmtool.services.demo_history import build_history, people_emails
 from cmtool.services.validation import validate_workspace
-from cmtool.services.workspace_ops import create_workspace
-from cmtool.store.workspace import BUNDLED
+from cmtool.services.workspace_ops import use_key_store
+from cmtool.store.workspace import BUNDLED, init_workspace
 
 MARKER = ".git/cmtool-demo"  # inside .git, so git status stays clean
 
@@ -40,9 +42,12 @@ def run_demo(directory: Path, now: str | None) -> Iterator[str]:
         shutil.rmtree(target)  # a previous demo: safe to rebuild
     keys = target.with_name(f"{target.name}-keys.sqlite")  # beside it: keys never enter git
     keys.unlink(missing_ok=True)
-    ws = create_workspace(target, "demo", now, with_sample=True, key_store=str(keys))
+    ws = init_workspace(target)
+    use_key_store(ws, str(keys))
+    commits = build_history(ws, people_emails(ws.rules_path))
     (ws.root / MARKER).write_text("built by cmtool demo; safe to delete\n")
     yield f"demo workspace: {ws.root} (clock: {now}; pass --now to change it)"
+    yield f"history: {commits} commits from June to November 2025, weekly syncs, sealed to September"
     checked, problems = validate_workspace(ws)
     yield f"validate: {checked} case files, {len(problems)} problems"
     for problem in problems:

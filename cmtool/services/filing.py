@@ -25,42 +25,49 @@ from cmtool.services import lifecycle
 from cmtool.services.context import Context, commit_message
 from cmtool.store.casefiles import resolve_id
 from cmtool.store.catalog import team_workload
-from cmtool.store.transaction import Transaction
 from cmtool.store.workspace import Workspace
 
 
 def file_complaint(ctx: Context, fields: Mapping[str, Any]) -> Case:
     rules = load_rules(ctx.ws.rules_path)
+    _check_category(rules, fields)
+    return lifecycle.file_case(ctx, fields, on_filed=lambda tx, case: apply_rules(ctx, rules, fields, case))
+
+
+def filed_case(
+    ctx: Context, rules: Rules, fields: Mapping[str, Any], details: Mapping[str, Any] | None = None
+) -> Case:
+    """A new case as ``file`` makes it (rules applied), not yet written: for a way
+    in that files several cases in one commit. Call it under the workspace lock."""
+    _check_category(rules, fields)
+    case = lifecycle.new_case(ctx, lifecycle.filing_state(fields), details)
+    return apply_rules(ctx, rules, fields, case)
+
+
+def _check_category(rules: Rules, fields: Mapping[str, Any]) -> None:
     if fields.get("category") and rules.categories and rules.category(fields["category"]) is None:
         known = ", ".join(c.key for c in rules.categories)
         raise UsageError(f"--category {fields['category']!r} is not in rules.yaml ({known})")
 
-    def apply_rules(tx: Transaction, case: Case) -> Case:
-        now = ctx.now_text
-        if not fields.get("category"):
-            case = _decide(case, engine.classify(case.state, rules), "classify", "category", ctx)
-        if not fields.get("priority"):
-            case = _decide(case, engine.prioritize(case.state, rules), "prioritize", "priority", ctx)
-        for decision in engine.regimes_for(case.state, rules):
-            regimes = [*(case.get("regimes") or []), decision.value]
-            change = {"regimes": (case.state.get("regimes"), regimes)}
-            case = case.with_event(
-                Event(
-                    now,
-                    ctx.actor,
-                    "apply_regime",
-                    MappingProxyType(change),
-                    decision.why,
-                    decision.rule,
-                )
-            )
-        if rules.assign_on_file:
-            event = _routing_event(ctx.ws, case, rules, ctx.actor, ctx.now)
-            if event is not None:
-                case = case.with_event(event)
-        return case
 
-    return lifecycle.file_case(ctx, fields, on_filed=apply_rules)
+def apply_rules(ctx: Context, rules: Rules, fields: Mapping[str, Any], case: Case) -> Case:
+    """The rule-driven events of a filing: category, priority, regimes, routing."""
+    now = ctx.now_text
+    if not fields.get("category"):
+        case = _decide(case, engine.classify(case.state, rules), "classify", "category", ctx)
+    if not fields.get("priority"):
+        case = _decide(case, engine.prioritize(case.state, rules), "prioritize", "priority", ctx)
+    for decision in engine.regimes_for(case.state, rules):
+        regimes = [*(case.get("regimes") or []), decision.value]
+        change = {"regimes": (case.state.get("regimes"), regimes)}
+        case = case.with_event(
+            Event(now, ctx.actor, "apply_regime", MappingProxyType(change), decision.why, decision.rule)
+        )
+    if rules.assign_on_file:
+        event = _routing_event(ctx.ws, case, rules, ctx.actor, ctx.now)
+        if event is not None:
+            case = case.with_event(event)
+    return case
 
 
 def _decide(case: Case, decision: engine.Decision | None, action: str, name: str, ctx: Context) -> Case:
@@ -76,7 +83,7 @@ def _routing_event(ws: Workspace, case: Case, rules: Rules, actor: str, now: dat
     """An ``assign`` event naming the routing rule; None when no team can take it."""
     team_name = engine.team_for(case.state, rules)
     team = rules.teams.get(team_name or "")
-    if team is None:
+    if team is None or not team.members:  # a new team's teams name nobody until people are added
         return None
     open_statuses = [s.value for s in OPEN_STATUSES]
     workload = {

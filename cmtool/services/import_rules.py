@@ -6,9 +6,9 @@ the taxonomy's own key where a word names one (by key, label or keywords),
 otherwise a new taxonomy entry that the import adds to rules.yaml in its commit.
 An Owner column names people: a name rules.yaml knows (by name, e-mail or the
 same words) becomes that person, as does one ``--owner-map`` maps; any other
-name stays the case's owner as written and is listed, so nobody's case moves
-to someone else. Each decision is an event naming its rule,
-dated at the case's filing.
+name cannot be an assignee (only people can), so it is kept under ``extra``,
+listed in the summary, and the case is routed as one without an owner. Each
+decision is an event naming its rule, dated at the case's filing.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ class RulesStep:
         team = self.rules.teams.get(team_name or "")
         if owner:
             assignee, note = owner, "owner in the source"
-        elif team is not None and self.rules.assign_on_file:
+        elif team is not None and team.members and self.rules.assign_on_file:
             assignee = self._pick(team, stays_open)
             note = f"routed to team {team.name} ({team.strategy.replace('_', ' ')})"
         else:

@@ -96,7 +96,7 @@ def hash_files(root: Path, paths: Iterable[str], filters: bool = False) -> dict[
 BULK_BLOBS = 1000  # from this many files on, blobs go into one pack instead of loose objects
 
 
-def write_blobs(root: Path, contents: Mapping[str, str]) -> dict[str, str]:
+def write_blobs(root: Path, contents: Mapping[str, str | bytes]) -> dict[str, str]:
     """Write the files' blobs from their text (as written to disk); returns path -> blob id.
 
     A bulk write (an import of 100,000 rows) streams them through ``git
@@ -119,7 +119,7 @@ def write_blobs(root: Path, contents: Mapping[str, str]) -> dict[str, str]:
     ids = {}
     try:
         for path, text in contents.items():
-            data = text.encode("utf-8")
+            data = text if isinstance(text, bytes) else text.encode("utf-8")
             ids[path] = blob_id(data)
             feeder.stdin.write(b"blob\ndata %d\n" % len(data))
             feeder.stdin.write(data)

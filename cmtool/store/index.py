@@ -39,15 +39,17 @@ from cmtool.errors import DataError
 from cmtool.model.case import Case
 from cmtool.model.ids import is_valid_id
 from cmtool.model.privacy import TOKEN_PREFIX
+from cmtool.model.schema import check_case_data
 from cmtool.model.timefmt import to_utc
-from cmtool.store import textindex
+from cmtool.store import slafacts, textindex
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.gitenv import git_environ
 from cmtool.store.personal import key_store_label, sealer_for
+from cmtool.store.safefile import read_regular
 from cmtool.store.sealing import Sealer
 from cmtool.store.workspace import Workspace
-from cmtool.store.yamlio import load
+from cmtool.store.yamlio import load, load_with_lines
 
 FORMAT = 9  # bump when the table layout or the stored JSON changes
 COLUMNS = (
@@ -86,6 +88,7 @@ CREATE INDEX IF NOT EXISTS cases_filed ON cases(filed_at);
 CREATE INDEX IF NOT EXISTS cases_broken ON cases(error) WHERE error IS NOT NULL;
 """
     + textindex.SCHEMA
+    + slafacts.SCHEMA
 )
 
 
@@ -149,20 +152,23 @@ def parse_file(args: tuple[str, str]) -> Parsed:
     """
     root, rel = args
     try:
-        raw = Path(root, rel).read_bytes()
+        raw = read_regular(Path(root, rel), Path(root))
     except FileNotFoundError:
         return rel, "", "missing", None, (), None
+    except DataError as exc:
+        return rel, "", str(exc), None, (None,) * (len(COLUMNS) + len(DERIVED)), None
     blob = blob_id(raw)
     try:
         text = raw.decode("utf-8")
         data = load(text, rel)
-        if not isinstance(data, dict) or not isinstance(data.get("events"), list):
-            raise DataError(f"{rel}:1: not a case file (a mapping with events:)")
+        # The same checks as validate: whatever reads the index may trust its rows.
+        if check_case_data(data) or Workspace(Path(root)).case_relpath(data["id"]) != rel:
+            raise ValueError("schema")
         if TOKEN_PREFIX in text:
             data = _sealer(root).open_case(data)
         Case.from_dict(data)
     except (DataError, UnicodeDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
-        message = str(exc) if isinstance(exc, DataError) else f"{rel}: unreadable case file ({exc})"
+        message = str(exc) if isinstance(exc, DataError) else _first_problem(raw, rel, exc)
         return rel, blob, message, None, (None,) * (len(COLUMNS) + len(DERIVED)), None
     values = tuple(_column_text(data.get(c)) for c in COLUMNS)
     payload = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
@@ -173,6 +179,18 @@ def _column_text(value: Any) -> str | None:
     if value is None:
         return None
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _first_problem(raw: bytes, rel: str, exc: Exception) -> str:
+    """What validate says about a file the model could not take (with its line)."""
+    try:
+        data, lines = load_with_lines(raw.decode("utf-8"), rel)
+    except (DataError, UnicodeDecodeError):
+        return f"{rel}: unreadable case file ({exc})"
+    problems = check_case_data(data, rel, lines)
+    if problems:
+        return str(problems[0])
+    return f"{rel}:{lines.get('id', 1)}: CASE_WRONG_PATH a case with id {data.get('id')} is not kept here"
 
 
 _SEALERS: dict[str, Sealer] = {}
@@ -199,6 +217,7 @@ def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
         if error == "missing":
             conn.execute("DELETE FROM cases WHERE path = ?", (rel,))
             conn.execute("DELETE FROM payloads WHERE path = ?", (rel,))
+            slafacts.forget(conn, rel)
             continue
         conn.execute(insert_case, (rel, Path(rel).stem, blob, error, *values))
         conn.execute("INSERT OR REPLACE INTO payloads VALUES (?, ?)", (rel, payload))
@@ -290,6 +309,7 @@ def refresh(
             conn.execute("DELETE FROM cases")
             conn.execute("DELETE FROM payloads")
             textindex.clear(conn)
+            slafacts.clear(conn)
             paths = [str(p.relative_to(ws.root)) for p in iter_case_paths(ws)]
             refreshed = _store(conn, _parse_many(ws.root, paths))
         else:
@@ -303,7 +323,7 @@ def refresh(
                 if wanted
                 else {}
             )
-            stale = [p for p in wanted if _blob_of(ws.root / p) != stored.get(p)]
+            stale = [p for p in wanted if _blob_of(ws.root / p, ws.root) != stored.get(p)]
             forget = sorted(set(erased) - set(stale))
             refreshed = _store(conn, _parse_many(ws.root, stale + forget))
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('keys', ?)", (keys_label,))
@@ -336,11 +356,13 @@ def _key_changes(ws: Workspace, conn: sqlite3.Connection) -> tuple[str, int, lis
     return key_store_label(sealer), destroyed[-1].seq, [p for p in paths if p in held]
 
 
-def _blob_of(path: Path) -> str | None:
+def _blob_of(path: Path, root: Path) -> str | None:
     try:
-        return blob_id(path.read_bytes())
+        return blob_id(read_regular(path, root))
     except FileNotFoundError:
         return None
+    except DataError:
+        return ""  # no blob: read again, and kept as a broken file
 
 
 def status(ws: Workspace) -> IndexStatus:
@@ -353,9 +375,10 @@ def status(ws: Workspace) -> IndexStatus:
     return IndexStatus(str(path), total, _meta(conn, "commit"), head(ws.root), 0, False)
 
 
-def broken_files(ws: Workspace) -> list[tuple[str, str]]:
-    """(path, error) of every case file the index could not read, from a current index."""
-    conn, _ = refresh(ws)
+def broken_files(ws: Workspace, conn: sqlite3.Connection | None = None) -> list[tuple[str, str]]:
+    """(path, error) of every case file the index could not read, from a current index
+    (``conn``: one just refreshed)."""
+    conn = conn or refresh(ws)[0]
     return conn.execute("SELECT path, error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
 
 
@@ -428,7 +451,7 @@ def stale_paths(ws: Workspace) -> list[str]:
             meta, path = record.split("\t", 1)
             expected[path] = meta.split()[2]
     for path in _worktree_changes(ws):
-        blob = _blob_of(ws.root / path)
+        blob = _blob_of(ws.root / path, ws.root)
         if blob is None:
             expected.pop(path, None)
         else:

@@ -190,12 +190,17 @@ def clear_interrupted_sync(root: Path) -> None:
     (root / ".git" / SYNC_MARKER).unlink(missing_ok=True)
 
 
+SEAL_TAGS = "refs/tags/cmtool-seal-*"
+
+
 def push(root: Path, remote: str, branch: str) -> str | None:
     """Push HEAD to the remote branch, never forced. None when pushed, else why not
     (the remote moved meanwhile, or a real failure: the caller fetches to tell)."""
     upstream = gitops.git(root, "config", f"branch.{branch}.remote", check=False).strip()
     args = ["push", "--porcelain"] + ([] if upstream else ["--set-upstream"])
-    done = _run(root, *args, remote, f"HEAD:refs/heads/{branch}")
+    # Seals travel too (never forced), so every clone's audit checks them; fetching
+    # brings them in by itself (git follows the tags of the commits it fetches).
+    done = _run(root, *args, remote, f"HEAD:refs/heads/{branch}", f"{SEAL_TAGS}:{SEAL_TAGS}")
     if done.returncode == 0:
         return None
     rejected = [line.split("\t")[-1] for line in done.stdout.splitlines() if line.startswith("!")]

@@ -13,19 +13,20 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cmtool.errors import DirtyWorkspace, GitError, UsageError
 from cmtool.model.case import Case
+from cmtool.model.schema import new_event_error
 from cmtool.model.timefmt import too_far_ahead
 from cmtool.store import git as gitops
 from cmtool.store.casefiles import load_case
 from cmtool.store.health import clear_leftovers
 from cmtool.store.lock import workspace_lock
-from cmtool.store.personal import sealer_for
+from cmtool.store.personal import Sealer, sealer_for
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, render
 
@@ -43,6 +44,13 @@ class Transaction:
     # HEAD's blob ids, one `ls-tree` per month folder: a sweep loading thousands of
     # cases asks git a few dozen times, not once per case.
     committed: dict[str, dict[str, str]] = field(default_factory=dict)
+    loaded: dict[str, int] = field(default_factory=dict)  # case id -> events it had
+    sealer: Sealer | None = None
+
+    # Asked before each case is written, with the number of events it had before
+    # (services set it: rules.yaml's people and roles; store knows nothing of them).
+    check: Callable[[Case, int], None] | None = None
+    loaded: dict[str, int] = field(default_factory=dict)  # case id -> events when loaded
 
     def load(self, case_id: str) -> tuple[Case, str]:
         """A case to change; refuses one with uncommitted hand edits."""
@@ -56,14 +64,28 @@ class Transaction:
                 f"{rel} has changes that are not committed",
                 hint="commit or discard them (git diff / git checkout), or run cmtool doctor",
             )
+        self.loaded[case_id] = len(case.events)
         return case, text
 
     def put(self, case: Case, previous_text: str | None, at: str = "") -> None:
         """Stage a case's new text; personal values of its new events are sealed
         here when the workspace has a key store (``at``: when a new key is made)."""
+        # The last line of defence for every way in (CLI, import, rules): nothing is
+        # written that validate would refuse, so no action can leave a case stuck.
+        for event in case.events[self.loaded.get(case.id, 0) :]:
+            problem = new_event_error(event)
+            if problem:
+                raise UsageError(f"{case.id}: cannot record {event.action}: {problem}")
         rel = self.ws.case_relpath(case.id)
+        if self.check is not None:
+            before = self.loaded.get(case.id)
+            if before is None:
+                before = _event_count(previous_text, rel)
+            self.check(case, before)
         data = case.to_dict()
-        sealer = sealer_for(self.ws)
+        if self.sealer is None:  # once per transaction: a bulk import puts 100,000 cases
+            self.sealer = sealer_for(self.ws)
+        sealer = self.sealer
         if sealer.active:
             previous = load(previous_text, rel) if previous_text is not None else None
             data = sealer.seal_case(
@@ -166,6 +188,12 @@ def recover(ws: Workspace) -> list[str]:
         gitops.sync_index(root, {rel: committed})
     journal.unlink()
     return paths
+
+
+def _event_count(text: str | None, rel: str) -> int:
+    data = load(text, rel) if text else None
+    events = data.get("events") if isinstance(data, dict) else None
+    return len(events) if isinstance(events, list) else 0
 
 
 def _write_atomic(path: Path, text: str | bytes) -> None:
