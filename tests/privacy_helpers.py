@@ -18,6 +18,16 @@ def sealed_workspace(cli, tmp_path: Path, keys: Path) -> Path:
     root = tmp_path / "ws"
     done = cli("init", str(root), "--key-store", "${CMTOOL_KEY_STORE}", env={"CMTOOL_KEY_STORE": str(keys)})
     assert done.code == 0, done.err
+    team = cli(
+        "people",
+        "add",
+        "alice:agent:quality",
+        "bob:agent:service",
+        "dana:lead:quality",
+        "omar:manager",
+        cwd=root,
+    )
+    assert team.code == 0, team.err
     return root
 
 
