@@ -101,7 +101,8 @@ def test_quiet_cases_are_not_built(ws):
     root = find_workspace(ws)
     rules = load_rules(root.rules_path)
     now = END - timedelta(days=3)
-    timed, quiet, _clocks = catalog.cases_to_time(root, OPEN, facts_key(root), _deriver(rules), now)
+    chosen = catalog.cases_to_time(root, OPEN, facts_key(root), _deriver(rules), now)
+    timed, quiet = chosen.cases, chosen.quiet_cases
     assert quiet > 0 and len(timed) < len(catalog.all_cases(root, statuses=OPEN))
     full = full_recomputation(ws, now)
     assert {f.clock.case_id for f in full.findings} <= {c.id for c in timed}

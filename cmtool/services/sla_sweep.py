@@ -33,7 +33,7 @@ from cmtool.sla.facts import derive
 from cmtool.sla.ladder import DueStep, due_step, fired_steps, step_event
 from cmtool.store import git as gitops
 from cmtool.store import slafacts
-from cmtool.store.catalog import broken_files, cases_to_time
+from cmtool.store.catalog import cases_to_time
 from cmtool.store.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -128,11 +128,11 @@ def sla_check(
     rules = load_rules(ctx.ws.rules_path)
     data_commit = gitops.head(ctx.ws.root)
     key = facts_key(ctx.ws)
-    cases, quiet_cases, quiet_clocks = cases_to_time(ctx.ws, OPEN, key, _deriver(rules), ctx.now)
-    result, due_by_case = _sweep(cases, rules, ctx.now)
-    result.cases_checked += quiet_cases
-    result.clocks_checked += quiet_clocks
-    result.broken = broken_files(ctx.ws)
+    chosen = cases_to_time(ctx.ws, OPEN, key, _deriver(rules), ctx.now)
+    result, due_by_case = _sweep(chosen.cases, rules, ctx.now)
+    result.cases_checked += chosen.quiet_cases
+    result.clocks_checked += chosen.quiet_clocks
+    result.broken = chosen.broken
     result.data_commit = data_commit
     if apply and dry_run:
         result.applied = [step for case_id in sorted(due_by_case) for step in due_by_case[case_id]]

@@ -375,9 +375,10 @@ def status(ws: Workspace) -> IndexStatus:
     return IndexStatus(str(path), total, _meta(conn, "commit"), head(ws.root), 0, False)
 
 
-def broken_files(ws: Workspace) -> list[tuple[str, str]]:
-    """(path, error) of every case file the index could not read, from a current index."""
-    conn, _ = refresh(ws)
+def broken_files(ws: Workspace, conn: sqlite3.Connection | None = None) -> list[tuple[str, str]]:
+    """(path, error) of every case file the index could not read, from a current index
+    (``conn``: one just refreshed)."""
+    conn = conn or refresh(ws)[0]
     return conn.execute("SELECT path, error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
 
 
