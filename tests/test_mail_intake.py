@@ -344,3 +344,35 @@ def test_imap_takes_unseen_mail_and_marks_it_seen(ws, cli, imap_server):
     assert len(second["filed"]) == 1 and second["skipped"] == [] and second["duplicates"] == []
     assert show(cli, ws, second["filed"][0])["title"] == "账单金额错误"
     assert cli("audit", "verify", cwd=ws).code == 0
+
+
+def test_hostile_and_broken_mail_is_taken_safely_or_reported(ws, cli, tmp_path):
+    no_id = (
+        b"From: \xff\xfe<x@example.com>\r\nSubject: =?bogus-charset?B?SGVsbG8=?= \x1b[31mred"
+        + "\u202e".encode()
+        + b"\r\n\r\nbody\r\n"
+    )
+    shouting = message(
+        "Eve <eve@example.com>",
+        "A" * 5000 + "\u202egnp.exe",
+        "text\x00with\x07controls",
+        "<eve-1@example.com>",
+    )
+    broken_mime = (
+        b"From: z@example.com\r\nMessage-ID: <mime-1@example.com>\r\nSubject: broken\r\n"
+        b'Content-Type: multipart/mixed; boundary="never-closed"\r\n\r\n--never-closed\r\n'
+        b"Content-Type: text/plain; charset=no-such-charset\r\n\r\n\xe4\xbd\xa0\xe5\xa5\xbd\r\n"
+    )
+    box = maildir_with(tmp_path / "Maildir", no_id, shouting, broken_mime)
+    first = run(cli, ws, "--maildir", str(box))
+    assert len(first["filed"]) == 3 and first["skipped"] == []
+    titles = {show(cli, ws, i)["title"]: show(cli, ws, i) for i in first["filed"]}
+    for title, case in titles.items():
+        assert len(title) <= 200 and not any(ord(ch) < 32 or 0x202A <= ord(ch) <= 0x202E for ch in title)
+        assert "\x00" not in (case.get("description") or "") and "\x07" not in (case.get("description") or "")
+    assert (
+        "broken" in titles and titles["broken"]["description"].strip() == "你好"
+    )  # unknown charset: UTF-8 tried
+    again = run(cli, ws, "--maildir", str(box))  # the mail without a Message-ID is known by its content
+    assert again["filed"] == [] and len(again["duplicates"]) == 3
+    assert cli("audit", "verify", cwd=ws).code == 0

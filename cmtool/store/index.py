@@ -42,7 +42,7 @@ from cmtool.model.privacy import TOKEN_PREFIX
 from cmtool.model.problems import Problem
 from cmtool.model.schema import UNREADABLE, check_case_data
 from cmtool.model.timefmt import to_utc
-from cmtool.store import textindex
+from cmtool.store import slafacts, textindex
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.gitenv import git_environ
@@ -89,6 +89,7 @@ CREATE INDEX IF NOT EXISTS cases_filed ON cases(filed_at);
 CREATE INDEX IF NOT EXISTS cases_broken ON cases(error) WHERE error IS NOT NULL;
 """
     + textindex.SCHEMA
+    + slafacts.SCHEMA
 )
 
 
@@ -222,6 +223,7 @@ def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
         if error == "missing":
             conn.execute("DELETE FROM cases WHERE path = ?", (rel,))
             conn.execute("DELETE FROM payloads WHERE path = ?", (rel,))
+            slafacts.forget(conn, rel)
             continue
         conn.execute(insert_case, (rel, Path(rel).stem, blob, error, *values))
         conn.execute("INSERT OR REPLACE INTO payloads VALUES (?, ?)", (rel, payload))
@@ -313,6 +315,7 @@ def refresh(
             conn.execute("DELETE FROM cases")
             conn.execute("DELETE FROM payloads")
             textindex.clear(conn)
+            slafacts.clear(conn)
             paths = [str(p.relative_to(ws.root)) for p in iter_case_paths(ws)]
             refreshed = _store(conn, _parse_many(ws.root, paths))
         else:
@@ -378,9 +381,10 @@ def status(ws: Workspace) -> IndexStatus:
     return IndexStatus(str(path), total, _meta(conn, "commit"), head(ws.root), 0, False)
 
 
-def broken_files(ws: Workspace) -> list[tuple[str, str]]:
-    """(path, error) of every case file the index could not read, from a current index."""
-    conn, _ = refresh(ws)
+def broken_files(ws: Workspace, conn: sqlite3.Connection | None = None) -> list[tuple[str, str]]:
+    """(path, error) of every case file the index could not read, from a current index
+    (``conn``: one just refreshed)."""
+    conn = conn or refresh(ws)[0]
     return conn.execute("SELECT path, error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
 
 
