@@ -17,6 +17,19 @@ from cmtool.model.timefmt import parse_time
 from cmtool.model.transitions import TRANSITIONS
 
 KNOWN_TOP = {"id", "events", *FIELDS_BY_NAME}
+# Problems after which a reader cannot use the data safely (a wrong type, a bad time, an
+# id that is no ID); the others (a hand edit, a blank name, an unknown field) are told
+# by validate while listings and reports still show the case.
+UNREADABLE = frozenset(
+    {
+        "CASE_NOT_MAPPING",
+        "CASE_BAD_ID",
+        "CASE_NO_EVENTS",
+        "CASE_BAD_EVENT",
+        "CASE_BAD_VALUE",
+        "CASE_MISSING_FIELD",
+    }
+)
 # Amounts and counts beyond this are typing errors or attacks (1e308 overflows sums).
 MAX_NUMBER = 10**12
 
@@ -40,7 +53,10 @@ def check_case_data(data: Any, path: str = "", lines: Mapping[str, int] | None =
             found.append(problem("CASE_UNKNOWN_FIELD", f"unknown field {key!r}", str(key)))
     for spec in FIELDS:
         value = data.get(spec.name)
-        if value is not None:
+        if isinstance(value, str) and value and not value.strip():
+            message = "only whitespace (leave the field out instead)"
+            found.append(problem("CASE_BLANK_VALUE", f"{spec.name}: {message}", spec.name))
+        elif value is not None:
             message = _type_error(spec.kind, spec.choices, value)
             if message:
                 found.append(problem("CASE_BAD_VALUE", f"{spec.name}: {message}", spec.name))

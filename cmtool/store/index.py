@@ -39,7 +39,8 @@ from cmtool.errors import DataError
 from cmtool.model.case import Case
 from cmtool.model.ids import is_valid_id
 from cmtool.model.privacy import TOKEN_PREFIX
-from cmtool.model.schema import check_case_data
+from cmtool.model.problems import Problem
+from cmtool.model.schema import UNREADABLE, check_case_data
 from cmtool.model.timefmt import to_utc
 from cmtool.store import slafacts, textindex
 from cmtool.store.casefiles import iter_case_paths
@@ -161,8 +162,9 @@ def parse_file(args: tuple[str, str]) -> Parsed:
     try:
         text = raw.decode("utf-8")
         data = load(text, rel)
-        # The same checks as validate: whatever reads the index may trust its rows.
-        if check_case_data(data) or Workspace(Path(root)).case_relpath(data["id"]) != rel:
+        # What readers rely on (types, times, an id that names this file) is checked
+        # here, so whatever reads the index may trust its rows.
+        if _unreadable(check_case_data(data)) or Workspace(Path(root)).case_relpath(data["id"]) != rel:
             raise ValueError("schema")
         if TOKEN_PREFIX in text:
             data = _sealer(root).open_case(data)
@@ -181,13 +183,17 @@ def _column_text(value: Any) -> str | None:
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
+def _unreadable(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.code in UNREADABLE]
+
+
 def _first_problem(raw: bytes, rel: str, exc: Exception) -> str:
     """What validate says about a file the model could not take (with its line)."""
     try:
         data, lines = load_with_lines(raw.decode("utf-8"), rel)
     except (DataError, UnicodeDecodeError):
         return f"{rel}: unreadable case file ({exc})"
-    problems = check_case_data(data, rel, lines)
+    problems = _unreadable(check_case_data(data, rel, lines))
     if problems:
         return str(problems[0])
     return f"{rel}:{lines.get('id', 1)}: CASE_WRONG_PATH a case with id {data.get('id')} is not kept here"
