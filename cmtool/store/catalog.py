@@ -16,7 +16,7 @@ from typing import Any
 
 from cmtool.model.case import Case
 from cmtool.model.problems import Problem
-from cmtool.store import index, slafacts
+from cmtool.store import index, indexqueries, slafacts
 from cmtool.store.casefiles import check_file
 from cmtool.store.workspace import Workspace
 
@@ -59,7 +59,7 @@ def _message(error: str, rel: str) -> str:
 
 def first_filing(ws: Workspace) -> str | None:
     """When the workspace's first case was filed (None when it has none)."""
-    return index.first_filing(ws)
+    return indexqueries.first_filing(ws)
 
 
 def case_rows(
@@ -71,32 +71,32 @@ def case_rows(
 
 def team_workload(
     ws: Workspace, team: str, members: Collection[str], open_statuses: Collection[str]
-) -> dict[str, index.Workload]:
+) -> dict[str, indexqueries.Workload]:
     """Open load and latest assignment per team member (for routing), from the index."""
-    return index.team_workload(ws, team, members, open_statuses)
+    return indexqueries.team_workload(ws, team, members, open_statuses)
 
 
 def case_ids(ws: Workspace) -> list[str]:
     """Every case ID in the index, sorted (as last refreshed: cheap enough for
     shell completion and for shortening IDs in a table)."""
-    return index.case_ids(ws)
+    return indexqueries.case_ids(ws)
 
 
 def distinct_values(ws: Workspace, column: str) -> list[str]:
     """The values one indexed column holds across cases, sorted (for completion)."""
-    return index.distinct_values(ws, column)
+    return indexqueries.distinct_values(ws, column)
 
 
 def search_text(
     ws: Workspace, text: str, limit: int | None = 20, statuses: Collection[str] | None = None
-) -> list[index.textindex.Hit]:
+) -> list[indexqueries.textindex.Hit]:
     """Cases whose title, description, notes or resolution hold every term, best first."""
-    return index.search_text(ws, text, limit, statuses)
+    return indexqueries.search_text(ws, text, limit, statuses)
 
 
 def similar_text(ws: Workspace, case_id: str, statuses: Collection[str], limit: int = 5) -> list:
     """Cases in ``statuses`` whose text is most like this case's, best first."""
-    return index.similar_text(ws, case_id, statuses, limit)
+    return indexqueries.similar_text(ws, case_id, statuses, limit)
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ def _meta(conn: sqlite3.Connection, key: str) -> str | None:
     return row[0] if row else None
 
 
-def _open_current(ws: Workspace) -> sqlite3.Connection:
+def open_current(ws: Workspace) -> sqlite3.Connection:
     """The database, recreated when missing, corrupt or of an older format."""
     path = db_path(ws)
     try:
@@ -288,7 +288,7 @@ def refresh(
     ``worktree=False`` follows commits only and skips the scan for hand edits (the
     cost of a read at 100k files), for answers that may ignore uncommitted edits.
     """
-    conn = conn or _open_current(ws)
+    conn = conn or open_current(ws)
     _SEALERS.clear()  # rules.yaml or the key store may have changed since the last refresh
     current = head(ws.root)
     conn.execute("BEGIN IMMEDIATE")
@@ -370,7 +370,7 @@ def status(ws: Workspace) -> IndexStatus:
     path = db_path(ws)
     if not path.exists():
         return IndexStatus(str(path), 0, None, head(ws.root), 0, False)
-    conn = _open_current(ws)
+    conn = open_current(ws)
     total = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
     return IndexStatus(str(path), total, _meta(conn, "commit"), head(ws.root), 0, False)
 
@@ -382,7 +382,7 @@ def broken_files(ws: Workspace, conn: sqlite3.Connection | None = None) -> list[
     return conn.execute("SELECT path, error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
 
 
-def _raise_broken(conn: sqlite3.Connection, skip_broken: bool = False) -> None:
+def raise_broken(conn: sqlite3.Connection, skip_broken: bool = False) -> None:
     """A broken file stops a read that must see every case (a writer, routing);
     sweeps, listings and reports skip it (``skip_broken``) and report it apart."""
     if skip_broken:
@@ -414,7 +414,7 @@ def load_cases(
         marks = ",".join("?" * len(open_statuses)) or "NULL"
         where += f" AND (status IN ({marks}) OR active_at >= ?)"
         params += [*open_statuses, to_utc(active_since).isoformat()]
-    _raise_broken(conn, skip_broken)
+    raise_broken(conn, skip_broken)
     rows = conn.execute(
         "SELECT p.data FROM cases c JOIN payloads p ON p.path = c.path "
         f"WHERE c.error IS NULL{where} ORDER BY c.id",
@@ -429,7 +429,7 @@ def summary_rows(
     """The list columns of each case, straight from SQL, without building Case objects."""
     conn, _ = refresh(ws)
     where, params = _status_clause(statuses)
-    _raise_broken(conn, skip_broken)
+    raise_broken(conn, skip_broken)
     rows = conn.execute(
         f"SELECT id, {', '.join(COLUMNS)} FROM cases WHERE error IS NULL{where} ORDER BY id", params
     )
@@ -462,73 +462,3 @@ def stale_paths(ws: Workspace) -> list[str]:
 
 def rebuild(ws: Workspace) -> IndexStatus:
     return refresh(ws, force=True)[1]
-
-
-@dataclass(frozen=True)
-class Workload:
-    open_cases: int  # open cases assigned to this person, any team
-    last_assigned_at: str | None  # UTC, the latest case of the team this person got
-
-
-def team_workload(
-    ws: Workspace, team: str, members: Collection[str], open_statuses: Collection[str]
-) -> dict[str, Workload]:
-    """What routing needs to pick an assignee, answered in SQL instead of loading cases.
-    Routing is a choice, not a report: uncommitted hand edits may be ignored, which
-    saves the work-tree scan on every `file`."""
-    conn, _ = refresh(ws, worktree=False)
-    _raise_broken(conn)
-    people = list(members)
-    marks = ",".join("?" * len(people))
-    open_marks = ",".join("?" * len(open_statuses))
-    load = dict(
-        conn.execute(
-            f"SELECT assignee, count(*) FROM cases WHERE assignee IN ({marks}) "
-            f"AND status IN ({open_marks}) GROUP BY assignee",
-            [*people, *open_statuses],
-        )
-    )
-    latest = dict(
-        conn.execute(
-            f"SELECT assignee, max(assigned_at) FROM cases WHERE team = ? AND assignee IN ({marks}) "
-            "GROUP BY assignee",
-            [team, *people],
-        )
-    )
-    return {p: Workload(load.get(p, 0), latest.get(p)) for p in people}
-
-
-def first_filing(ws: Workspace) -> str | None:
-    """The earliest ``filed_at`` of any case, from a current index. Compared as text,
-    so offsets may shift it by hours: callers use it at the scale of periods."""
-    conn, _ = refresh(ws)
-    return conn.execute("SELECT min(filed_at) FROM cases").fetchone()[0]
-
-
-def case_ids(ws: Workspace) -> list[str]:
-    if not db_path(ws).exists():
-        return []
-    conn = _open_current(ws)
-    return [row[0] for row in conn.execute("SELECT id FROM cases WHERE id IS NOT NULL ORDER BY id")]
-
-
-def distinct_values(ws: Workspace, column: str) -> list[str]:
-    if column not in COLUMNS or not db_path(ws).exists():
-        return []
-    conn = _open_current(ws)
-    query = f"SELECT DISTINCT {column} FROM cases WHERE {column} IS NOT NULL ORDER BY 1"
-    return [row[0] for row in conn.execute(query)]
-
-
-def search_text(
-    ws: Workspace, text: str, limit: int | None, statuses: Collection[str] | None
-) -> list[textindex.Hit]:
-    conn, _ = refresh(ws)
-    return textindex.search(conn, text, limit, statuses)
-
-
-def similar_text(ws: Workspace, case_id: str, statuses: Collection[str], limit: int) -> list[textindex.Hit]:
-    """Cases like ``case_id`` by their words; empty when it is not indexed."""
-    conn, _ = refresh(ws)
-    row = conn.execute("SELECT title, body FROM case_text WHERE id = ?", (case_id,)).fetchone()
-    return textindex.similar(conn, row[0], row[1], case_id, statuses, limit) if row else []
