@@ -2,7 +2,7 @@
 
     python benchmarks/generate.py DIR --cases 10000 [--history actions|daily] [--seed 1]
 
-Cases are filed over three years up to ``--end``; each gets a realistic
+Cases are filed over three years (``--days``) up to ``--end``; each gets a realistic
 timeline (assign, first contact, maybe waiting and escalation, resolve,
 close, sometimes a reopen), so the mix of statuses looks like a live team:
 old cases closed, recent ones open. ``--open-share`` forces a share of cases
@@ -141,9 +141,11 @@ def timeline(rng: random.Random, filed: datetime, end: datetime, force_open: boo
     return cut
 
 
-def build_cases(count: int, end: datetime, seed: int, open_share: float) -> dict[str, list[Event]]:
+def build_cases(
+    count: int, end: datetime, seed: int, open_share: float, days: int = 3 * 365
+) -> dict[str, list[Event]]:
     rng = random.Random(seed)
-    span = timedelta(days=3 * 365).total_seconds()
+    span = timedelta(days=days).total_seconds()
     cases: dict[str, list[Event]] = {}
     for _ in range(count):
         filed = (end - timedelta(seconds=span * (rng.random() ** 0.8))).astimezone(TZ)
@@ -313,6 +315,7 @@ def generate(
     end: str = "2025-11-20T18:00:00+08:00",
     open_share: float = 0.0,
     sealed: bool = False,
+    days: int = 3 * 365,
 ) -> dict:
     if root.exists():
         shutil.rmtree(root)
@@ -322,7 +325,7 @@ def generate(
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     for key, value in GIT_SETTINGS.items():
         subprocess.run(["git", "config", key, value], cwd=root, check=True)
-    cases = build_cases(count, datetime.fromisoformat(end), seed, open_share)
+    cases = build_cases(count, datetime.fromisoformat(end), seed, open_share, days)
     commits = write_history(root, cases, history, sealed)
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=root, check=True)
     return {
@@ -347,9 +350,19 @@ def main() -> None:
         "--open-share", type=float, default=0.0, help="share of cases kept open whatever their age"
     )
     parser.add_argument("--sealed", action="store_true", help="personal fields sealed, keys beside it")
+    parser.add_argument("--days", type=int, default=3 * 365, help="cases are filed over this many days")
     args = parser.parse_args()
     print(
-        generate(args.directory, args.cases, args.history, args.seed, args.end, args.open_share, args.sealed)
+        generate(
+            args.directory,
+            args.cases,
+            args.history,
+            args.seed,
+            args.end,
+            args.open_share,
+            args.sealed,
+            args.days,
+        )
     )
 
 

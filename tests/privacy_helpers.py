@@ -28,6 +28,16 @@ def sealed_workspace(cli, tmp_path: Path, keys: Path) -> Path:
         env={"CMTOOL_KEY_STORE": str(keys)},
     )
     assert done.code == 0, done.err
+    team = cli(
+        "people",
+        "add",
+        "alice:agent:quality",
+        "bob:agent:service",
+        "dana:lead:quality",
+        "omar:manager",
+        cwd=root,
+    )
+    assert team.code == 0, team.err
     return root
 
 

@@ -86,6 +86,33 @@ def _csv(path: Path, rows: list[list[str]]) -> None:
         csv.writer(out).writerows(rows)
 
 
+def _mbox(path: Path) -> None:
+    """A customer's new complaint and a reply naming a sample case (docs/channels.md)."""
+    import mailbox
+    from email.message import EmailMessage
+
+    box = mailbox.mbox(path, create=True)
+    for sender, subject, text, msg_id in (
+        (
+            "Ana Lima <ana@example.com>",
+            "Blender lid cracked",
+            "It cracked on first use.",
+            "<docs-1@example.com>",
+        ),
+        (
+            "赵敏 <zhao.min@example.cn>",
+            f"Re: 信用卡被盗刷 [{SAMPLE_CASE}]",
+            "谢谢，已收到退款。",
+            "<docs-2@example.cn>",
+        ),
+    ):
+        msg = EmailMessage()
+        msg["From"], msg["Subject"], msg["Message-ID"] = sender, subject, msg_id
+        msg.set_content(text)
+        box.add(msg.as_bytes())
+    box.flush()
+
+
 # Files the documented commands read, made before each page runs: name -> maker.
 FILES: dict[str, Callable[[Path], None]] = {
     "old-sheet.xlsx": _xlsx,
@@ -95,6 +122,7 @@ FILES: dict[str, Callable[[Path], None]] = {
     "answers.csv": lambda p: _csv(p, [["case_id", "csat", "nps", "comment"], [SAMPLE_CASE, "4", "8", "ok"]]),
     "tickets.csv": lambda p: _csv(p, _sheet_rows()),
     "owners.yaml": lambda p: p.write_text("Zoe Quinn: bob\n", encoding="utf-8"),
+    "complaints.mbox": _mbox,
     "photo.jpg": lambda p: p.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9"),
 }
 

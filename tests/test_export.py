@@ -38,7 +38,7 @@ def make_cases(cli, ws: Path) -> None:
     run("assign", two, "--to", "bob", "--now", "2025-11-02T11:00:00+08:00")
     run("note", two, "Called back", "--now", "2025-11-03T09:15:00+08:00")
     three = file("@mention refund", "2025-11-04T08:00:00+08:00", "--tags", "vip,refund")
-    run("assign", three, "--to", "omar", "--now", "2025-11-04T09:00:00+08:00")
+    run("assign", three, "--to", "chen.jie", "--now", "2025-11-04T09:00:00+08:00")
     run("wait", three, "--reason", "Receipt photo", "--now", "2025-11-04T10:00:00+08:00")
     four = file("Broken hinge", "2025-11-05T08:00:00+08:00", "--product", "Door")
     run(

@@ -49,6 +49,10 @@ NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 NOW = "2025-11-21T17:30:00+08:00"
 LATER = {"CMTOOL_NOW": "2025-12-02T17:30:00+08:00"}
 FIELDS = ("title", "customer", "contact", "product", "region", "assignee", "description", "root_cause")
+# cmtool refuses control characters in case fields and notes (they could forge commit
+# trailers or rewrite a terminal), so the payloads that start with one reach the
+# writers without it: "=1+2", still a formula.
+CONTROL = tuple(p for p in OWASP if p[0] in "\t\r\n")
 
 
 def dangerous(cell: object) -> bool:
@@ -62,7 +66,8 @@ def seed(ws: Path) -> list[str]:
     ids = []
     with transaction(ctx.ws) as tx:
         for payload in OWASP:
-            state = {name: payload for name in FIELDS} | {
+            line = payload.lstrip("\t\r\n")
+            state = dict.fromkeys(FIELDS, line) | {
                 "status": "new",
                 "channel": "phone",
                 "filed_at": NOW,
@@ -70,7 +75,7 @@ def seed(ws: Path) -> list[str]:
             filed = Event(NOW, ctx.actor, "file", MappingProxyType({k: (None, v) for k, v in state.items()}))
             case_id = new_id(parse_time(NOW))
             case = Case(case_id, MappingProxyType({}), ()).with_event(filed)
-            case = case.with_event(Event(NOW, ctx.actor, "note", MappingProxyType({}), payload))
+            case = case.with_event(Event(NOW, ctx.actor, "note", MappingProxyType({}), line))
             tx.put(case, None)
             ids.append(case_id)
         tx.commit(commit_message("file payloads", "file", ctx.actor, ids), ctx.identity, NOW)
@@ -102,7 +107,7 @@ def check_xlsx(path: Path, where: str) -> None:
                     assert cell.quotePrefix, f"{where}: {sheet.title}!{cell.coordinate} is not quoted"
                     found.add(cell.value)
     # Every payload is kept exactly (xlsx drops only a bare CR, which it cannot hold).
-    assert len([p for p in OWASP if p in found]) >= len(OWASP) - 1, (where, sorted(found))
+    assert len([p for p in OWASP if p in found]) >= len(OWASP) - len(CONTROL), (where, sorted(found))
 
 
 def test_every_writer_neutralises_the_owasp_list(ws, cli, tmp_path):
@@ -111,7 +116,7 @@ def test_every_writer_neutralises_the_owasp_list(ws, cli, tmp_path):
 
     listed = cli("list", "--csv", cwd=ws)
     assert listed.code == 0, listed.err
-    check_csv(listed.out, "list --csv", len(OWASP) - 1)  # the pipe reader turned "\r=1+2" into "\n=1+2"
+    check_csv(listed.out, "list --csv", len(OWASP) - len(CONTROL))
 
     piped = cli("list", cwd=ws)  # tab-separated lines, which a spreadsheet also opens
     assert piped.code == 0, piped.err
@@ -120,7 +125,7 @@ def test_every_writer_neutralises_the_owasp_list(ws, cli, tmp_path):
     assert "'=cmd|' /C calc'!A0" in cells
 
     assert cli("export", "-o", str(tmp_path / "export.csv"), cwd=ws).code == 0
-    check_csv(read(tmp_path / "export.csv"), "export csv", len(OWASP))
+    check_csv(read(tmp_path / "export.csv"), "export csv", len(OWASP) - len(CONTROL))
     assert cli("export", "-o", str(tmp_path / "export.xlsx"), cwd=ws).code == 0
     check_xlsx(tmp_path / "export.xlsx", "export xlsx")
 
@@ -130,13 +135,13 @@ def test_every_writer_neutralises_the_owasp_list(ws, cli, tmp_path):
         done = cli(*args, cwd=ws, env=LATER)
         assert done.code == 0, done.err
     assert all(case_id in read(tmp_path / "report.csv") for case_id in ids)
-    check_csv(read(tmp_path / "report.csv"), "report csv", len(OWASP))
+    check_csv(read(tmp_path / "report.csv"), "report csv", len(OWASP) - len(CONTROL))
     check_xlsx(tmp_path / "report.xlsx", "report xlsx")
 
     bundle = tmp_path / "audit"
     audited = cli("audit", "export", "--period", "2025-11", "-o", str(bundle), cwd=ws, env=LATER)
     assert audited.code in (0, 1), audited.err
-    check_csv(read(bundle / "events.csv"), "audit events.csv", len(OWASP))
+    check_csv(read(bundle / "events.csv"), "audit events.csv", len(OWASP) - len(CONTROL))
     commits = read(bundle / "commits.csv")
     assert not [cell for row in csv.reader(io.StringIO(commits)) for cell in row if dangerous(cell)]
     assert "'@SUM(1+1)*cmd" in commits  # the actor column

@@ -13,6 +13,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import git
 from openpyxl import Workbook
@@ -316,7 +317,10 @@ def test_zendesk_export_owners_groups_and_timezone(cli, ws, tmp_path):
     assert billing["status"] == "assigned" and billing["assignee"] == "alice"
     assert billing["filed_at"] == "2024-03-01T09:00:00+00:00"
     assert actions(billing) == ["file", "classify", "assign"] and billing["category"] == "billing"
-    assert cases["1202"]["assignee"] == "Zoe Quinn" and cases["1202"]["status"] == "assigned"
+    # Zoe Quinn is nobody in rules.yaml: kept, listed, and the case routed to the team.
+    unknown = cases["1202"]
+    assert unknown["extra"]["Assignee"] == "Zoe Quinn" and unknown["status"] == "assigned"
+    assert unknown["assignee"] in ("alice", "bob", "chen.jie", "li.na")
     solved = cases["1203"]
     assert solved["assignee"] == "bob" and solved["status"] == "resolved"
     assert solved["resolved_at"] == "2024-03-04T12:00:00+00:00"
@@ -683,3 +687,20 @@ def test_excel_workbook_with_title_block_merged_header_and_totals(cli, ws, tmp_p
     assert cup["closed_at"] == "2024-01-10T00:00:00+08:00" and cup["category"] == "product_quality"
     assert cases["Q1-002"]["category"] == "billing" and cases["Q1-002"]["status"] == "assigned"
     clean(cli, ws)
+
+
+def test_new_categories_are_added_to_any_layout_of_rules_yaml():
+    from cmtool.errors import UsageError
+    from cmtool.rules.loader import rules_from_text
+    from cmtool.store.rulesedit import add_categories
+
+    entries = {"credit_card": "Credit card", "变速箱顿挫": "变速箱顿挫", "yes": "Yes"}
+    block = "version: 1\ncategories:\n  billing:\n    label: Billing\n    keywords: [bill]\n\n# teams\n"
+    empty = "version: 1\ncategories: {}  # none yet\nteams: {}\n"
+    for text in (block, empty, "version: 1\n"):
+        added = add_categories(text, entries)
+        keys = [c.key for c in rules_from_text(added).categories]
+        assert keys[-3:] == ["credit_card", "变速箱顿挫", "yes"], added
+    assert add_categories(block, entries).startswith(block.split("\n\n")[0])  # the rest stays as it was
+    with pytest.raises(UsageError, match="on one line"):
+        add_categories("categories: {billing: {label: Billing}}\n", entries)

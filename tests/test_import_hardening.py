@@ -151,6 +151,7 @@ def test_columns_recognised_by_content_when_headers_say_nothing(cli, ws, tmp_pat
         "'Col2' -> filed_at (100% of the cells are dates; the earliest date of the row in 3 of 3 rows)" in out
     )
     assert "'Col4' -> status (100% of the cells are status words)" in out
+    assert "'Col3' -> closed_at (dates on 2 resolved or closed rows and on none of 1 open ones)" in out
     assert "'Col5' -> description (free text" in out
     assert "e.g. 'A-17', 'A-18', 'A-19'" in out
     code, report, _ = run_import(cli, ws, file)

@@ -10,6 +10,8 @@ from email.header import Header
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import git
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -228,3 +230,149 @@ def test_intake_settings_are_checked_with_line_numbers(ws, cli):
     git(ws, "checkout", "rules.yaml")
     missing = cli("intake", "mail", "--imap", cwd=ws)
     assert missing.code == 2 and "no intake.mail section" in missing.err
+
+
+DOVECOT_CONF = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+first_valid_uid = 1
+mail_location = maildir:{root}/Maildir
+passdb {{
+  driver = static
+  args = password=imap-secret
+}}
+userdb {{
+  driver = static
+  args = uid=65534 gid=65534 home={root}/home
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+"""
+
+
+@pytest.fixture
+def imap_server():
+    """Debian's dovecot serving a Maildir on a free 127.0.0.1 port, as ``nobody``."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+    import time
+
+    dovecot = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
+    if dovecot is None:
+        pytest.skip("dovecot is not installed (.ci/run installs Debian's dovecot-imapd)")
+    if os.geteuid() != 0:
+        pytest.skip("dovecot's mail processes need root to switch to the mailbox's user")
+    root = Path(tempfile.mkdtemp(prefix="imap", dir="/tmp"))  # short: dovecot's sockets live here
+    root.chmod(0o755)  # the mailbox's user must reach its Maildir
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (root / "home").mkdir()
+    box = mailbox.Maildir(root / "Maildir", create=True)
+    (root / "dovecot.conf").write_text(DOVECOT_CONF.format(root=root, port=port))
+    subprocess.run([dovecot, "-c", str(root / "dovecot.conf")], check=True)
+
+    def deliver(*messages: EmailMessage) -> None:
+        for msg in messages:
+            box.add(msg.as_bytes())
+        os.chown(root / "home", 65534, 65534)
+        for folder in (root / "Maildir").rglob("*"):
+            os.chown(folder, 65534, 65534)
+        os.chown(root / "Maildir", 65534, 65534)
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as client:
+            if client.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    yield port, deliver
+    pid = (root / "run" / "master.pid").read_text().strip()
+    subprocess.run(["kill", pid], check=False)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_imap_takes_unseen_mail_and_marks_it_seen(ws, cli, imap_server):
+    import imaplib
+
+    port, deliver = imap_server
+    rules = ws / "rules.yaml"
+    rules.write_text(
+        rules.read_text() + f"\nintake:\n  mail:\n    host: 127.0.0.1\n    port: {port}\n    security: none\n"
+        "    username: complaints\n    password_env: TEST_IMAP_PASSWORD\n"
+    )
+    git(ws, "commit", "-qam", "imap intake")
+    deliver(with_attachment(), auto_reply())
+    wrong = cli("intake", "mail", "--imap", cwd=ws, env={"TEST_IMAP_PASSWORD": "wrong"})
+    assert wrong.code == 2 and "IMAP 127.0.0.1" in wrong.err
+    unset = cli("intake", "mail", "--imap", cwd=ws)
+    assert unset.code == 2 and "TEST_IMAP_PASSWORD" in unset.err
+    env = {"TEST_IMAP_PASSWORD": "imap-secret"}
+    done = cli("intake", "mail", "--imap", "--json", cwd=ws, env=env)
+    assert done.code == 0, done.err
+    first = json.loads(done.out)
+    assert len(first["filed"]) == 1 and [s["reason"] for s in first["skipped"]] == [
+        "auto-reply (Auto-Submitted: auto-replied)"
+    ]
+    kettle = show(cli, ws, first["filed"][0])
+    assert kettle["title"] == "Broken kettle" and kettle["channel"] == "email"
+    server = imaplib.IMAP4("127.0.0.1", port)
+    server.login("complaints", "imap-secret")
+    server.select("INBOX")
+    assert server.uid("SEARCH", None, "UNSEEN")[1] == [b""]  # both marked seen after the commit
+    server.logout()
+    deliver(
+        message("Cai Wen <cai@example.cn>", "账单金额错误", "十一月账单多收了 30 元。", "<imap-2@example.cn>")
+    )
+    second = json.loads(cli("intake", "mail", "--imap", "--json", cwd=ws, env=env).out)
+    assert len(second["filed"]) == 1 and second["skipped"] == [] and second["duplicates"] == []
+    assert show(cli, ws, second["filed"][0])["title"] == "账单金额错误"
+    assert cli("audit", "verify", cwd=ws).code == 0
+
+
+def test_hostile_and_broken_mail_is_taken_safely_or_reported(ws, cli, tmp_path):
+    no_id = (
+        b"From: \xff\xfe<x@example.com>\r\nSubject: =?bogus-charset?B?SGVsbG8=?= \x1b[31mred"
+        + "\u202e".encode()
+        + b"\r\n\r\nbody\r\n"
+    )
+    shouting = message(
+        "Eve <eve@example.com>",
+        "A" * 5000 + "\u202egnp.exe",
+        "text\x00with\x07controls",
+        "<eve-1@example.com>",
+    )
+    broken_mime = (
+        b"From: z@example.com\r\nMessage-ID: <mime-1@example.com>\r\nSubject: broken\r\n"
+        b'Content-Type: multipart/mixed; boundary="never-closed"\r\n\r\n--never-closed\r\n'
+        b"Content-Type: text/plain; charset=no-such-charset\r\n\r\n\xe4\xbd\xa0\xe5\xa5\xbd\r\n"
+    )
+    box = maildir_with(tmp_path / "Maildir", no_id, shouting, broken_mime)
+    first = run(cli, ws, "--maildir", str(box))
+    assert len(first["filed"]) == 3 and first["skipped"] == []
+    titles = {show(cli, ws, i)["title"]: show(cli, ws, i) for i in first["filed"]}
+    for title, case in titles.items():
+        assert len(title) <= 200 and not any(ord(ch) < 32 or 0x202A <= ord(ch) <= 0x202E for ch in title)
+        assert "\x00" not in (case.get("description") or "") and "\x07" not in (case.get("description") or "")
+    assert (
+        "broken" in titles and titles["broken"]["description"].strip() == "你好"
+    )  # unknown charset: UTF-8 tried
+    again = run(cli, ws, "--maildir", str(box))  # the mail without a Message-ID is known by its content
+    assert again["filed"] == [] and len(again["duplicates"]) == 3
+    assert cli("audit", "verify", cwd=ws).code == 0

@@ -61,8 +61,10 @@ def test_a_blank_customer_name_from_a_clone_is_flagged_and_reports_still_run(ws,
     path.write_text(path.read_text().replace("customer: Emma Brown", "customer: '   '"))
     git(ws, "commit", "-qam", "blank the name")
     report = cli("report", "compliance", "--period", "2025-11", cwd=ws, env=LATER)
-    assert report.code == 0, report.err
-    assert case_id in report.out
+    # The report runs on; the broken file is named and left out (exit 1: a finding).
+    assert report.code == 1, report.err
+    assert report.out.startswith("# Monthly complaints compliance report")
+    assert case_id in report.err and "only whitespace" in report.err
     checked = cli("validate", cwd=ws)
     assert checked.code != 0
     assert "customer: only whitespace" in checked.out + checked.err

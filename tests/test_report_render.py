@@ -128,9 +128,23 @@ def test_excel_workbook_has_sheets_formats_totals_and_charts(cli, rws, tmp_path)
     target = tmp_path / "c.xlsx"
     assert compliance_xlsx(cli, rws, target).code == 0
     book = load_workbook(target)
-    assert {"Summary", "By category", "SLA", "Breaches", "Trend", "Cases", "Data quality", "About"} <= set(
-        book.sheetnames
-    )
+    assert book.sheetnames == [  # as docs/reports.md lists them
+        "Summary",
+        "By category",
+        "By channel",
+        "By region",
+        "By product",
+        "SLA",
+        "Breaches",
+        "Ageing",
+        "Escalations",
+        "Surveys",
+        "Root causes",
+        "Trend",
+        "Data quality",
+        "Cases",
+        "About",
+    ]
     head = git(rws, "rev-parse", "HEAD").strip()
     for sheet in book.worksheets:  # every sheet opens with the title block
         assert sheet["A1"].value == "Monthly complaints compliance report: 2026-03", sheet.title
@@ -404,3 +418,96 @@ def test_stats_json_and_by(cli, rws):
     assert sum(g["closed"] for g in data["groups"]) == data["closed"]
     assert [g["key"] for g in data["groups"]] == ["billing", "logistics"]
     assert {c["clock"] for c in data["sla"]} == {"first_response", "resolution"}
+
+
+def test_stats_on_a_terminal_shows_each_figure_its_value_and_what_it_is_based_on(rws):
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "cmtool", "stats", "--period", "2026-03", "-w", str(rws), "--now", NOW],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env=env,
+        timeout=120,
+    )
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(leader)
+    text = out.decode()
+    assert done.returncode == 0, done.stderr
+    lines = {line.split("  ")[0]: line.split() for line in text.splitlines() if "  " in line}
+    assert lines["Reopened in period"][3] == "1" and lines["Closed in period"][3] == "4"
+    assert "1 open at start + 3 received + 1 reopened - 4 closed = 1 open at end" in text
+    assert "Upheld" in lines and "100.0%" in lines["Upheld"] and "unknown," in text
+
+
+def test_integrity_line_equals_a_full_audit_verify_and_goes_on_from_the_last_one(cli, rws):
+    import json
+
+    def line(report: str) -> str:
+        return next(row for row in report.splitlines() if row.startswith("| Integrity |"))
+
+    def full() -> dict:
+        return json.loads(cli("audit", "verify", "--json", "-w", str(rws)).out)
+
+    first = cli("report", "compliance", "--period", "2026-03", "-w", str(rws), "--now", NOW).out
+    verified = full()
+    head = git(rws, "rev-parse", "HEAD").strip()
+    expected = (
+        f"{verified['findings']} findings (see cmtool audit verify) in {verified['commits_checked']} commits"
+    )
+    assert (
+        f"audit verify at `{head[:12]}`: {expected} from the first commit |"
+        == line(first)[len("| Integrity | ") :]
+    )
+    ledger = json.loads((rws / ".git" / "cmtool" / "verified.json").read_text())
+    assert ledger["commit"] == head
+    # One more action: the next report checks only the new commit, and still agrees.
+    done = cli("resolve", "C-260325-D000004", "--resolution", "Refunded", "-w", str(rws), "--now", NOW)
+    assert done.code == 0, done.err
+    again = cli("report", "compliance", "--period", "2026-03", "-w", str(rws), "--now", NOW).out
+    verified, head = full(), git(rws, "rev-parse", "HEAD").strip()
+    expected = (
+        f"{verified['findings']} findings (see cmtool audit verify) in {verified['commits_checked']} commits"
+    )
+    assert line(again).endswith(f"`{head[:12]}`: {expected} from the first commit |")
+    assert json.loads((rws / ".git" / "cmtool" / "verified.json").read_text())["commit"] == head
+
+
+@pytest.mark.parametrize(
+    "name, period, quality, signed",
+    [
+        ("compliance", "2026-03", "Data quality", "Sign-off"),
+        ("fca", "2026-H1", "Data quality", "Sign-off"),
+        ("cn", "2026-03", "数据质量", "审核签字"),
+        ("cfpb", "2026-03", "Data quality", "Sign-off"),
+    ],
+)
+def test_every_bundled_workbook_has_title_block_integrity_data_quality_and_sign_off(
+    cli, rws, tmp_path, name, period, quality, signed
+):
+    target = tmp_path / f"{name}.xlsx"
+    done = cli(
+        "report", name, "--period", period, "-f", "xlsx", "-o", str(target), "-w", str(rws), "--now", NOW
+    )
+    assert done.code == 0, done.err
+    book = load_workbook(target)
+    for sheet in book.worksheets:
+        block = [sheet.cell(row, 1).value or "" for row in range(1, 6)]
+        assert block[0].endswith(period) or period in block[0], (sheet.title, block[0])
+        assert any("audit verify at" in text for text in block), (sheet.title, block)
+    assert quality in book.sheetnames
+    first = book.worksheets[0]
+    assert signed in [row[0].value for row in first.iter_rows()]

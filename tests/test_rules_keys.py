@@ -103,11 +103,11 @@ def test_targets_and_delays_are_capped(ws, cli, old, new, message):
 
 
 def test_survey_delays_are_capped(ws, cli):
-    rules = ws / "rules.yaml"
-    rules.write_text(rules.read_text() + "\nsurvey:\n  delay_hours: 99999999999\n")
-    git(ws, "commit", "-qam", "survey")
+    line = edit_rules(ws, "  delay_hours: 24\n", "  delay_hours: 99999999999\n")
+    message = "survey.delay_hours: 99999999999 is not a number from 0 to 87840"
+    assert f"rules.yaml:{line}: RULES_INVALID {message}" in problems(cli, ws)
     done = cli("survey", "due", cwd=ws)
-    assert done.code == 2 and "survey.delay_hours: 99999999999 is not a number from 0 to 87840" in done.err
+    assert done.code == 2 and message in done.err
 
 
 def test_every_command_refuses_an_unknown_holiday_subdivision_as_validate_does(ws, cli):

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from cmtool.cli.common import for_terminal
 from cmtool.errors import CmtoolError
 
 app = typer.Typer(
@@ -61,6 +62,7 @@ COMMAND_MODULES = (
     "cmtool.cli.evidence_cmds",
     "cmtool.cli.letter_cmds",
     "cmtool.cli.intake_cmds",
+    "cmtool.cli.serve_cmds",
 )
 
 
@@ -96,9 +98,9 @@ def run(argv: list[str] | None = None) -> int:
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except CmtoolError as err:
-        typer.echo(f"error: {err}", err=True)
+        typer.echo(for_terminal(f"error: {err}", sys.stderr), err=True)
         if err.hint:
-            typer.echo(f"hint: {err.hint}", err=True)
+            typer.echo(for_terminal(f"hint: {err.hint}", sys.stderr), err=True)
         return err.exit_code
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from cmtool.cli import completion
+from cmtool.model.text import escape_controls
 
 WorkspaceOpt = Annotated[
     Path | None,
@@ -142,13 +143,23 @@ def print_table(
     (``DROP_ORDER``) until the rest fits the terminal."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(no_color=not color_enabled())
     rows = list(rows)
     ids = short_ids or {}
-    cells = [[_one_line(_table_cell(c, row.get(c), ids)) for c in columns] for row in rows]
+    # Escaped, and Text rather than markup: a customer's ESC sequence or "[red]" is shown, never obeyed.
+    cells = [
+        [Text(_one_line(escape_controls(_table_cell(c, row.get(c), ids)))) for c in columns] for row in rows
+    ]
     widths = [max([len(c)] + [console.measure(r[i]).maximum for r in cells]) for i, c in enumerate(columns)]
     shown = _fit_columns(columns, widths, console.width)
+    # Every column gets an explicit width (rich squeezes unsized columns to nothing
+    # when a long free text asks for more than the terminal has): free text shares
+    # what the other columns leave.
+    fixed = sum(widths[i] for i in shown if columns[i] not in FREE_TEXT) + 2 * (len(shown) - 1)
+    free = [i for i in shown if columns[i] in FREE_TEXT]
+    room = max(FREE_TEXT_MIN, (console.width - fixed) // max(1, len(free)))
     table = Table(title=title, header_style="bold", box=None, pad_edge=False)
     for i in shown:
         flexible = columns[i] in FREE_TEXT
@@ -156,8 +167,7 @@ def print_table(
             columns[i].replace("_", " "),
             no_wrap=True,
             overflow="ellipsis",
-            min_width=FREE_TEXT_MIN if flexible else widths[i],
-            ratio=1 if flexible else None,
+            width=min(widths[i], room) if flexible else widths[i],
         )
     for row_cells in cells:
         table.add_row(*(row_cells[i] for i in shown))
@@ -166,7 +176,7 @@ def print_table(
         console.print("(no rows)")
 
 
-FREE_TEXT = ("title", "description", "snippet", "resolution", "message")
+FREE_TEXT = ("title", "description", "snippet", "resolution", "message", "note")
 FREE_TEXT_MIN = 24  # below this a title says too little to recognise a case
 
 
@@ -205,12 +215,18 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def for_terminal(text: str, stream: Any = None) -> str:
+    """``text`` with control characters escaped when it goes to a terminal (an ESC
+    sequence in a product name must not retitle or clear it); unchanged in a pipe."""
+    return escape_controls(text) if (stream or sys.stdout).isatty() else text
+
+
 def echo(message: str) -> None:
-    typer.echo(message)
+    typer.echo(for_terminal(message))
 
 
 def warn(message: str) -> None:
-    typer.echo(message, err=True)
+    typer.echo(for_terminal(message, sys.stderr), err=True)
 
 
 def skipped_files(workspace: Path | None) -> list:

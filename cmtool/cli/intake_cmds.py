@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from cmtool.cli.common import ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json
+from cmtool.cli.common import JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json
 
 intake_app = typer.Typer(help="Take complaints in from other channels (e-mail).", no_args_is_help=True)
 
@@ -24,7 +24,9 @@ def mail(
         bool, typer.Option("--imap", help="Read unseen mail of the IMAP mailbox in rules.yaml intake.mail.")
     ] = False,
     workspace: WorkspaceOpt = None,
-    actor: ActorOpt = None,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="Who acts (default: mail-intake, a system actor).")
+    ] = None,
     now: NowOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -58,6 +60,6 @@ def mail(
     for case_id, name, size in report.not_kept:
         echo(f"not kept {case_id}: {name} ({size:,} bytes, over attachments.max_size_mb)")
     echo(
-        f"{len(report.filed)} filed, {len(report.replies)} replies, "
+        f"{len(report.filed)} filed, {len(report.replies)} repl{'y' if len(report.replies) == 1 else 'ies'}, "
         f"{len(report.duplicates)} already taken, {len(report.skipped)} skipped"
     )

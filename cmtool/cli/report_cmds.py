@@ -14,6 +14,7 @@ from cmtool.cli.common import (
     NowOpt,
     WorkspaceOpt,
     echo,
+    for_terminal,
     is_terminal,
     print_json,
     print_rows,
@@ -60,12 +61,13 @@ def register(app: typer.Typer) -> None:
             if skipped:
                 raise typer.Exit(EXIT_FINDINGS)
             return
+        provisional = ", provisional" if result["provisional"] else ""
         print_rows(
             kpi_rows(result),
-            ("measure", "value"),
+            ("measure", "value", "note"),
             False,
             False,
-            title=f"KPIs {result['period']['label']} (as at {result['as_at']}"
+            title=f"KPIs {result['period']['label']} (as at {result['as_at']}{provisional}"
             + (f", data of {result['data_commit'][:12]})" if as_of else ")"),
         )
         if by:
@@ -143,7 +145,7 @@ def register(app: typer.Typer) -> None:
                 ws, name, resolve_now(now), period, fmt, target, show_pii, as_of, progress
             )
         if done.text is not None:
-            sys.stdout.write(done.text)
+            sys.stdout.write(for_terminal(done.text))
         elif as_json:
             print_json({"report": name, "period": done.period.label, "format": fmt, "path": str(done.path)})
         else:
@@ -171,49 +173,25 @@ def progress_bar() -> Iterator[Callable[[str, int], Callable[[int], None]] | Non
 
 
 def kpi_rows(k: dict[str, Any]) -> list[dict[str, Any]]:
-    def pct(value: float | None) -> str:
-        return "n/a" if value is None else f"{value * 100:.1f}%"
+    """The reports' summary rows (same figures, same words), for the terminal."""
+    from cmtool.reports.headline import summary_rows
 
-    def hours(block: dict[str, Any]) -> str:
-        return f"{block['median']} / {block['mean']} / {block['p90']} (n={block['count']})"
-
-    rows = [
-        ("received", k["received"]),
-        ("open at start", k["open_at_start"]),
-        ("closed", k["closed"]),
-        ("open at end", k["open_at_end"]),
-        ("first response h, median/mean/p90", hours(k["first_response_hours"])),
-        ("  in business hours", hours(k["first_response_business_hours"])),
-        ("resolution h, median/mean/p90", hours(k["resolution_hours"])),
-        ("  in business hours", hours(k["resolution_business_hours"])),
-    ]
-    rows += [
-        (
-            f"SLA {c['clock']}",
-            f"{pct(c['compliance'])} ({c['met']} met, {c['missed']} missed, "
-            f"{c['breached_open']} running past due)",
-        )
-        for c in k["sla"]
-    ]
-    for key in (
-        "closed_within_3_business_days",
-        "closed_within_8_weeks",
-        "escalated",
-        "reopened",
-        "first_contact_resolution",
-        "upheld",
-        "repeat_complaints",
-    ):
-        rows.append((key.replace("_", " "), f"{pct(k[key]['rate'])} ({k[key]['count']})"))
-    s = k["surveys"]
-    rows += [
-        ("CSAT average", s["csat_average"]),
-        ("survey response rate", pct(s["response_rate"])),
-        ("NPS", s["nps"]),
-        ("top categories", ", ".join(f"{t['key']} {t['count']}" for t in k["top_categories"])),
-        ("top root causes", ", ".join(f"{t['key']} {t['count']}" for t in k["top_root_causes"])),
-    ]
-    return [{"measure": m, "value": "n/a" if v is None else v} for m, v in rows]
+    rows = []
+    for row in summary_rows(k):
+        value, fmt = row["value"], row["format"]
+        if value is None:
+            shown: Any = "n/a"
+        elif fmt.endswith("%"):
+            shown = f"{value * 100:.1f}%"
+        elif isinstance(value, float):
+            shown = f"{value:,.2f}" if "0.00" in fmt else f"{value:,.1f}"
+        else:
+            shown = value
+        rows.append({"measure": row["measure"], "value": shown, "note": row["note"]})
+    for key, label in (("top_categories", "Top categories"), ("top_root_causes", "Top root causes")):
+        listed = ", ".join(f"{t['key']} {t['count']}" for t in k[key])
+        rows.append({"measure": label, "value": "", "note": listed})
+    return rows
 
 
 def group_row(g: dict[str, Any]) -> dict[str, Any]:

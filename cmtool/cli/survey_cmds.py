@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
         --json gives contact, subject and body for a mailer."""
         from cmtool.cli.common import context
         from cmtool.rules.loader import read_rules
-        from cmtool.services.survey import find_due, mark_invited
+        from cmtool.services.survey import find_due, mark_invited, write_invitations
 
         run = context(workspace, actor, now)
         due_list = find_due(run.ws, run.now, read_rules(run.ws.rules_path))
@@ -101,11 +101,7 @@ def register(app: typer.Typer) -> None:
                 )
         elif render:
             folder = Path(render)
-            folder.mkdir(parents=True, exist_ok=True)
-            for item in due_list:
-                (folder / f"{item.case_id}.txt").write_text(
-                    f"To: {item.contact}\nSubject: {item.subject}\n\n{item.body}", encoding="utf-8"
-                )
+            write_invitations(folder, due_list)
             warn(f"wrote {len(due_list)} invitation(s) to {folder}")
         if as_json or (not render and not is_terminal()):
             print_json([item.to_dict() for item in due_list])

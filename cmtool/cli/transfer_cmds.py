@@ -133,12 +133,12 @@ def summary_lines(report, rejects_path: Path | None) -> list[str]:
     if report.unknown_owners:
         names = sorted(report.unknown_owners.items(), key=lambda item: -item[1])
         lines.append(
-            "owners who are not people in rules.yaml (kept as written): "
+            "owners who are not people in rules.yaml (kept under extra; the cases were routed instead): "
             + ", ".join(f"{name!r} ({rows} rows)" for name, rows in names[:SHOWN_REJECTS])
             + ("" if len(names) <= SHOWN_REJECTS else f", ... {len(names) - SHOWN_REJECTS} more")
         )
         lines.append(
-            "  map them with --owner-map FILE (sheet name: person) or add them under people: in rules.yaml"
+            "  map them with --owner-map FILE (sheet name: person), or add them with cmtool people add NAME"
         )
     if report.incomplete:
         lines.append(

@@ -112,6 +112,7 @@ def infer(columns: list[Column], body: Sequence[tuple[Any, ...]]) -> Inference:
             if share >= SHARE:
                 take(column, target, f"{share:.0%} of the cells are {target} words")
                 break
+    _infer_closed(columns, open_columns(), profiles, body, claimed, take)
     if SOURCE_ID not in claimed:
         ids = [c for c in open_columns() if _is_identifier(profiles[c.index])]
         ids.sort(key=lambda c: not any(w in normalize(c.header).split() for w in ID_WORDS))
@@ -170,6 +171,37 @@ def _infer_received(columns, candidates, profiles, body, claimed, take) -> None:
     if len(pool) > 1:
         why += f"; the earliest date of the row in {earliest[best.index]} of {rows} rows"
     take(best, "filed_at", why)
+
+
+def _infer_closed(columns, candidates, profiles, body, claimed, take) -> None:
+    """A date column filled on exactly the rows whose status is resolved or closed
+    is the closing date (an "updated" date is filled on open rows too)."""
+    status = next((c for c in columns if c.target == "status"), None)
+    if status is None or claimed & {"closed_at", "resolved_at"}:
+        return
+    table = DEFAULT_TABLES["status"]
+    for column in (c for c in candidates if profiles[c.index].date_share >= SHARE):
+        done_dated = open_empty = wrong = 0
+        for row in body[:SAMPLE_ROWS]:
+            word = table.get(normalize(text_of(row[status.index]))) if status.index < len(row) else None
+            if word is None:
+                continue
+            dated = column.index < len(row) and not is_empty(row[column.index])
+            done = word in ("resolved", "closed")
+            if dated and done:
+                done_dated += 1
+            elif not dated and not done:
+                open_empty += 1
+            else:
+                wrong += 1
+        total = done_dated + open_empty + wrong
+        if done_dated and open_empty and wrong <= 0.05 * total:
+            take(
+                column,
+                "closed_at",
+                f"dates on {done_dated} resolved or closed rows and on none of {open_empty} open ones",
+            )
+            return
 
 
 def pool_position(pool: list[Column], index: int) -> int:

@@ -114,8 +114,11 @@ class RowConverter:
                 name = " ".join(text_of(value).split())
                 person = self.owners.get(normalize(name)) or self.owners.get(normalize(name).replace(" ", ""))
                 if person is None:
-                    unknown_owner = name  # kept as written, and listed: the case stays with its owner
-                state["assignee"] = person or name
+                    # Not a person of rules.yaml: an owner cmtool cannot assign (the
+                    # action would be refused). Kept under extra and listed.
+                    extra[column.header] = unknown_owner = name
+                else:
+                    state["assignee"] = person
             else:
                 converted = self._field(column, value)
                 if column.target in ("channel", "priority") and converted is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,10 +12,13 @@ from cmtool.model.fields import FIELDS, FIELDS_BY_NAME
 from cmtool.model.ids import is_valid_id
 from cmtool.model.problems import Problem
 from cmtool.model.replay import state_differences
+from cmtool.model.text import control_error
 from cmtool.model.timefmt import parse_time
 from cmtool.model.transitions import TRANSITIONS
 
 KNOWN_TOP = {"id", "events", *FIELDS_BY_NAME}
+# Amounts and counts beyond this are typing errors or attacks (1e308 overflows sums).
+MAX_NUMBER = 10**12
 
 
 def check_case_data(data: Any, path: str = "", lines: Mapping[str, int] | None = None) -> list[Problem]:
@@ -52,7 +56,10 @@ def check_case_data(data: Any, path: str = "", lines: Mapping[str, int] | None =
         key = f"events[{index}]"
         message = _event_error(item)
         if message:
-            found.append(problem("CASE_BAD_EVENT", f"event {index + 1}: {message}", key))
+            inner = f"{key}.{message.split(':', 1)[0]}"  # "at: ..." points at the at: line
+            found.append(
+                problem("CASE_BAD_EVENT", f"event {index + 1}: {message}", inner if inner in lines else key)
+            )
         else:
             events.append(Event.from_dict(item))
     if len(events) != len(raw_events):
@@ -113,7 +120,9 @@ def _type_error(kind: str, choices: tuple[str, ...], value: Any) -> str | None:
     if kind in ("str", "text"):
         if not isinstance(value, str):
             return f"expected text, got {value!r}"
-        return "only whitespace (leave the field out instead)" if value and not value.strip() else None
+        if value and not value.strip():
+            return "only whitespace (leave the field out instead)"
+        return control_error(value, multiline=kind == "text")
     if kind == "time":
         try:
             parse_time(value)
@@ -122,10 +131,10 @@ def _type_error(kind: str, choices: tuple[str, ...], value: Any) -> str | None:
         return None
     if kind == "int":
         ok = isinstance(value, int) and not isinstance(value, bool)
-        return None if ok else f"expected a whole number, got {value!r}"
+        return _size_error(value) if ok else f"expected a whole number, got {value!r}"
     if kind == "number":
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return None if ok else f"expected a number, got {value!r}"
+        return _size_error(value) if ok else f"expected a number, got {value!r}"
     if kind == "bool":
         return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
     if kind == "list":
@@ -135,12 +144,43 @@ def _type_error(kind: str, choices: tuple[str, ...], value: Any) -> str | None:
     return None
 
 
+def _size_error(value: float) -> str | None:
+    if not math.isfinite(value):
+        return f"{value} is not a number"
+    return f"{value} is out of range (at most {MAX_NUMBER:,} either way)" if abs(value) > MAX_NUMBER else None
+
+
+def value_error(name: str, value: Any) -> str | None:
+    """Why ``value`` cannot be stored in state field ``name`` (None when it can)."""
+    spec = FIELDS_BY_NAME.get(name)
+    if spec is None or value is None:
+        return None
+    return _type_error(spec.kind, spec.choices, value)
+
+
+def new_event_error(event: Event) -> str | None:
+    """Why an event about to be written would not validate: ``field: reason``."""
+    problem = _event_error(event.to_dict())
+    if problem:
+        return problem
+    for name, (_old, new) in event.changes.items():
+        problem = value_error(name, new)
+        if problem:
+            return f"{name}: {problem}"
+    return None
+
+
 def _event_error(item: Any) -> str | None:
     if not isinstance(item, Mapping):
         return "must be a mapping with at, actor and action"
     for key in ("at", "actor", "action"):
         if not isinstance(item.get(key), str) or not item.get(key):
             return f"{key}: is missing or not text"
+        if control_error(item[key]):
+            return f"{key}: {control_error(item[key])}"
+    note = item.get("note")
+    if isinstance(note, str) and control_error(note, multiline=True):
+        return f"note: {control_error(note, multiline=True)}"
     try:
         parse_time(item["at"])
     except (ValueError, TypeError) as exc:

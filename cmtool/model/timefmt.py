@@ -8,6 +8,9 @@ from datetime import datetime, timedelta, timezone
 # clones, time zones). Further ahead, an event would freeze its case: no later
 # action may be dated before it.
 MAX_AHEAD = timedelta(days=1)
+# Times outside these years are typing errors or attacks; refusing them keeps every
+# calculation (deadlines years ahead, UTC conversion) inside what datetime can hold.
+MIN_YEAR, MAX_YEAR = 1970, 2999  # git cannot record a commit before 1970
 
 
 def parse_time(text: str | datetime) -> datetime:
@@ -19,6 +22,8 @@ def parse_time(text: str | datetime) -> datetime:
         if value.endswith("Z"):
             value = value[:-1] + "+00:00"
         moment = datetime.fromisoformat(value)
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            raise ValueError(f"time {text!s} is outside the years {MIN_YEAR}-{MAX_YEAR}")
     if moment.tzinfo is None:
         raise ValueError(f"time {text!s} has no UTC offset (write e.g. 2025-03-18T09:30:00+08:00)")
     return moment

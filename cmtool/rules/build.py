@@ -29,6 +29,7 @@ from cmtool.rules.build_intake import build_intake
 from cmtool.rules.build_notify import build_notify
 from cmtool.rules.build_reporting import build_reporting
 from cmtool.rules.build_sla import build_ladder, build_policies, build_regimes
+from cmtool.rules.build_survey import build_survey
 from cmtool.rules.checker import Checker
 from cmtool.rules.keys import check_keys
 from cmtool.rules.model import Rules
@@ -73,6 +74,7 @@ def build_rules(
                 Problem("RULES_UNKNOWN_SECTION", f"unknown section {key!r}", rel, c.line(str(key)))
             )
     check_keys(c, data)
+    build_survey(c, data)  # the survey commands read it; checked here like every section
     access = build_access(c, data)
     people = build_people(c, data)
     teams = build_teams(c, data, people)

@@ -15,8 +15,10 @@ from cmtool.model.problems import Problem
 from cmtool.rules.build import build_rules
 from cmtool.rules.model import Rules
 from cmtool.store.checkmarks import is_checked, mark_checked
+from cmtool.store.safefile import read_text
 from cmtool.store.yamlio import load_with_lines
 
+RULES_MAX_BYTES = 1024 * 1024  # the bundled rules.yaml is about 20 KB
 _CACHE: dict[tuple[str, int, int], Rules] = {}
 
 
@@ -61,8 +63,10 @@ def rules_from_text(text: str, rel: str = "rules.yaml") -> Rules:
 def check_rules_file(path: Path, rel: str = "rules.yaml") -> tuple[dict[str, Any] | None, list[Problem]]:
     """(parsed data, every problem): what ``cmtool validate`` reports."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text(path, path.parent, limit=RULES_MAX_BYTES)
+    except DataError as exc:
+        return None, [Problem("RULES_UNREADABLE", str(exc).partition(": ")[2], rel)]
+    except OSError as exc:
         return None, [Problem("RULES_UNREADABLE", f"cannot read: {exc}", rel)]
     _rules, data, problems = check_rules(text, rel)
     return (data if isinstance(data, dict) else None), problems
@@ -76,8 +80,8 @@ def load_rules(path: Path, rel: str = "rules.yaml") -> Rules:
     """
     try:
         stat = path.stat()
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text(path, path.parent, limit=RULES_MAX_BYTES)
+    except OSError as exc:
         raise DataError(f"{rel}: cannot read: {exc}") from None
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     if key in _CACHE:

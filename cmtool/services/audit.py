@@ -42,6 +42,7 @@ from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, load_with_lines
 
 RULES = "rules.yaml"
+_MODES = {"120000": "a symbolic link", "160000": "a submodule"}  # never what cmtool writes
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,11 @@ def _check_commits(
         mine = by_commit.get(commit.sha, [])
         paths = sorted({ch.path for _c, _d, ch in mine})
         here = check_commit_meta(commit, parse_trailers(commit.message), paths, policy)
+        here += [
+            Finding("CASE_NOT_REGULAR_FILE", f"committed as {_MODES[ch.new_mode]}", commit.sha, ch.path)
+            for _c, _d, ch in mine
+            if ch.new_mode in _MODES
+        ]
         if commit.is_merge:
             here += _check_merge(commit, mine, blobs, report if collect else None)
         for _c, _diff_index, ch in [] if commit.is_merge else mine:

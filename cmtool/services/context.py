@@ -13,6 +13,7 @@ from pathlib import Path
 
 from cmtool.errors import UsageError
 from cmtool.model.registry import COMMIT_TRAILERS, check_commit_action
+from cmtool.model.text import control_error, escape_controls
 from cmtool.model.timefmt import format_time, parse_time, too_far_ahead
 from cmtool.services.guard import ActionGuard
 from cmtool.store import git as gitops
@@ -140,8 +141,8 @@ def make_context(workspace: Path | None = None, actor: str | None = None, now: s
     if not who:
         who = config.name if config else getpass.getuser()
     who = who.strip()
-    if not who or "\n" in who:
-        raise UsageError("--actor must be a non-empty single line")
+    if not who or control_error(who):
+        raise UsageError(f"--actor must be a non-empty single line ({control_error(who) or 'empty'})")
     if config and config.name == who:
         email = config.email
     else:
@@ -157,13 +158,19 @@ def commit_message(
     ``action`` and the names in ``extra`` must be in ``cmtool.model.registry``,
     so that ``audit verify`` knows everything cmtool writes.
     """
-    trailers = [f"Cmtool-Action: {check_commit_action(action)}", f"Cmtool-Actor: {actor}"]
+
+    # Text from people and files (a title, a reason, an import file's name) never
+    # makes a second line: no newline in it can forge a trailer.
+    def line(text: str) -> str:
+        return escape_controls(text, keep_lines=False)
+
+    trailers = [f"Cmtool-Action: {check_commit_action(action)}", f"Cmtool-Actor: {line(actor)}"]
     trailers += [f"Cmtool-Case: {case_id}" for case_id in case_ids]
     for name, value in (extra or {}).items():
         if name not in COMMIT_TRAILERS:
             raise ValueError(f"trailer {name!r} is not in cmtool.model.registry.COMMIT_TRAILERS")
-        trailers.append(f"{name}: {value}")
-    return f"{summary}\n\n" + "\n".join(trailers) + "\n"
+        trailers.append(f"{name}: {line(value)}")
+    return f"{line(summary)}\n\n" + "\n".join(trailers) + "\n"
 
 
 def file_summary(ws: Workspace, case_id: str, title: str | None) -> str:

@@ -139,6 +139,15 @@ def doctor(ctx: Context, repair: bool = False) -> DoctorReport:
                     "the committed file; to keep the edit, record it with cmtool edit",
                 )
             )
+    for rel, kind in health.irregular_files(ws):
+        add(
+            Finding(
+                "NOT_A_REGULAR_FILE",
+                f"{rel} is {kind}: cmtool reads only regular files here, so it is refused",
+                False,
+                "look at where it points (ls -l), keep what you need, then remove it (git rm)",
+            )
+        )
     missing = health.driver_missing(ws)
     if missing:
         if repair:

@@ -6,9 +6,9 @@ the taxonomy's own key where a word names one (by key, label or keywords),
 otherwise a new taxonomy entry that the import adds to rules.yaml in its commit.
 An Owner column names people: a name rules.yaml knows (by name, e-mail or the
 same words) becomes that person, as does one ``--owner-map`` maps; any other
-name stays the case's owner as written and is listed, so nobody's case moves
-to someone else. Each decision is an event naming its rule,
-dated at the case's filing.
+name cannot be an assignee (only people can), so it is kept under ``extra``,
+listed in the summary, and the case is routed as one without an owner. Each
+decision is an event naming its rule, dated at the case's filing.
 """
 
 from __future__ import annotations

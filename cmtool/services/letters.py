@@ -27,6 +27,7 @@ from cmtool.rules.loader import load_rules
 from cmtool.rules.model import Rules
 from cmtool.services import lifecycle
 from cmtool.services.context import Context
+from cmtool.services.customer_status import status_link
 from cmtool.sla.clocks import case_clocks
 from cmtool.store.casefiles import load_case, resolve_id
 
@@ -92,6 +93,7 @@ def render_letter(
         raise UsageError(
             f"{case.id} has no resolution yet", hint="record it first: cmtool resolve ID --resolution ..."
         )
+    status_url, code = status_link(ctx.ws, rules.intake.web.public_url, case.id)
     context = {
         "case": dict(case.state, id=case.id),
         "firm": rules.reporting.firm,
@@ -102,8 +104,8 @@ def render_letter(
         "families": sorted(found),
         "redress": _money(case, rules),
         "reason": reason,
-        "status_url": None,
-        "status_code": None,
+        "status_url": status_url,
+        "status_code": code,
     }
     name = f"{KINDS[kind]}.{chosen}.md.j2"
     env = message_environment(ctx.ws.root, ctx.ws.templates_dir, "letters")

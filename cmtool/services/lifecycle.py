@@ -13,6 +13,7 @@ from cmtool.model.enums import Channel, Priority, Status
 from cmtool.model.events import Event
 from cmtool.model.fields import EDITABLE, FIELD_NAMES, FIELDS_BY_NAME
 from cmtool.model.ids import new_id
+from cmtool.model.schema import value_error
 from cmtool.model.timefmt import parse_time
 from cmtool.model.transitions import TRANSITIONS, next_status
 from cmtool.services.context import Context, commit_message, file_summary
@@ -46,6 +47,24 @@ def _text(value: str | None, name: str, required: bool = False) -> str | None:
             raise UsageError(f"{name} must not be empty")
         return None
     return value.strip() if "\n" not in value.strip() else value.strip() + "\n"
+
+
+def check_value(name: str, value: Any, option: str | None = None) -> Any:
+    """``value`` if state field ``name`` can hold it (the checks validate applies to
+    the file); else a usage error naming the option, so nothing stuck is committed."""
+    problem = value_error(name, value)
+    if problem:
+        raise UsageError(f"{option or '--' + name.replace('_', '-')}: {problem}")
+    return value
+
+
+def _line(value: str | None, name: str, option: str, required: bool = False) -> str | None:
+    """A one-line option for state field ``name``: trimmed, no line breaks or controls."""
+    if value is None or not value.strip():
+        if required:
+            raise UsageError(f"{option} must not be empty")
+        return None
+    return check_value(name, value.strip(), option)
 
 
 def _refuse_blank(name: str, value: Any) -> None:
@@ -84,7 +103,7 @@ def filing_state(fields: Mapping[str, Any]) -> dict[str, Any]:
         if name not in FIELDS_BY_NAME:
             raise UsageError(f"unknown field {name!r}")
         _refuse_blank(name, value)
-        state[name] = check_choice(name, value) if isinstance(value, str) else value
+        state[name] = check_value(name, check_choice(name, value) if isinstance(value, str) else value)
     state["priority"] = check_choice("priority", state.get("priority") or Priority.NORMAL.value)
     state["channel"] = check_choice("channel", state.get("channel") or Channel.OTHER.value)
     if "description" in state:
@@ -147,7 +166,7 @@ def act(ctx: Context, ref: str, action: str, build: Callable[[Case], tuple[Any, 
 
 
 def assign(ctx: Context, ref: str, to: str, reason: str | None = None) -> Case:
-    assignee = _text(to, "--to", required=True)
+    assignee = _line(to, "assignee", "--to", required=True)
 
     def build(case: Case) -> tuple[Changes, str | None]:
         if case.get("assignee") == assignee:
@@ -176,7 +195,7 @@ def note(
 
 
 def wait(ctx: Context, ref: str, reason: str) -> Case:
-    why = _text(reason, "--reason", required=True)
+    why = _line(reason, "waiting_reason", "--reason", required=True)
     return act(
         ctx,
         ref,
@@ -197,7 +216,7 @@ def resume(ctx: Context, ref: str, note_text: str | None = None) -> Case:
 
 
 def escalate(ctx: Context, ref: str, to: str, reason: str) -> Case:
-    target = _text(to, "--to", required=True)
+    target = _line(to, "assignee", "--to", required=True)
     why = _text(reason, "--reason", required=True)
 
     def build(case: Case) -> tuple[Changes, str | None]:
@@ -224,6 +243,7 @@ def edit(
         _refuse_blank(name, value)
         if name == "title":
             _text(value, "title", required=True)
+        check_value(name, value.strip() if isinstance(value, str) else value)
 
     def build(case: Case) -> tuple[Changes, str | None]:
         changes = changes_between(case.state, updates)
@@ -265,9 +285,10 @@ def resolve(
     text = _text(resolution, "--resolution", required=True)
     updates: dict[str, Any] = {"resolution": text, "resolved_at": None, "waiting_reason": None}
     if remedy:
-        updates["remedy"] = remedy.strip()
+        updates["remedy"] = _line(remedy, "remedy", "--remedy")
     if redress is not None:
         updates.update(_redress(redress, currency))
+        check_value("redress", updates["redress"])
     elif currency is not None:
         raise UsageError("--currency needs --redress")
     if upheld is not None:

@@ -270,34 +270,78 @@ def fca_scope(rules: Rules) -> RegimeReturn:
     return RegimeReturn(names or ("fca_disp", "fca_disp_payments"), currency or "GBP")
 
 
+VERIFIED = "verified.json"  # in .git/cmtool/: the last verify result, to go on from
+
+
 def integrity(ws: Workspace, commit: str | None, dirty: bool) -> dict[str, Any]:
-    """What `audit verify` says about the history up to the data commit, checked from
-    the latest seal in that history on (a seal vouches for what came before it)."""
+    """What `audit verify` says about the history up to the data commit.
+
+    The check starts after the latest `audit seal` in that history (a seal vouches
+    for what came before it), or after the commit the last report verified (kept in
+    .git/cmtool/verified.json with its count of findings), whichever is later: a
+    report re-checks only the commits added since, not a 100,000-commit history."""
     from cmtool.services.audit import verify
+    from cmtool.store.gitread import is_ancestor
     from cmtool.store.sealtags import commit_in_history, read_seal_tags
 
     if commit is None:
         return {"commit": None, "findings": 0, "commits": 0, "since": None, "text": "no data commit"}
-    since = None
+    seal = None
     for tag in sorted(read_seal_tags(ws.root), key=lambda t: _seal_number(t.name), reverse=True):
         if commit_in_history(ws.root, tag.target, commit)[1]:
-            since = tag
+            seal = tag
             break
-    report = verify(ws, since.target if since else None, at=commit)
-    found = len(report.findings)
+    known = _read_verified(ws)
+    base, carried, checked = (seal.target if seal else None), 0, 0
+    same_seal = known is not None and known.get("seal") == (seal.name if seal else None)
+    if same_seal and (known["commit"] == commit or is_ancestor(ws.root, known["commit"], commit)):
+        base, carried, checked = known["commit"], known["history_findings"], known["commits"]
+    # From the data commit itself: no commit to check, but the seals still are.
+    report = verify(ws, base, at=commit)
+    history = carried + sum(1 for f in report.findings if not f.code.startswith("SEAL_"))
+    seals = sum(1 for f in report.findings if f.code.startswith("SEAL_"))
+    commits = checked + len(report.commits)
+    _write_verified(ws, commit, seal.name if seal else None, history, commits)
+    found = history + seals
     verdict = "0 findings" if not found else f"{found} findings (see cmtool audit verify)"
-    scope = f"since seal {since.name}" if since else "from the first commit"
-    text = f"{verdict} in {len(report.commits)} commits {scope}"
+    scope = f"since seal {seal.name}" if seal else "from the first commit"
+    text = f"{verdict} in {commits} commits {scope}"
     if dirty:
         text += "; uncommitted changes are not covered"
     return {
         "commit": commit,
         "findings": found,
-        "commits": len(report.commits),
-        "since": since.name if since else None,
+        "commits": commits,
+        "since": seal.name if seal else None,
         "text": f"audit verify at {commit[:12]}: {text}",
         "verdict": text,
     }
+
+
+def _read_verified(ws: Workspace) -> dict[str, Any] | None:
+    import json
+
+    try:
+        data = json.loads((ws.git_dir / "cmtool" / VERIFIED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(data, dict) and isinstance(data.get("commit"), str)
+    ok = ok and all(isinstance(data.get(k), int) for k in ("history_findings", "commits"))
+    return data if ok else None
+
+
+def _write_verified(ws: Workspace, commit: str, seal: str | None, findings: int, commits: int) -> None:
+    import json
+
+    folder = ws.git_dir / "cmtool"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        temp = folder / f".{VERIFIED}.{os.getpid()}"
+        record = {"commit": commit, "seal": seal, "history_findings": findings, "commits": commits}
+        temp.write_text(json.dumps(record), encoding="utf-8")
+        os.replace(temp, folder / VERIFIED)
+    except OSError:
+        pass  # a read-only clone: the next report checks again
 
 
 def _seal_number(name: str) -> int:

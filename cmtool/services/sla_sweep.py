@@ -1,7 +1,9 @@
 """`cmtool sla check`: every clock of every open case, and the escalation sweep.
 
-Reading is lock-free and goes through ``store.catalog.all_cases`` (the fast
-path). With ``apply``, the due rungs are re-derived under the workspace lock
+Reading is lock-free and goes through the index: its clock facts (``sla.facts``)
+say which open cases have a clock that may be in warning or breach or have a
+rung due at ``now``, and only those are built and timed; the others count as
+checked, with nothing to report. With ``apply``, the due rungs are re-derived under the workspace lock
 from the committed files (another process may have acted meanwhile) and
 written in ONE commit naming every case. Idempotent: a rung already in a
 case's events is never due again, so a second sweep at the same moment finds
@@ -10,9 +12,13 @@ nothing to do and makes no commit.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cmtool.errors import DirtyWorkspace
@@ -23,9 +29,11 @@ from cmtool.rules.loader import load_rules
 from cmtool.rules.model import Rules
 from cmtool.services.context import Context, commit_message
 from cmtool.sla.clocks import ClockState, evaluate
+from cmtool.sla.facts import derive
 from cmtool.sla.ladder import DueStep, due_step, fired_steps, step_event
 from cmtool.store import git as gitops
-from cmtool.store.catalog import all_cases, broken_files
+from cmtool.store import slafacts
+from cmtool.store.catalog import cases_to_time
 from cmtool.store.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -119,8 +127,12 @@ def sla_check(
     failed before are retried; ``dry_run`` shows both without doing either."""
     rules = load_rules(ctx.ws.rules_path)
     data_commit = gitops.head(ctx.ws.root)
-    result, due_by_case = _sweep(all_cases(ctx.ws, statuses=OPEN, skip_broken=True), rules, ctx.now)
-    result.broken = broken_files(ctx.ws)
+    key = facts_key(ctx.ws)
+    chosen = cases_to_time(ctx.ws, OPEN, key, _deriver(rules), ctx.now)
+    result, due_by_case = _sweep(chosen.cases, rules, ctx.now)
+    result.cases_checked += chosen.quiet_cases
+    result.clocks_checked += chosen.quiet_clocks
+    result.broken = chosen.broken
     result.data_commit = data_commit
     if apply and dry_run:
         result.applied = [step for case_id in sorted(due_by_case) for step in due_by_case[case_id]]
@@ -129,6 +141,33 @@ def sla_check(
     if apply:
         _notify(ctx, rules, result, dry_run)
     return result
+
+
+def facts_key(ws: Workspace) -> str:
+    """What clock facts depend on besides the case file: rules.yaml and the code."""
+    return hashlib.sha256(ws.rules_path.read_bytes() + _code_version().encode()).hexdigest()
+
+
+@cache
+def _code_version() -> str:
+    """cmtool's and the holidays package's versions and the source of the modules that
+    time clocks, so that changed code (even unreleased) derives the facts again."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(f"{metadata.version('holidays')}".encode())
+    sources = [package / "__init__.py", package / "calendar.py"]
+    for folder in ("model", "rules", "sla"):
+        sources += sorted((package / folder).glob("*.py"))
+    for source in sources:
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def _deriver(rules: Rules):
+    def facts_of(case: Case) -> slafacts.Facts:
+        facts = derive(case, rules)
+        return slafacts.Facts(len(facts.clocks), facts.wake, facts.moving, facts.to_dict())
+
+    return facts_of
 
 
 def _notify(ctx: Context, rules: Rules, result: SweepResult, dry_run: bool) -> None:

@@ -1,20 +1,15 @@
 """Satisfaction surveys: record an answer, find whom to ask, render invitations,
 record that they were sent, and import answers collected elsewhere.
 
-Settings come from the ``survey:`` section of rules.yaml:
-
-    survey:
-      delay_hours: 24      # ask this long after a case is closed
-      max_age_days: 30     # ...but not about cases closed longer ago than this
-      cooldown_days: 90    # ask one customer at most once in this many days
-      template: survey_invitation.txt.j2   # in templates/messages/
+Settings come from the ``survey:`` section of rules.yaml (``rules.build_survey``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -22,9 +17,12 @@ from cmtool.errors import DataError, UsageError
 from cmtool.model.case import Case
 from cmtool.model.enums import Status
 from cmtool.model.events import Event
+from cmtool.model.ids import is_valid_id
 from cmtool.model.timefmt import format_time, parse_time
 from cmtool.model.transitions import next_status
 from cmtool.reports.facts import customer_key
+from cmtool.rules.build_survey import SurveySettings, build_survey
+from cmtool.rules.checker import Checker
 from cmtool.services.context import Context, commit_message
 from cmtool.services.lifecycle import act, changes_between
 from cmtool.store.catalog import all_cases
@@ -32,42 +30,16 @@ from cmtool.store.workspace import Workspace
 
 CSAT_RANGE = range(1, 6)
 NPS_RANGE = range(0, 11)
-DEFAULTS = {"delay_hours": 24, "max_age_days": 30, "cooldown_days": 90}
-# Caps (about ten years): a bigger delay overflows the date arithmetic.
-MAX_DAYS = {"delay_hours": 10 * 366 * 24, "max_age_days": 10 * 366, "cooldown_days": 10 * 366}
-DEFAULT_TEMPLATE = "survey_invitation.txt.j2"
-
-
-@dataclass(frozen=True)
-class SurveySettings:
-    delay: timedelta
-    max_age: timedelta
-    cooldown: timedelta
-    template: str
 
 
 def settings(raw_rules: Mapping[str, Any]) -> SurveySettings:
-    """The ``survey:`` section, every problem reported at once."""
-    section = raw_rules.get("survey") or {}
-    if not isinstance(section, Mapping):
-        raise DataError("rules.yaml: survey: must be a mapping (delay_hours, cooldown_days...)")
-    values, problems = {}, []
-    for key, default in DEFAULTS.items():
-        value = section.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_DAYS[key]:
-            problems.append(f"survey.{key}: {value!r} is not a number from 0 to {MAX_DAYS[key]}")
-        values[key] = value
-    template = section.get("template", DEFAULT_TEMPLATE)
-    if not isinstance(template, str) or "/" in template or template.startswith("."):
-        problems.append(f"survey.template: {template!r} must be a file name in templates/messages/")
-    if problems:
-        raise DataError("rules.yaml: " + "; ".join(problems), hint="fix the survey: section")
-    return SurveySettings(
-        timedelta(hours=values["delay_hours"]),
-        timedelta(days=values["max_age_days"]),
-        timedelta(days=values["cooldown_days"]),
-        template,
-    )
+    """The ``survey:`` section, every problem reported at once (the checks
+    ``validate`` runs on it)."""
+    c = Checker({}, "rules.yaml")
+    config = build_survey(c, raw_rules)
+    if c.problems:
+        raise DataError("; ".join(str(p) for p in c.problems), hint="fix the survey: section")
+    return config
 
 
 def check_scores(csat: int | None, nps: int | None) -> None:
@@ -189,6 +161,18 @@ def find_due(ws: Workspace, now: datetime, rules_raw: Mapping[str, Any]) -> list
     config = settings(rules_raw)
     due = due_surveys(all_cases(ws, statuses=[Status.CLOSED.value]), now, config)
     return render_invitations(ws, due, config, now)
+
+
+def write_invitations(folder: Path, due: Sequence[DueSurvey]) -> None:
+    """One ``<case id>.txt`` per invitation in ``folder``. The name comes from the
+    case file, so it must be a case ID: a forged ``id: ../../x`` never leaves the folder."""
+    for item in due:
+        if not is_valid_id(item.case_id):
+            raise DataError(f"{item.case_id!r} is not a case ID; no invitation file is named after it")
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in due:
+        text = f"To: {item.contact}\nSubject: {item.subject}\n\n{item.body}"
+        (folder / f"{item.case_id}.txt").write_text(text, encoding="utf-8")
 
 
 def render_invitations(

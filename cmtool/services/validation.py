@@ -40,7 +40,7 @@ def _future_events(ws: Workspace, path: Path, data: dict | None) -> list[Problem
         return []
     rel = str(path.relative_to(ws.root))
     try:
-        lines = load_with_lines(read_text(path), rel)[1]
+        lines = load_with_lines(read_text(path, ws.root), rel)[1]
     except DataError:
         lines = {}
     return [

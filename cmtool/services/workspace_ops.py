@@ -38,7 +38,7 @@ def create_workspace(
     if rules is not None:
         text = _given_rules(rules)
     else:
-        text = read_text(BUNDLED / "rules.yaml")
+        text = (BUNDLED / "rules.yaml").read_text(encoding="utf-8")  # package data, linked in a checkout
         text = text if with_sample else without_people(text)
     text = add_people(text, people) if people else text
     rules_from_text(text)  # a bad --person or --rules is refused before anything is made

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from cmtool.model.ids import ID_RE, is_valid_id, normalize_prefix
 from cmtool.model.privacy import TOKEN_PREFIX
 from cmtool.model.problems import Problem
 from cmtool.model.schema import check_case_data
+from cmtool.store import safefile
 from cmtool.store.personal import sealer_for
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, load_with_lines
@@ -19,13 +21,33 @@ MAX_CANDIDATES = 10
 
 
 def iter_case_paths(ws: Workspace, under: Path | None = None) -> Iterator[Path]:
-    """Every case file, in ID order (folders are YYYY/MM, names are IDs)."""
+    """Every case file, in ID order (folders are YYYY/MM, names are IDs).
+
+    A year or month folder that is a symbolic link is not followed: it is
+    yielded itself, so that reading it reports it.
+    """
     base = under or ws.cases_dir
+    if base.is_symlink():
+        yield base
+        return
     if not base.is_dir():
         return
-    for year in sorted(p for p in base.iterdir() if p.is_dir()):
-        for month in sorted(p for p in year.iterdir() if p.is_dir()):
-            yield from sorted(month.glob("C-*.yaml"))
+    for year in _folders(base):
+        if year.is_symlink():
+            yield year
+            continue
+        for month in _folders(year):
+            if month.is_symlink():
+                yield month
+            else:
+                yield from sorted(month.glob("C-*.yaml"))
+
+
+def _folders(base: Path) -> list[Path]:
+    """Sub-folders, and links (to anything) that stand where a folder should."""
+    with os.scandir(base) as entries:
+        found = [Path(e.path) for e in entries if e.is_symlink() or e.is_dir(follow_symlinks=False)]
+    return sorted(found)
 
 
 def resolve_id(ws: Workspace, typed: str) -> str:
@@ -35,7 +57,7 @@ def resolve_id(ws: Workspace, typed: str) -> str:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if is_valid_id(prefix):
-        if ws.case_path(prefix).exists():
+        if os.path.lexists(ws.case_path(prefix)):  # a link is found, then refused when read
             return prefix
         raise NotFound(f"no case {prefix}", hint="list cases with: cmtool list")
     matches = [p.stem for p in _candidate_paths(ws, prefix) if p.stem.startswith(prefix)]
@@ -60,18 +82,22 @@ def _candidate_paths(ws: Workspace, prefix: str) -> Iterator[Path]:
     return iter_case_paths(ws)
 
 
-def read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+def read_text(path: Path, root: Path | None = None) -> str:
+    """A case file's exact text: a regular file (never through a link), within the size limit."""
+    return safefile.read_text(path, root)
 
 
 def check_file(ws: Workspace, path: Path) -> tuple[dict | None, list[Problem]]:
     """Parse and check one case file: (data, problems). Never raises for bad data."""
     rel = str(path.relative_to(ws.root))
     try:
-        data, lines = load_with_lines(read_text(path), rel)
+        data, lines = load_with_lines(read_text(path, ws.root), rel)
+    except FileNotFoundError:
+        return None, [Problem("CASE_MISSING", "the file is gone", rel)]
+    except safefile.NotRegularFile as exc:
+        return None, [Problem("CASE_NOT_REGULAR_FILE", str(exc).partition(": ")[2], rel)]
+    except safefile.TooLarge as exc:
+        return None, [Problem("CASE_TOO_LARGE", str(exc).partition(": ")[2], rel)]
     except DataError as exc:
         where, _, message = str(exc).partition(": ")
         line = where.rsplit(":", 1)[-1]
@@ -105,9 +131,10 @@ def load_case(ws: Workspace, case_id: str) -> tuple[Case, str]:
     problems is parsed again to say where they are.
     """
     path = ws.case_path(case_id)
-    if not path.exists():
-        raise NotFound(f"no case {case_id}")
-    text = read_text(path)
+    try:
+        text = read_text(path, ws.root)
+    except FileNotFoundError:
+        raise NotFound(f"no case {case_id}") from None
     try:
         data = load(text, ws.case_relpath(case_id))
         clean = isinstance(data, dict) and not check_case_data(data) and data.get("id") == case_id

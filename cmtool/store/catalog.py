@@ -7,13 +7,16 @@ unless the index had to be rebuilt.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import json
+import sqlite3
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from cmtool.model.case import Case
 from cmtool.model.problems import Problem
-from cmtool.store import index
+from cmtool.store import index, indexqueries, slafacts
 from cmtool.store.casefiles import check_file
 from cmtool.store.workspace import Workspace
 
@@ -34,11 +37,11 @@ def all_cases(
     return index.load_cases(ws, statuses, active_since, open_values, skip_broken)
 
 
-def broken_files(ws: Workspace) -> list[Problem]:
+def broken_files(ws: Workspace, conn: sqlite3.Connection | None = None) -> list[Problem]:
     """What is wrong with each case file a read had to skip (path:line, code), as
     ``cmtool validate`` says it."""
     problems: list[Problem] = []
-    for rel, error in index.broken_files(ws):
+    for rel, error in index.broken_files(ws, conn):
         path = ws.root / rel
         found = check_file(ws, path)[1] if path.is_file() and not path.is_symlink() else []
         problems += found or [Problem("CASE_UNREADABLE", _message(error, rel), rel, _line(error, rel))]
@@ -56,7 +59,7 @@ def _message(error: str, rel: str) -> str:
 
 def first_filing(ws: Workspace) -> str | None:
     """When the workspace's first case was filed (None when it has none)."""
-    return index.first_filing(ws)
+    return indexqueries.first_filing(ws)
 
 
 def case_rows(
@@ -68,29 +71,54 @@ def case_rows(
 
 def team_workload(
     ws: Workspace, team: str, members: Collection[str], open_statuses: Collection[str]
-) -> dict[str, index.Workload]:
+) -> dict[str, indexqueries.Workload]:
     """Open load and latest assignment per team member (for routing), from the index."""
-    return index.team_workload(ws, team, members, open_statuses)
+    return indexqueries.team_workload(ws, team, members, open_statuses)
 
 
 def case_ids(ws: Workspace) -> list[str]:
     """Every case ID in the index, sorted (as last refreshed: cheap enough for
     shell completion and for shortening IDs in a table)."""
-    return index.case_ids(ws)
+    return indexqueries.case_ids(ws)
 
 
 def distinct_values(ws: Workspace, column: str) -> list[str]:
     """The values one indexed column holds across cases, sorted (for completion)."""
-    return index.distinct_values(ws, column)
+    return indexqueries.distinct_values(ws, column)
 
 
 def search_text(
     ws: Workspace, text: str, limit: int | None = 20, statuses: Collection[str] | None = None
-) -> list[index.textindex.Hit]:
+) -> list[indexqueries.textindex.Hit]:
     """Cases whose title, description, notes or resolution hold every term, best first."""
-    return index.search_text(ws, text, limit, statuses)
+    return indexqueries.search_text(ws, text, limit, statuses)
 
 
 def similar_text(ws: Workspace, case_id: str, statuses: Collection[str], limit: int = 5) -> list:
     """Cases in ``statuses`` whose text is most like this case's, best first."""
-    return index.similar_text(ws, case_id, statuses, limit)
+    return indexqueries.similar_text(ws, case_id, statuses, limit)
+
+
+@dataclass(frozen=True)
+class ToTime:
+    cases: list[Case]  # whose clocks may need the sweep now, in ID order
+    quiet_cases: int  # passed by: nothing is due on them yet
+    quiet_clocks: int  # and their clocks
+    broken: list[Problem]  # case files skipped, as broken_files says
+
+
+def cases_to_time(
+    ws: Workspace,
+    statuses: Collection[str],
+    facts_key: str,
+    derive: Callable[[Case], slafacts.Facts],
+    now: datetime,
+) -> ToTime:
+    """The cases in ``statuses`` (broken files skipped and named) whose clocks may need
+    a sweep at ``now``, by the clock facts in the index; facts missing or derived
+    under another ``facts_key`` are derived first (``derive``)."""
+    conn, _ = index.refresh(ws)
+    slafacts.refresh(conn, facts_key, statuses, lambda data: derive(Case.from_dict(json.loads(data))))
+    chosen = slafacts.select(conn, facts_key, statuses, now)
+    cases = [Case.from_dict(json.loads(data)) for data in chosen.payloads]
+    return ToTime(cases, chosen.quiet_cases, chosen.quiet_clocks, broken_files(ws, conn))

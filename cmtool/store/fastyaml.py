@@ -26,8 +26,11 @@ class NotCanonical(ValueError):
 
 
 _FLOW_PLAIN_RE = re.compile(r"[^,\]}]*")
-_INT_RE = re.compile(r"-?(0|[1-9][0-9]*)")
-_FLOAT_RE = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]+")
+# Longer numbers, deeper nesting: not what the writer makes; libyaml and its limits decide.
+_INT_RE = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+_FLOAT_RE = re.compile(r"-?(0|[1-9][0-9]{0,17})\.[0-9]{1,17}")
+_MAX_INDENT = 16
+_MAX_FLOW_DEPTH = 3
 _UNESCAPE = {
     "0": "\0",
     "a": "\x07",
@@ -60,6 +63,8 @@ def parse(text: str) -> Any:
 
 
 def _block_map(lines: list[str], pos: int, indent: int) -> tuple[dict[str, Any], int]:
+    if indent > _MAX_INDENT:
+        raise NotCanonical("nested too deep")
     result: dict[str, Any] = {}
     pad = " " * indent
     while pos < len(lines):
@@ -134,13 +139,15 @@ def _plain_key(key: str) -> bool:
     return is_plain(key)
 
 
-def _flow(text: str, pos: int, top: bool = False) -> tuple[Any, int]:
+def _flow(text: str, pos: int, top: bool = False, depth: int = 0) -> tuple[Any, int]:
     if pos >= len(text):
         raise NotCanonical("missing value")
     char = text[pos]
     if char == '"':
         return _quoted(text, pos)
     if char in "[{":
+        if depth == _MAX_FLOW_DEPTH:
+            raise NotCanonical("flow nested too deep")
         closer = "]" if char == "[" else "}"
         items: Any = [] if char == "[" else {}
         pos += 1
@@ -148,13 +155,13 @@ def _flow(text: str, pos: int, top: bool = False) -> tuple[Any, int]:
             return items, pos + 1
         while True:
             if char == "[":
-                value, pos = _flow(text, pos)
+                value, pos = _flow(text, pos, depth=depth + 1)
                 items.append(value)
             else:
-                key, pos = _flow(text, pos)
+                key, pos = _flow(text, pos, depth=depth + 1)
                 if text[pos : pos + 2] != ": " or not isinstance(key, str):
                     raise NotCanonical("flow mapping")
-                value, pos = _flow(text, pos + 2)
+                value, pos = _flow(text, pos + 2, depth=depth + 1)
                 items[key] = value
             if text[pos : pos + 1] == closer:
                 return items, pos + 1

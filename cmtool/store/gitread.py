@@ -33,6 +33,7 @@ class RawChange:
     old_blob: str  # ZERO when added
     new_blob: str  # ZERO when deleted
     path: str
+    new_mode: str = "100644"  # 120000 a symbolic link, 160000 a submodule, 000000 deleted
 
 
 @dataclass
@@ -138,8 +139,8 @@ def _parse_raw(text: str) -> list[RawChange]:
         if not meta.startswith(":"):
             index += 1
             continue
-        _old_mode, _new_mode, old, new, status = meta[1:].split()
-        changes.append(RawChange(status[0], old, new, fields[index + 1]))
+        _old_mode, new_mode, old, new, status = meta[1:].split()
+        changes.append(RawChange(status[0], old, new, fields[index + 1], new_mode))
         index += 2
     return changes
 

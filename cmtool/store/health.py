@@ -8,11 +8,15 @@ what is found here is a leftover, not work in flight.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import time
 from pathlib import Path
 
 from cmtool.store import git as gitops
+from cmtool.store.casefiles import iter_case_paths
+from cmtool.store.safefile import describe_mode
 from cmtool.store.workspace import GIT_SETTINGS, MERGE_ATTRIBUTE, Workspace, configure_git
 
 GIT_LOCK_NAMES = ("index.lock", "HEAD.lock", "packed-refs.lock", "config.lock", "MERGE_HEAD.lock")
@@ -161,3 +165,17 @@ def register_driver(ws: Workspace) -> str | None:
 
 def _names(out: str) -> list[str]:
     return [name for name in out.split("\0") if name]
+
+
+def irregular_files(ws: Workspace) -> list[tuple[str, str]]:
+    """``(path, what it is)`` for rules.yaml and every entry under ``cases/`` that is a
+    symbolic link, or a folder or special file where a case file should be."""
+    found = []
+    for path in [ws.rules_path, *iter_case_paths(ws)]:
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(mode):
+            found.append((str(path.relative_to(ws.root)), describe_mode(mode)))
+    return found

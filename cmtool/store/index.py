@@ -39,15 +39,17 @@ from cmtool.errors import DataError
 from cmtool.model.case import Case
 from cmtool.model.ids import is_valid_id
 from cmtool.model.privacy import TOKEN_PREFIX
+from cmtool.model.schema import check_case_data
 from cmtool.model.timefmt import to_utc
-from cmtool.store import textindex
+from cmtool.store import slafacts, textindex
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.gitenv import git_environ
 from cmtool.store.personal import key_store_label, sealer_for
+from cmtool.store.safefile import read_regular
 from cmtool.store.sealing import Sealer
 from cmtool.store.workspace import Workspace
-from cmtool.store.yamlio import load
+from cmtool.store.yamlio import load, load_with_lines
 
 FORMAT = 9  # bump when the table layout or the stored JSON changes
 COLUMNS = (
@@ -86,6 +88,7 @@ CREATE INDEX IF NOT EXISTS cases_filed ON cases(filed_at);
 CREATE INDEX IF NOT EXISTS cases_broken ON cases(error) WHERE error IS NOT NULL;
 """
     + textindex.SCHEMA
+    + slafacts.SCHEMA
 )
 
 
@@ -119,7 +122,7 @@ def _meta(conn: sqlite3.Connection, key: str) -> str | None:
     return row[0] if row else None
 
 
-def _open_current(ws: Workspace) -> sqlite3.Connection:
+def open_current(ws: Workspace) -> sqlite3.Connection:
     """The database, recreated when missing, corrupt or of an older format."""
     path = db_path(ws)
     try:
@@ -149,20 +152,23 @@ def parse_file(args: tuple[str, str]) -> Parsed:
     """
     root, rel = args
     try:
-        raw = Path(root, rel).read_bytes()
+        raw = read_regular(Path(root, rel), Path(root))
     except FileNotFoundError:
         return rel, "", "missing", None, (), None
+    except DataError as exc:
+        return rel, "", str(exc), None, (None,) * (len(COLUMNS) + len(DERIVED)), None
     blob = blob_id(raw)
     try:
         text = raw.decode("utf-8")
         data = load(text, rel)
-        if not isinstance(data, dict) or not isinstance(data.get("events"), list):
-            raise DataError(f"{rel}:1: not a case file (a mapping with events:)")
+        # The same checks as validate: whatever reads the index may trust its rows.
+        if check_case_data(data) or Workspace(Path(root)).case_relpath(data["id"]) != rel:
+            raise ValueError("schema")
         if TOKEN_PREFIX in text:
             data = _sealer(root).open_case(data)
         Case.from_dict(data)
     except (DataError, UnicodeDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
-        message = str(exc) if isinstance(exc, DataError) else f"{rel}: unreadable case file ({exc})"
+        message = str(exc) if isinstance(exc, DataError) else _first_problem(raw, rel, exc)
         return rel, blob, message, None, (None,) * (len(COLUMNS) + len(DERIVED)), None
     values = tuple(_column_text(data.get(c)) for c in COLUMNS)
     payload = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
@@ -173,6 +179,18 @@ def _column_text(value: Any) -> str | None:
     if value is None:
         return None
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _first_problem(raw: bytes, rel: str, exc: Exception) -> str:
+    """What validate says about a file the model could not take (with its line)."""
+    try:
+        data, lines = load_with_lines(raw.decode("utf-8"), rel)
+    except (DataError, UnicodeDecodeError):
+        return f"{rel}: unreadable case file ({exc})"
+    problems = check_case_data(data, rel, lines)
+    if problems:
+        return str(problems[0])
+    return f"{rel}:{lines.get('id', 1)}: CASE_WRONG_PATH a case with id {data.get('id')} is not kept here"
 
 
 _SEALERS: dict[str, Sealer] = {}
@@ -199,6 +217,7 @@ def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
         if error == "missing":
             conn.execute("DELETE FROM cases WHERE path = ?", (rel,))
             conn.execute("DELETE FROM payloads WHERE path = ?", (rel,))
+            slafacts.forget(conn, rel)
             continue
         conn.execute(insert_case, (rel, Path(rel).stem, blob, error, *values))
         conn.execute("INSERT OR REPLACE INTO payloads VALUES (?, ?)", (rel, payload))
@@ -269,7 +288,7 @@ def refresh(
     ``worktree=False`` follows commits only and skips the scan for hand edits (the
     cost of a read at 100k files), for answers that may ignore uncommitted edits.
     """
-    conn = conn or _open_current(ws)
+    conn = conn or open_current(ws)
     _SEALERS.clear()  # rules.yaml or the key store may have changed since the last refresh
     current = head(ws.root)
     conn.execute("BEGIN IMMEDIATE")
@@ -290,6 +309,7 @@ def refresh(
             conn.execute("DELETE FROM cases")
             conn.execute("DELETE FROM payloads")
             textindex.clear(conn)
+            slafacts.clear(conn)
             paths = [str(p.relative_to(ws.root)) for p in iter_case_paths(ws)]
             refreshed = _store(conn, _parse_many(ws.root, paths))
         else:
@@ -303,7 +323,7 @@ def refresh(
                 if wanted
                 else {}
             )
-            stale = [p for p in wanted if _blob_of(ws.root / p) != stored.get(p)]
+            stale = [p for p in wanted if _blob_of(ws.root / p, ws.root) != stored.get(p)]
             forget = sorted(set(erased) - set(stale))
             refreshed = _store(conn, _parse_many(ws.root, stale + forget))
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('keys', ?)", (keys_label,))
@@ -336,11 +356,13 @@ def _key_changes(ws: Workspace, conn: sqlite3.Connection) -> tuple[str, int, lis
     return key_store_label(sealer), destroyed[-1].seq, [p for p in paths if p in held]
 
 
-def _blob_of(path: Path) -> str | None:
+def _blob_of(path: Path, root: Path) -> str | None:
     try:
-        return blob_id(path.read_bytes())
+        return blob_id(read_regular(path, root))
     except FileNotFoundError:
         return None
+    except DataError:
+        return ""  # no blob: read again, and kept as a broken file
 
 
 def status(ws: Workspace) -> IndexStatus:
@@ -348,18 +370,19 @@ def status(ws: Workspace) -> IndexStatus:
     path = db_path(ws)
     if not path.exists():
         return IndexStatus(str(path), 0, None, head(ws.root), 0, False)
-    conn = _open_current(ws)
+    conn = open_current(ws)
     total = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
     return IndexStatus(str(path), total, _meta(conn, "commit"), head(ws.root), 0, False)
 
 
-def broken_files(ws: Workspace) -> list[tuple[str, str]]:
-    """(path, error) of every case file the index could not read, from a current index."""
-    conn, _ = refresh(ws)
+def broken_files(ws: Workspace, conn: sqlite3.Connection | None = None) -> list[tuple[str, str]]:
+    """(path, error) of every case file the index could not read, from a current index
+    (``conn``: one just refreshed)."""
+    conn = conn or refresh(ws)[0]
     return conn.execute("SELECT path, error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
 
 
-def _raise_broken(conn: sqlite3.Connection, skip_broken: bool = False) -> None:
+def raise_broken(conn: sqlite3.Connection, skip_broken: bool = False) -> None:
     """A broken file stops a read that must see every case (a writer, routing);
     sweeps, listings and reports skip it (``skip_broken``) and report it apart."""
     if skip_broken:
@@ -391,7 +414,7 @@ def load_cases(
         marks = ",".join("?" * len(open_statuses)) or "NULL"
         where += f" AND (status IN ({marks}) OR active_at >= ?)"
         params += [*open_statuses, to_utc(active_since).isoformat()]
-    _raise_broken(conn, skip_broken)
+    raise_broken(conn, skip_broken)
     rows = conn.execute(
         "SELECT p.data FROM cases c JOIN payloads p ON p.path = c.path "
         f"WHERE c.error IS NULL{where} ORDER BY c.id",
@@ -406,7 +429,7 @@ def summary_rows(
     """The list columns of each case, straight from SQL, without building Case objects."""
     conn, _ = refresh(ws)
     where, params = _status_clause(statuses)
-    _raise_broken(conn, skip_broken)
+    raise_broken(conn, skip_broken)
     rows = conn.execute(
         f"SELECT id, {', '.join(COLUMNS)} FROM cases WHERE error IS NULL{where} ORDER BY id", params
     )
@@ -428,7 +451,7 @@ def stale_paths(ws: Workspace) -> list[str]:
             meta, path = record.split("\t", 1)
             expected[path] = meta.split()[2]
     for path in _worktree_changes(ws):
-        blob = _blob_of(ws.root / path)
+        blob = _blob_of(ws.root / path, ws.root)
         if blob is None:
             expected.pop(path, None)
         else:
@@ -439,73 +462,3 @@ def stale_paths(ws: Workspace) -> list[str]:
 
 def rebuild(ws: Workspace) -> IndexStatus:
     return refresh(ws, force=True)[1]
-
-
-@dataclass(frozen=True)
-class Workload:
-    open_cases: int  # open cases assigned to this person, any team
-    last_assigned_at: str | None  # UTC, the latest case of the team this person got
-
-
-def team_workload(
-    ws: Workspace, team: str, members: Collection[str], open_statuses: Collection[str]
-) -> dict[str, Workload]:
-    """What routing needs to pick an assignee, answered in SQL instead of loading cases.
-    Routing is a choice, not a report: uncommitted hand edits may be ignored, which
-    saves the work-tree scan on every `file`."""
-    conn, _ = refresh(ws, worktree=False)
-    _raise_broken(conn)
-    people = list(members)
-    marks = ",".join("?" * len(people))
-    open_marks = ",".join("?" * len(open_statuses))
-    load = dict(
-        conn.execute(
-            f"SELECT assignee, count(*) FROM cases WHERE assignee IN ({marks}) "
-            f"AND status IN ({open_marks}) GROUP BY assignee",
-            [*people, *open_statuses],
-        )
-    )
-    latest = dict(
-        conn.execute(
-            f"SELECT assignee, max(assigned_at) FROM cases WHERE team = ? AND assignee IN ({marks}) "
-            "GROUP BY assignee",
-            [team, *people],
-        )
-    )
-    return {p: Workload(load.get(p, 0), latest.get(p)) for p in people}
-
-
-def first_filing(ws: Workspace) -> str | None:
-    """The earliest ``filed_at`` of any case, from a current index. Compared as text,
-    so offsets may shift it by hours: callers use it at the scale of periods."""
-    conn, _ = refresh(ws)
-    return conn.execute("SELECT min(filed_at) FROM cases").fetchone()[0]
-
-
-def case_ids(ws: Workspace) -> list[str]:
-    if not db_path(ws).exists():
-        return []
-    conn = _open_current(ws)
-    return [row[0] for row in conn.execute("SELECT id FROM cases WHERE id IS NOT NULL ORDER BY id")]
-
-
-def distinct_values(ws: Workspace, column: str) -> list[str]:
-    if column not in COLUMNS or not db_path(ws).exists():
-        return []
-    conn = _open_current(ws)
-    query = f"SELECT DISTINCT {column} FROM cases WHERE {column} IS NOT NULL ORDER BY 1"
-    return [row[0] for row in conn.execute(query)]
-
-
-def search_text(
-    ws: Workspace, text: str, limit: int | None, statuses: Collection[str] | None
-) -> list[textindex.Hit]:
-    conn, _ = refresh(ws)
-    return textindex.search(conn, text, limit, statuses)
-
-
-def similar_text(ws: Workspace, case_id: str, statuses: Collection[str], limit: int) -> list[textindex.Hit]:
-    """Cases like ``case_id`` by their words; empty when it is not indexed."""
-    conn, _ = refresh(ws)
-    row = conn.execute("SELECT title, body FROM case_text WHERE id = ?", (case_id,)).fetchone()
-    return textindex.similar(conn, row[0], row[1], case_id, statuses, limit) if row else []

@@ -21,6 +21,7 @@ from cmtool.store.yamlstyle import flow, scalar
 
 _TOP_KEY = re.compile(r"^[A-Za-z_][\w-]*\s*:")
 _CATEGORIES = re.compile(r"^categories\s*:\s*(#.*)?$")
+_EMPTY_CATEGORIES = re.compile(r"^categories\s*:\s*(\{\s*\}|null|~)\s*(#.*)?$")
 
 
 def add_categories(text: str, entries: Mapping[str, str]) -> str:
@@ -32,11 +33,15 @@ def add_categories(text: str, entries: Mapping[str, str]) -> str:
     for key, label in entries.items():
         block += [f"  {scalar(key)}:", f"    label: {scalar(label)}", "    keywords: []"]
     lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if _EMPTY_CATEGORIES.match(line):
+            lines[i] = "categories:"  # an empty flow mapping becomes the block the entries go in
     start = next((i for i, line in enumerate(lines) if _CATEGORIES.match(line)), None)
     if start is None:
-        if any(line.startswith("categories:") for line in lines):
-            raise ValueError(
-                "rules.yaml writes categories: in a style cmtool cannot add to; add them by hand"
+        if any(line.startswith("categories") for line in lines):
+            raise UsageError(
+                "rules.yaml writes categories: on one line; the import cannot add the sheet's categories",
+                hint="write categories: as a block (one key per line), or import with --no-rules",
             )
         tail = "" if not text or text.endswith("\n") else "\n"
         return text + tail + "\n".join(["categories:", *block]) + "\n"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cmtool.errors import DirtyWorkspace, GitError, UsageError
 from cmtool.model.case import Case
+from cmtool.model.schema import new_event_error
 from cmtool.model.timefmt import too_far_ahead
 from cmtool.store import git as gitops
 from cmtool.store.casefiles import load_case
@@ -43,6 +44,7 @@ class Transaction:
     # HEAD's blob ids, one `ls-tree` per month folder: a sweep loading thousands of
     # cases asks git a few dozen times, not once per case.
     committed: dict[str, dict[str, str]] = field(default_factory=dict)
+    loaded: dict[str, int] = field(default_factory=dict)  # case id -> events it had
     sealer: Sealer | None = None
 
     # Asked before each case is written, with the number of events it had before
@@ -68,6 +70,12 @@ class Transaction:
     def put(self, case: Case, previous_text: str | None, at: str = "") -> None:
         """Stage a case's new text; personal values of its new events are sealed
         here when the workspace has a key store (``at``: when a new key is made)."""
+        # The last line of defence for every way in (CLI, import, rules): nothing is
+        # written that validate would refuse, so no action can leave a case stuck.
+        for event in case.events[self.loaded.get(case.id, 0) :]:
+            problem = new_event_error(event)
+            if problem:
+                raise UsageError(f"{case.id}: cannot record {event.action}: {problem}")
         rel = self.ws.case_relpath(case.id)
         if self.check is not None:
             before = self.loaded.get(case.id)

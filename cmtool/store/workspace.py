@@ -7,8 +7,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from cmtool.errors import NotFound, UsageError
-from cmtool.model.ids import filing_month
+from cmtool.errors import DataError, NotFound, UsageError
+from cmtool.model.ids import filing_month, is_valid_id
 from cmtool.store.git import git
 
 BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
@@ -46,6 +46,8 @@ class Workspace:
         return self.root / ".git"
 
     def case_relpath(self, case_id: str) -> str:
+        if not is_valid_id(case_id):  # never a path from a forged id (../../x)
+            raise DataError(f"{case_id!r} is not a case ID (IDs look like C-251123-K7XQ2MA)")
         year, month = filing_month(case_id)
         return f"cases/{year:04d}/{month:02d}/{case_id}.yaml"
 

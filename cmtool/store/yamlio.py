@@ -10,20 +10,21 @@ import yaml
 
 from cmtool.errors import DataError
 from cmtool.store import fastyaml
-from cmtool.store.yamlstyle import dump, to_roundtrip
+from cmtool.store.yamlsafe import MAX_BYTES, load_checked
+from cmtool.store.yamlstyle import dump, float_text, to_roundtrip
 
 
 def load(text: str, path: str) -> Any:
-    """Parse YAML safely (no custom tags); errors name file and line.
-
-    Canonical case files take the fast reader; anything else goes to libyaml.
-    """
+    """Parse YAML safely (no custom tags, no aliases, within size limits); errors
+    name file and line. Canonical case files take the fast reader; anything else
+    goes to libyaml."""
+    if len(text) <= MAX_BYTES:
+        try:
+            return fastyaml.parse(text)
+        except (fastyaml.NotCanonical, RecursionError):
+            pass
     try:
-        return fastyaml.parse(text)
-    except fastyaml.NotCanonical:
-        pass
-    try:
-        return yaml.load(text, Loader=yaml.CSafeLoader)
+        return load_checked(text)
     except yaml.YAMLError as exc:
         raise DataError(_describe(exc, path), hint="fix the file, then run cmtool validate") from exc
 
@@ -31,30 +32,12 @@ def load(text: str, path: str) -> Any:
 def load_with_lines(text: str, path: str) -> tuple[Any, dict[str, int]]:
     """Parse and also map key paths (``status``, ``events[2]``, ``sla.policies[1].name``)
     to 1-based line numbers, so problems can say where they are."""
-    loader = yaml.CSafeLoader(text)
+    lines: dict[str, int] = {"": 1}
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        data = load_checked(text, lines)
     except yaml.YAMLError as exc:
         raise DataError(_describe(exc, path), hint="fix the file, then run cmtool validate") from exc
-    finally:
-        loader.dispose()
-    lines: dict[str, int] = {"": 1}
-    if node is not None:
-        _walk(node, "", lines)
     return data, lines
-
-
-def _walk(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            child = f"{path}.{key_node.value}" if path else str(key_node.value)
-            _walk(value_node, child, lines)
-            lines[child] = key_node.start_mark.line + 1  # the key's line reads best
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, f"{path}[{index}]", lines)
 
 
 def _describe(exc: yaml.YAMLError, path: str) -> str:
@@ -76,6 +59,9 @@ def _roundtrip_yaml() -> Any:
     handler.preserve_quotes = True
     handler.representer.add_representer(
         type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    handler.representer.add_representer(
+        float, lambda rep, value: rep.represent_scalar("tag:yaml.org,2002:float", float_text(value))
     )
     return handler
 

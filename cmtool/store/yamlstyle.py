@@ -14,6 +14,7 @@ in flow style; mappings and lists of mappings in block style.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -107,10 +108,21 @@ def scalar(value: Any) -> str:
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):
+        return float_text(value)
+    if isinstance(value, int):
         return repr(value)
     text = str(value)
     return text if is_plain(text) else double_quoted(text)
+
+
+def float_text(value: float) -> str:
+    """``1e+16`` is a string to a YAML 1.1 reader; ``1.0e+16`` is a number (as ruamel writes it)."""
+    if not math.isfinite(value):
+        raise ValueError(f"{value} cannot be written to a case file")
+    text = repr(value)
+    mantissa, e, exponent = text.partition("e")
+    return f"{mantissa}.0e{exponent}" if e and "." not in mantissa else text
 
 
 _SIMPLE = (str, int, float, bool, type(None))

@@ -1,0 +1,109 @@
+"""Clock facts in the index: per case file, when its clocks next need a sweep.
+
+One row per case file, keyed by the file's blob id and by a key naming the rules
+(and the code) the facts were derived under: a row whose blob or key differs
+from the current ones is stale and derived again. The facts themselves come
+from above (``sla.facts``): this module only stores them and asks which cases
+need timing at a moment, so that a sweep builds case objects for those alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS clock_facts (
+    path TEXT PRIMARY KEY, blob TEXT, rules TEXT,
+    clocks INTEGER,  -- how many clocks the case has
+    wake REAL,       -- epoch seconds: before it, no clock is in warning or breach nor has a rung due
+    moving INTEGER,  -- 1: a pause going on moves due moments: time the case on every sweep
+    detail TEXT      -- JSON: each clock's due and warning moments, its state once stopped
+);
+CREATE INDEX IF NOT EXISTS clock_facts_wake ON clock_facts(wake);
+"""
+
+
+@dataclass(frozen=True)
+class Facts:
+    clocks: int
+    wake: datetime | None
+    moving: bool
+    detail: Any  # JSON-ready
+
+
+@dataclass(frozen=True)
+class Selection:
+    payloads: list[str]  # the parsed files (JSON) of the cases to time, in ID order
+    quiet_cases: int  # cases passed by: nothing is due on them yet
+    quiet_clocks: int  # and their clocks
+
+
+def forget(conn: sqlite3.Connection, rel: str) -> None:
+    conn.execute("DELETE FROM clock_facts WHERE path = ?", (rel,))
+
+
+def clear(conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM clock_facts")
+
+
+def _among(statuses: Collection[str]) -> tuple[str, list[str]]:
+    return f"c.error IS NULL AND c.status IN ({','.join('?' * len(statuses))})", list(statuses)
+
+
+def refresh(
+    conn: sqlite3.Connection, key: str, statuses: Collection[str], derive: Callable[[str], Facts]
+) -> int:
+    """Derive the facts of every case in ``statuses`` whose row is missing or stale
+    (``derive`` takes the parsed file as JSON); returns how many it derived."""
+    where, params = _among(statuses)
+    stale = conn.execute(
+        "SELECT c.path, c.blob, p.data FROM cases c JOIN payloads p ON p.path = c.path "
+        "LEFT JOIN clock_facts f ON f.path = c.path "
+        f"WHERE {where} AND (f.path IS NULL OR f.blob IS NOT c.blob OR f.rules IS NOT ?)",
+        [*params, key],
+    ).fetchall()
+    if not stale:
+        return 0
+    rows = [(path, blob, key, derive(data)) for path, blob, data in stale]
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany("INSERT OR REPLACE INTO clock_facts VALUES (?, ?, ?, ?, ?, ?, ?)", _rows(rows))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(stale)
+
+
+def _rows(rows: Iterable[tuple[str, str, str, Facts]]) -> Iterable[tuple[Any, ...]]:
+    for path, blob, key, facts in rows:
+        wake = facts.wake.timestamp() if facts.wake else None
+        detail = json.dumps(facts.detail, ensure_ascii=False, separators=(",", ":"))
+        yield path, blob, key, facts.clocks, wake, int(facts.moving), detail
+
+
+def select(conn: sqlite3.Connection, key: str, statuses: Collection[str], now: datetime) -> Selection:
+    """The cases in ``statuses`` with a clock that may need the sweep at ``now``: a
+    wake moment reached, a pause going on, or facts not current (never passed by)."""
+    where, params = _among(statuses)
+    needs = (
+        "(f.path IS NULL OR f.blob IS NOT c.blob OR f.rules IS NOT ? OR f.moving = 1 "
+        "OR coalesce(f.wake <= ?, 0))"
+    )
+    args = [*params, key, now.timestamp()]
+    payloads = conn.execute(
+        "SELECT p.data FROM cases c JOIN payloads p ON p.path = c.path "
+        f"LEFT JOIN clock_facts f ON f.path = c.path WHERE {where} AND {needs} ORDER BY c.id",
+        args,
+    ).fetchall()
+    quiet = conn.execute(
+        "SELECT count(*), sum(f.clocks) FROM cases c "
+        f"LEFT JOIN clock_facts f ON f.path = c.path WHERE {where} AND NOT {needs}",
+        args,
+    ).fetchone()
+    return Selection([data for (data,) in payloads], quiet[0], quiet[1] or 0)
