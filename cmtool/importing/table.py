@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cmtool.errors import NotFound, UsageError
-
 
 @dataclass(frozen=True)
 class RawRow:
@@ -41,27 +39,3 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def read_table(path: Path, sheet: str | None = None, encoding: str | None = None) -> SourceTable:
-    """Read a .csv/.tsv/.txt or .xlsx/.xlsm file; raises UsageError/NotFound with one clear line."""
-    if not path.exists():
-        raise NotFound(f"{path}: no such file")
-    if not path.is_file():
-        raise UsageError(f"{path}: not a file")
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        from cmtool.importing.xlsxread import read_xlsx
-
-        if encoding:
-            raise UsageError("--encoding applies to CSV files only")
-        return read_xlsx(path, sheet)
-    if suffix == ".xls":
-        raise UsageError(
-            f"{path}: the old .xls format is not supported", hint="save it from Excel as .xlsx or CSV"
-        )
-    if sheet:
-        raise UsageError("--sheet applies to .xlsx files only")
-    from cmtool.importing.csvread import read_csv
-
-    return read_csv(path, encoding, tab=suffix == ".tsv")

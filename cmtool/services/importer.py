@@ -16,7 +16,8 @@ from cmtool.importing.infer import samples as infer_samples
 from cmtool.importing.mapping import VALUE_FIELDS, ImportMapping, mapping_from_data, render_mapping
 from cmtool.importing.report import ImportReport, write_rejects
 from cmtool.importing.rows import Record, Reject, RowConverter
-from cmtool.importing.table import RawRow, SourceTable, read_table
+from cmtool.importing.source import read_table
+from cmtool.importing.table import RawRow, SourceTable
 from cmtool.importing.timeline import new_case, updated_case
 from cmtool.importing.values import is_empty, text_of
 from cmtool.model.case import Case
