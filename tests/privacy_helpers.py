@@ -28,16 +28,7 @@ def sealed_workspace(cli, tmp_path: Path, keys: Path) -> Path:
         env={"CMTOOL_KEY_STORE": str(keys)},
     )
     assert done.code == 0, done.err
-    team = cli(
-        "people",
-        "add",
-        "alice:agent:quality",
-        "bob:agent:service",
-        "dana:lead:quality",
-        "omar:manager",
-        cwd=root,
-    )
-    assert team.code == 0, team.err
+    # The sample's rules.yaml already lists the team: alice, bob (agents), dana (lead), omar (manager).
     return root
 
 

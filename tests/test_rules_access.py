@@ -18,7 +18,7 @@ from cmtool.rules.loader import check_rules, load_rules
 from cmtool.services import lifecycle
 
 ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_RULES = ROOT / "cmtool" / "bundled" / "rules.yaml"
+BUNDLED_RULES = ROOT / "rules.yaml"  # what cmtool/bundled/rules.yaml links to in a checkout
 
 BROKEN = """\
 version: 1
