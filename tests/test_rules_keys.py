@@ -126,3 +126,14 @@ def test_every_command_refuses_an_unknown_holiday_subdivision_as_validate_does(w
 def test_every_section_has_its_keys_declared():
     declared = {pattern.split(".")[0].removesuffix("[]") for pattern in SECTION_KEYS}
     assert not KNOWN_SECTIONS - declared - SELF_CHECKED
+
+
+def test_a_key_without_a_line_of_its_own_does_not_stop_the_check():
+    """A problem about a key the line map lacks (a key YAML wrote in another form) gets
+    the nearest enclosing line, or none; before, the search for it never ended."""
+    from cmtool.rules.checker import Checker
+
+    checker = Checker({"sla": 3, "sla.policies": 4}, "rules.yaml")
+    assert checker.line("sla.policies[2].when") == 4
+    assert checker.line("nonsense") is None
+    assert checker.line("other[1].key") is None

@@ -17,10 +17,14 @@ class Checker:
         self.problems: list[Problem] = []
 
     def line(self, path: str) -> int | None:
-        while path not in self.lines and path:
-            path = path.rsplit(".", 1)[0] if "." in path else path.split("[")[0]
-            if path.endswith("]") and path not in self.lines:
-                path = path.rsplit("[", 1)[0]
+        """The line of ``path``, else of the nearest enclosing key that has one."""
+        while path and path not in self.lines:
+            shorter = path.rsplit(".", 1)[0] if "." in path else path.split("[")[0]
+            if shorter.endswith("]") and shorter not in self.lines:
+                shorter = shorter.rsplit("[", 1)[0]
+            if shorter == path:  # a top-level key with no line of its own (not text in the file)
+                return None
+            path = shorter
         return self.lines.get(path)
 
     def bad(self, path: str, message: str, code: str = "RULES_INVALID") -> None:
