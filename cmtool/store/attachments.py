@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-import os
 import re
 import shutil
 import stat
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cmtool.errors import UsageError
+from cmtool.store.gitenv import git_environ
 from cmtool.store.workspace import Workspace
 
 FOLDER = "attachments"
@@ -94,7 +94,7 @@ def uses_lfs(ws: Workspace) -> bool:
         cwd=ws.root,
         capture_output=True,
         text=True,
-        env=os.environ,
+        env=git_environ(),
     )
     return done.returncode == 0 and done.stdout.strip().endswith(": filter: lfs")
 
