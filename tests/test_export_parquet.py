@@ -273,3 +273,58 @@ def test_without_pyarrow_the_command_says_how_to_install_it(demo, tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=demo, capture_output=True, text=True)
     assert done.returncode == 2
     assert "pip install 'cmtool[parquet]'" in done.stderr
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "import.md"
+LABELS = {
+    "text": "string",
+    "enum": "dictionary string",
+    "time": "timestamp[us, tz=UTC]",
+    "offset": "int16",
+    "int32": "int32",
+    "int64": "int64",
+    "bool": "bool",
+    "money": "decimal128(18, 4)",
+    "list": "list<string>",
+    "json": "string (JSON)",
+    "clocks": "list<struct>",
+    "changes": "list<struct>",
+}
+
+
+def documented_columns(title: str) -> list[tuple[str, str]]:
+    text = DOC.read_text(encoding="utf-8")
+    table = text[text.index(title) :].split("\n\n")[1]
+    rows = [line.split("|")[1:3] for line in table.splitlines()[2:]]
+    return [(name.strip().strip("`"), kind.strip().replace("\\", "")) for name, kind in rows]
+
+
+def test_docs_list_every_column_with_its_type():
+    from cmtool.exporting.parquet import CASE_COLUMNS, EVENT_COLUMNS
+
+    for title, columns in (
+        ("Columns of `cases-*.parquet`:", CASE_COLUMNS),
+        ("Columns of `events-*.parquet`:", EVENT_COLUMNS),
+    ):
+        assert documented_columns(title) == [(c.name, LABELS[c.kind]) for c in columns]
+
+
+def test_the_documented_duckdb_queries_run_on_real_exports(cli, demo, tmp_path, monkeypatch):
+    export(cli, demo, tmp_path / "warehouse")
+    files = case_files(demo)
+    closed = next(k for k, d in files.items() if d["status"] == "resolved")
+    assert cli("close", closed, cwd=demo, env={"CMTOOL_ACTOR": "dana"}).code == 0
+    first = sorted((tmp_path / "warehouse").glob("cases-*.parquet"))[-1]
+    export(cli, demo, tmp_path / "warehouse", "--since", str(first))
+    text = DOC.read_text(encoding="utf-8")
+    sql = text[text.index("```sql") + len("```sql") : text.index("```", text.index("```sql") + 6)]
+    monkeypatch.chdir(tmp_path)
+    warehouse = duckdb.connect()
+    results = [warehouse.execute(s).fetchall() for s in sql.split(";") if s.strip().strip("-").strip()]
+    assert warehouse.execute("SELECT count(*) FROM cases").fetchall() == [(len(files),)]
+    assert warehouse.execute(f"SELECT status FROM cases WHERE id = '{closed}'").fetchall() == [("closed",)]
+    events = sum(len(d["events"]) for d in files.values()) + 1
+    assert warehouse.execute("SELECT count(*) FROM events").fetchall() == [(events,)]
+    paid, missed = results[-2], results[-1]
+    assert paid and all(isinstance(amount, Decimal) for _month, _currency, amount in paid)
+    assert missed and all(count > 0 for _team, _clock, count in missed)
