@@ -149,12 +149,18 @@ def test_personal_fields_are_masked_unless_opened_for_the_role(cli, demo, tmp_pa
     shown = {v for v in opened.column("customer").to_pylist() if v}
     assert names & shown  # a lead reads every personal field (no need_to_know for the role)
 
-    # The demo's agents may read customer, contact, description and notes
-    # (privacy.need_to_know): the rest stays masked, even with --show-pii.
+    # The demo's agents may read some personal fields only (privacy.need_to_know):
+    # the rest stays masked, even with --show-pii.
+    rules = yaml.safe_load((demo / "rules.yaml").read_text(encoding="utf-8"))
+    readable = set(rules["privacy"]["need_to_know"]["agent"])
+    assert {"customer"} <= readable and set(PERSONAL) - readable, "the sample's agents read some fields"
     agent, agent_events = export(cli, demo, tmp_path / "agent", "--show-pii", env={"CMTOOL_ACTOR": "alice"})
-    assert names & {v for v in agent.column("customer").to_pylist() if v}
-    assert {v for v in agent.column("resolution").to_pylist() if v} == {"[masked]"}
-    assert "[masked]" not in set(agent_events.column("note").to_pylist())
+    for name in PERSONAL:
+        values = {v for v in agent.column(name).to_pylist() if v}
+        assert values, f"the demo has a {name}"
+        assert (values == {"[masked]"}) == (name not in readable), name
+    notes = set(agent_events.column("note").to_pylist())
+    assert ("[masked]" in notes) == ("notes" not in readable)
 
 
 def test_incremental_export_holds_exactly_the_changed_cases(cli, demo, tmp_path):
