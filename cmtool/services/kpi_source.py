@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
@@ -42,7 +42,7 @@ from cmtool.reports.kpifacts import (
 from cmtool.rules.model import Rules
 from cmtool.services.links import counts_as_complaint
 from cmtool.sla.clocks import case_clocks
-from cmtool.store import index, kpifacts
+from cmtool.store import index, indexqueries, kpifacts
 from cmtool.store.workspace import Workspace
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
@@ -80,22 +80,31 @@ class KpiInputs:
     report prints). ``history``: ``facts`` and every other complaint changed since
     ``history_since``, as repeat complaints and category alerts read them.
     ``clocks``: case ID -> its SLA clocks at ``as_at``, for the facts that can count
-    from ``clocks_since`` on.
+    from ``clocks_since`` on. ``first_filing``: the workspace's first ``filed_at``.
     """
 
     facts: list[CaseFacts]
     history: list[CaseFacts | Filing]
     clocks: dict[str, list[ClockAt]]
     details: Callable[[Sequence[CaseFacts]], list[CaseFacts]] = field(repr=False)
+    first_filing: str | None = None
 
 
 def facts_key(ws_rules: Rules) -> str:
     """What records depend on besides the case file: the rules.yaml sections that
     can change a fact or a clock, and the code that derives them."""
-    raw = ws_rules.raw if isinstance(ws_rules.raw, dict) else {}
-    kept = {k: v for k, v in raw.items() if k not in NOT_FACTS}
-    text = json.dumps(kept, sort_keys=True, default=str, ensure_ascii=False)
+    raw = ws_rules.raw if isinstance(ws_rules.raw, Mapping) else {}
+    kept = {str(k): v for k, v in raw.items() if k not in NOT_FACTS}
+    text = json.dumps(kept, sort_keys=True, default=_plain, ensure_ascii=False)
     return hashlib.sha256((text + _code_version()).encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): v for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    return str(value)
 
 
 @cache
@@ -193,7 +202,8 @@ def kpi_inputs(
     if advance:
         advance(len(rows) - len(chosen))
     history.extend(facts)
-    return KpiInputs(facts, history, clocks, lambda some: _details(conn, paths, rules, as_at, some))
+    details = lambda some: _details(conn, paths, rules, as_at, some)  # noqa: E731
+    return KpiInputs(facts, history, clocks, details, indexqueries.first_filing(ws, conn))
 
 
 def _cases(conn: Any, paths: list[str]) -> dict[str, tuple[str, Case]]:

@@ -152,7 +152,7 @@ def kpi_inputs_for(
         lookback = min(period.shifted(-HISTORY_PERIODS).start, period.start - REPEAT_WINDOW)
     active_since = lookback if wide else period.start
     inputs = kpi_inputs(ws, data.rules, as_at, active_since, lookback, clocks_since, progress)
-    return inputs, first_filing(ws)
+    return inputs, inputs.first_filing
 
 
 def facts_at(cases: list[Case], as_at: datetime, rules: Rules, progress: Progress | None = None):

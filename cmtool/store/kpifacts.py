@@ -88,15 +88,18 @@ def refresh(
     """Derive the ``upto = 0`` row of every case open now or changed since ``since``
     whose row is missing or stale (``derive`` takes the parsed file as JSON)."""
     where, params = _chosen(since, open_statuses)
-    stale = conn.execute(
-        "SELECT c.path, c.blob, p.data FROM cases c JOIN payloads p ON p.path = c.path "
-        "LEFT JOIN kpi_facts f ON f.path = c.path AND f.upto = 0 "
-        f"WHERE {where} AND (f.path IS NULL OR f.blob IS NOT c.blob OR f.rules IS NOT ?)",
-        [*params, key],
-    ).fetchall()
-    if stale:
-        store(conn, key, ((path, blob, 0, derive(data)) for path, blob, data in stale))
-    return len(stale)
+    stale = [
+        path
+        for (path,) in conn.execute(
+            "SELECT c.path FROM cases c LEFT JOIN kpi_facts f ON f.path = c.path AND f.upto = 0 "
+            f"WHERE {where} AND (f.path IS NULL OR f.blob IS NOT c.blob OR f.rules IS NOT ?)",
+            [*params, key],
+        )
+    ]
+    # The parsed files are read for the stale rows alone (most runs: none).
+    found = payloads(conn, stale)
+    store(conn, key, ((path, blob, 0, derive(data)) for path, (blob, data) in found.items()))
+    return len(found)
 
 
 def store(conn: sqlite3.Connection, key: str, rows: Iterable[tuple[str, str, int, Derived]]) -> None:
@@ -112,6 +115,8 @@ def store(conn: sqlite3.Connection, key: str, rows: Iterable[tuple[str, str, int
         )
         for path, blob, upto, derived in rows
     ]
+    if not values:
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.executemany(f"INSERT OR REPLACE INTO kpi_facts VALUES ({','.join('?' * 12)})", values)
