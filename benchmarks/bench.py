@@ -136,6 +136,11 @@ ROWS: list[Row] = [
         ["report", "compliance", "--period", "{month}", "--format", "xlsx", "-o", "{tmp}/r.xlsx"],
         target="<= 10 s, <= 500 MB",
     ),
+    Row(
+        "report dashboard html",
+        ["report", "dashboard", "--period", "{month}", "--format", "html", "-o", "{tmp}/d.html"],
+        target="<= 10 s, <= 500 MB",
+    ),
     Row("stats --by category", ["stats", "--period", "{month}", "--by", "category", "--json"]),
     Row("report fca md (half-year)", ["report", "fca", "--period", "{month}", "-o", "{tmp}/f.md"]),
     Row("report cfpb csv", ["report", "cfpb", "--period", "{month}", "-f", "csv", "-o", "{tmp}/c.csv"]),
