@@ -218,7 +218,7 @@ def _case_row(
         if value is None:
             continue
         if name in hidden:
-            row[name] = MASKED_JSON if kind == "map" else MASKED
+            row[name] = _masked_json(value) if kind == "map" else MASKED
         elif kind == "time":
             _time(row, name, value)
         elif kind == "number":
@@ -288,8 +288,15 @@ def _change(name: str, value: Any, hidden: frozenset[str]) -> str | None:
     if value is None:
         return None
     if name.split(".", 1)[0] in hidden:
-        return MASKED_JSON
+        return _masked_json(value)
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _masked_json(value: Any) -> str:
+    """A masked value as JSON; a map (``extra``) keeps its keys, which are column names."""
+    if isinstance(value, dict):
+        return json.dumps({key: MASKED for key in value}, ensure_ascii=False)
+    return MASKED_JSON
 
 
 def _tombstones(paths: list[str], commit: DataCommit) -> dict[str, list[Any]]:
