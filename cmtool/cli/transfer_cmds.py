@@ -204,16 +204,26 @@ def register_export(app: typer.Typer) -> None:
         priority: Annotated[str | None, typer.Option()] = None,
         category: Annotated[str | None, typer.Option()] = None,
         channel: Annotated[str | None, typer.Option()] = None,
+        show_pii: Annotated[
+            bool,
+            typer.Option(
+                "--show-pii",
+                help="Open the personal fields your role may read (masked by default); "
+                "each case whose personal data goes out records a privacy_export event.",
+            ),
+        ] = False,
         workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
         now: NowOpt = None,
     ) -> None:
-        """Export cases: one row per case with SLA state; xlsx adds an Events sheet."""
-        from cmtool.services import exporter, query
-        from cmtool.services.context import resolve_now
-        from cmtool.store.workspace import find_workspace
+        """Export cases: one row per case with SLA state; xlsx adds an Events sheet.
+        Personal fields (privacy.personal in rules.yaml) read [masked] unless --show-pii."""
+        from cmtool.services import query
+        from cmtool.services.personal_export import export_for
 
         case_filter = query.case_filter(status, assignee, priority, category, channel)
-        result = exporter.export_cases(find_workspace(workspace), fmt, case_filter, resolve_now(now), output)
+        ctx = context(workspace, actor, now)
+        result = export_for(ctx, fmt, case_filter, ctx.now, output, show_pii)
         if result.text is not None:
             sys.stdout.write(result.text)
             return

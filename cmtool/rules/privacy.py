@@ -142,8 +142,3 @@ def build_privacy(
     return PrivacyPolicy(
         frozenset(personal), MappingProxyType(retention), frozenset(override), MappingProxyType(need)
     )
-
-
-def mask_fields(state: Mapping[str, Any], hidden: Collection[str]) -> dict[str, Any]:
-    """``state`` with the ``hidden`` fields masked (the notes are an event matter)."""
-    return {k: ("[masked]" if k in hidden and v is not None else v) for k, v in state.items()}

@@ -1,29 +1,24 @@
 """What is held about whom: `privacy report` (the record of processing) and
-`privacy export` (a subject access request), plus need-to-know masking."""
+`privacy export` (a subject access request)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
-from cmtool.errors import DataError, InvalidTransition, UsageError
+from cmtool.errors import InvalidTransition, UsageError
 from cmtool.model.case import Case
-from cmtool.model.events import Event
 from cmtool.model.fields import FIELD_NAMES
-from cmtool.model.privacy import NOTES, SEALED
+from cmtool.model.privacy import SEALED
 from cmtool.model.timefmt import parse_time
 from cmtool.reports.safety import mask_name
-from cmtool.rules.privacy import PrivacyPolicy
 from cmtool.services.context import Context
 from cmtool.services.privacy import EXPORT, _record, policy_of, role_of, subject_cases
 from cmtool.store.catalog import all_cases
 from cmtool.store.personal import key_store_label, sealer_for
 from cmtool.store.workspace import Workspace
-
-MASKED = "[masked]"
 
 
 @dataclass(frozen=True)
@@ -69,33 +64,6 @@ def held_records(ws: Workspace) -> tuple[str, list[HeldRecord]]:
 
 def _has_sealed(case: Case) -> bool:
     return any(v == SEALED for v in case.state.values()) or any(e.note == SEALED for e in case.events)
-
-
-def masked_for(ws: Workspace, actor: str, case: Case) -> Case:
-    """``case`` as ``actor`` may see it: personal fields their role may not read
-    (``privacy.need_to_know``) are masked, notes included."""
-    try:
-        policy = policy_of(ws)
-        visible = policy.visible(role_of(ws, actor))
-    except DataError:  # rules.yaml is broken: nobody's rights are known, so mask all
-        policy, visible = PrivacyPolicy(sealer_for(ws).personal), frozenset()
-    if visible is None:
-        return case
-    hidden = policy.personal - visible
-    state = {k: (MASKED if k in hidden and v is not None else v) for k, v in case.state.items()}
-    events = tuple(_masked_event(e, hidden) for e in case.events)
-    return Case(case.id, MappingProxyType(state), events)
-
-
-def _masked_event(event: Event, hidden: frozenset[str]) -> Event:
-    changes = {
-        name: tuple(MASKED if name in hidden and v is not None else v for v in pair)
-        for name, pair in event.changes.items()
-    }
-    note = MASKED if NOTES in hidden and event.note is not None and event.rule is None else event.note
-    return Event(
-        event.at, event.actor, event.action, MappingProxyType(changes), note, event.rule, event.details
-    )
 
 
 def export_subject(ctx: Context, customer: str | None, case_refs: list[str], out_dir: Path) -> list[Path]:

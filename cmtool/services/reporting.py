@@ -7,9 +7,10 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from cmtool.errors import UsageError
@@ -196,10 +197,17 @@ def render_report(
     show_pii: bool = False,
     as_of: str | None = None,
     progress: Progress | None = None,
+    hidden: frozenset[str] = frozenset(),
 ) -> Rendered:
     """Render report ``name``; Excel always goes to a file (``output`` or
-    ``<name>-<period>.xlsx``), Markdown and CSV to ``output`` or returned as text."""
+    ``<name>-<period>.xlsx``), Markdown and CSV to ``output`` or returned as text.
+    ``hidden``: personal fields the reader may not read, masked in every row
+    (``show_pii`` is refused when it would show one of them)."""
     from cmtool.reports.render import render_text, render_workbook
+    from cmtool.services.need_to_know import masked_row, refuse_hidden
+
+    if show_pii:
+        refuse_hidden(("customer", "contact"), hidden, "--show-pii shows")
 
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -214,6 +222,8 @@ def render_report(
         as_at = min(as_at, datetime.fromisoformat(data.commit_date))
     cases, first = period_cases(ws, data, period)
     facts, kept = facts_at(cases, as_at, data.rules, progress)
+    if hidden:
+        facts = [replace(f, state=MappingProxyType(masked_row(f.state, hidden))) for f in facts]
     trend_start = period.shifted(-TREND_PERIODS).start
     clocks = clock_states(kept, facts, data.rules, as_at, trend_start)
     provenance = Provenance(

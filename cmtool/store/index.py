@@ -51,7 +51,7 @@ from cmtool.store.sealing import Sealer
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, load_with_lines
 
-FORMAT = 9  # bump when the table layout or the stored JSON changes
+FORMAT = 10  # bump when the table layout or the stored JSON changes
 COLUMNS = (
     "status",
     "priority",
@@ -140,8 +140,8 @@ def open_current(ws: Workspace) -> sqlite3.Connection:
     return conn
 
 
-# (path, blob, error, JSON, column values, (title, searchable body))
-Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...], tuple[str, str] | None]
+# (path, blob, error, JSON, column values, the texts of textindex.TEXT_FIELDS)
+Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...], tuple[str, ...] | None]
 
 
 def parse_file(args: tuple[str, str]) -> Parsed:
