@@ -76,6 +76,16 @@ def test_a_role_sees_and_finds_only_what_it_may_read(cli, tmp_path):
     head = _git(root, "rev-parse", "HEAD")
     assert run("letter", first, "--kind", "final", "--preview", actor="dana").out.count(NAME) >= 1
     assert _git(root, "rev-parse", "HEAD") == head
+    due = run("survey", "due", "--json")  # the invitation names and greets the customer
+    assert due.code == 0 and json.loads(due.out)[0]["customer"] == "[masked]" and NAME not in due.out
+    assert run("survey", "due", "--render", "-").code == 4
+    # A report that prints names is an export of them: recorded on each case it names.
+    named = run("report", "compliance", "--period", "2025-11", "-f", "csv", "--show-pii", actor="dana")
+    assert named.code == 0 and NAME in named.out
+    log = _git(root, "log", "-1", "--format=%B")
+    assert "Cmtool-Action: privacy_export" in log and f"Cmtool-Case: {second}" in log
+    event = json.loads(run("show", first, "--json", actor="dana").out)["events"][-1]
+    assert event["purpose"] == "report" and event["fields"] == ["contact", "customer"]
     assert cli("audit", "verify", cwd=root, env=env).code == 0
 
 

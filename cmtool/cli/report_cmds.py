@@ -143,13 +143,23 @@ def register(app: typer.Typer) -> None:
             raise UsageError("name a report, or list them with: cmtool report --list")
         from cmtool.services.need_to_know import hidden_for
 
-        hidden = hidden_for(ws, context(workspace, actor).actor)
+        ctx = context(workspace, actor, now)
+        hidden = hidden_for(ws, ctx.actor)
+
+        def record(case_ids: list[str]) -> None:
+            from cmtool.services.personal_export import record_export
+            from cmtool.services.privacy import policy_of
+
+            shown = sorted({"customer", "contact"} & policy_of(ws).personal)
+            details = {"purpose": "report", "report": name, "format": fmt, "fields": shown}
+            record_export(ctx, case_ids, details)
+
         if fmt == "xlsx" and output is not None and str(output) == "-":
             raise UsageError("an Excel report goes to a file: -o report.xlsx")
         target = None if output is not None and str(output) == "-" else output
         with progress_bar() as progress:
             done = reporting.render_report(
-                ws, name, resolve_now(now), period, fmt, target, show_pii, as_of, progress, hidden
+                ws, name, resolve_now(now), period, fmt, target, show_pii, as_of, progress, hidden, record
             )
         if done.text is not None:
             sys.stdout.write(for_terminal(done.text))

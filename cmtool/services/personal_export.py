@@ -5,6 +5,7 @@ By default every personal field (rules.yaml ``privacy.personal``) is written as
 (``privacy.need_to_know``); before the file is written, each case whose personal
 data goes into it gets a ``privacy_export`` event (who, when, which fields, what
 format), all in one commit, so the history says who took whose data out.
+``report --show-pii`` records the cases whose names it prints the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from cmtool.errors import UsageError
 from cmtool.model.case import Case
@@ -42,11 +44,16 @@ def export_for(
 
     def record(cases: list[Case]) -> None:
         opened = [case.id for case in cases if holds_personal(case, shown)]
-        if opened:
-            details = {"purpose": "export", "format": chosen, "fields": sorted(shown)}
-            _record(ctx, opened, EXPORT, lambda _id: details, f"privacy_export: {len(opened)} case(s)")
+        record_export(ctx, opened, {"purpose": "export", "format": chosen, "fields": sorted(shown)})
 
     return export_cases(ctx.ws, chosen, case_filter, now, target, hidden, record)
+
+
+def record_export(ctx: Context, case_ids: list[str], details: dict[str, Any]) -> None:
+    """One ``privacy_export`` event on each case whose personal data goes out, in one
+    commit (nothing when none does)."""
+    if case_ids:
+        _record(ctx, case_ids, EXPORT, lambda _id: details, f"privacy_export: {len(case_ids)} case(s)")
 
 
 def holds_personal(case: Case, fields: Collection[str]) -> bool:

@@ -198,11 +198,13 @@ def render_report(
     as_of: str | None = None,
     progress: Progress | None = None,
     hidden: frozenset[str] = frozenset(),
+    on_open: Callable[[list[str]], None] | None = None,
 ) -> Rendered:
     """Render report ``name``; Excel always goes to a file (``output`` or
     ``<name>-<period>.xlsx``), Markdown and CSV to ``output`` or returned as text.
     ``hidden``: personal fields the reader may not read, masked in every row
-    (``show_pii`` is refused when it would show one of them)."""
+    (``show_pii`` is refused when it would show one of them). ``on_open`` hears,
+    before anything is written, which cases' names ``show_pii`` puts in it."""
     from cmtool.reports.render import render_text, render_workbook
     from cmtool.services.need_to_know import masked_row, refuse_hidden
 
@@ -258,6 +260,11 @@ def render_report(
     context["language"] = template.language
     context["weekly"] = weekly_flow(facts, as_at)
     context["overdue_board"] = overdue_board(context["breaches"], {f.id: f.get("team") for f in facts})
+    if show_pii and on_open is not None:
+        named = [
+            r for r in (*context["cases"], *context["oldest_open"]) if r.get("customer") or r.get("contact")
+        ]
+        on_open(list(dict.fromkeys(r["id"] for r in named)))
     rows = len(context["cases"])
     if fmt == "xlsx":
         target = output or Path(f"{name}-{period.label}.xlsx")
