@@ -10,7 +10,7 @@ import subprocess
 
 from privacy_helpers import NAME, NOTE, PHONE, SENTENCE, file_story, sealed_workspace
 
-AGENT_RIGHTS = "    agent: [customer, contact, description, notes]\n"
+AGENT_RIGHTS = "    agent: [customer, contact, description, notes, resolution]\n"
 
 
 def _git(root, *args: str) -> str:

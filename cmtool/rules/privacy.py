@@ -10,7 +10,7 @@ kept, who may erase early and who sees which personal fields.
         fca_disp: {years: 3, hold: true}    # DISP 1.9.1R: keep at least 3 years
       erase_override: [manager]
       need_to_know:
-        agent: [customer, contact, description, notes]
+        agent: [customer, contact, description, notes, resolution]
 
 A case's retention is the longest rule among its regimes (``default`` when none
 of them has one): the record is kept that many years after it closed, then
