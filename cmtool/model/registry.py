@@ -100,7 +100,7 @@ EVENT_KINDS: Mapping[str, str] = MappingProxyType(
         "privacy_export": "the case's personal data was opened into an export (purpose, format, fields)",
         "undo": "the last action reverted; reverts: names the event",
         "correct": "a mistaken value put right; corrects: names the event that set it",
-        "attach": "evidence attached; files: name, size, type and sha256 of each",
+        "attach": "evidence attached; files: name, size, type, sha256 (stored_sha256 when sealed) of each",
         "link": "linked to another case (links: duplicate_of, parent_of, related...)",
         "customer_note": "the customer wrote in (an e-mail reply; message_id names it); no clock stops",
     }

@@ -143,7 +143,12 @@ def erase(
             raise InvalidTransition(
                 f"{case.id} holds {', '.join(clear)} in clear (written before sealing); "
                 "destroying a key cannot erase that",
-                hint="seal the workspace first: cmtool privacy migrate",
+                hint="seal the workspace first: cmtool privacy migrate"
+                + (
+                    " (it does not seal files attached before sealing: docs/privacy.md, Attachments)"
+                    if "attachments" in clear
+                    else ""
+                ),
             )
         held = hold_until(case, policy)
         if held and override is None and (held[1] is None or held[1] > ctx.now):
