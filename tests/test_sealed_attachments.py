@@ -69,10 +69,16 @@ def test_an_attachment_is_sealed_with_its_case_and_erased_with_it(cli, tmp_path)
     assert opened["action"] == "privacy_export" and opened["purpose"] == "attachments"
     assert opened["attachments"] == [record["sha256"]]
 
+    sar = tmp_path / "sar"
+    sar.mkdir()
+    done = cli("privacy", "export", "--case", case_id, "--out", str(sar), cwd=root, env=env)
+    assert done.code == 0, done.err
+    assert [p.read_bytes() for p in sar.rglob("*.txt")] == [LETTER]  # the subject's own letter
+
     # A clone without the key store: verification is complete, the file stays sealed.
     keyless = {**env, "CMTOOL_KEY_STORE": str(tmp_path / "elsewhere" / "keys.sqlite")}
     shown = json.loads(cli("show", case_id, "--json", cwd=root, env=keyless).out)
-    assert shown["events"][-3]["files"][0]["name"] == "[sealed]"
+    assert shown["events"][-4]["files"][0]["name"] == "[sealed]"
     none = cli("attachments", case_id, "--save", str(out), cwd=root, env=keyless)
     assert none.code == 1 and "[sealed]" in none.out
     assert cli("audit", "verify", cwd=root, env=keyless).code == 0

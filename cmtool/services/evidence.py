@@ -20,6 +20,7 @@ from cmtool.store import attachments
 from cmtool.store.casefiles import load_case, resolve_id
 from cmtool.store.personal import sealer_for
 from cmtool.store.sealed_files import open_file, seal_file
+from cmtool.store.workspace import Workspace
 
 
 def attach(ctx: Context, ref: str, files: Sequence[Path], note: str | None = None) -> Case:
@@ -89,6 +90,43 @@ class Saved:
     why: str | None = None
 
 
+@dataclass(frozen=True)
+class Opened:
+    record: dict[str, Any]  # as attachments_of gives it
+    data: bytes | None  # the content; None: it cannot be opened here
+    why: str | None = None
+
+    @property
+    def sealed(self) -> bool:
+        return bool(self.record.get("stored_sha256"))
+
+    @property
+    def file_name(self) -> str:
+        """``<sha256 prefix>-<name>``: a customer's file name never becomes a path."""
+        return f"{str(self.record.get('sha256'))[:12]}-{_safe_name(str(self.record.get('name')))}"
+
+
+def open_attachments(ws: Workspace, case: Case) -> list[Opened]:
+    """Each content attached to ``case`` once (however often attached), opened
+    with the case's key where it is sealed."""
+    sealer = sealer_for(ws)
+    limit = load_rules(ws.rules_path).attachment_max_bytes
+    unique = {str(item.get("sha256")): item for item in reversed(attachments_of(case))}
+    found = []
+    for item in reversed(unique.values()):
+        try:
+            stored = attachments.read_stored(ws, str(item.get("stored_sha256") or item.get("sha256")), limit)
+        except (ValueError, OSError, CmtoolError) as exc:
+            found.append(Opened(item, None, f"not in this clone ({exc})"))
+            continue
+        if not item.get("stored_sha256"):
+            found.append(Opened(item, stored))
+            continue
+        plain = open_file(stored, case.id, str(item.get("sha256")), sealer.keys)
+        found.append(Opened(item, plain, None if plain is not None else SEALED))
+    return found
+
+
 def save_attachments(ctx: Context, ref: str, out_dir: Path) -> list[Saved]:
     """Write a case's attachments, opened, into ``out_dir`` as ``<sha256 prefix>-<name>``.
     Opening sealed files takes the right to read every personal field, and is
@@ -99,25 +137,8 @@ def save_attachments(ctx: Context, ref: str, out_dir: Path) -> list[Saved]:
     if not out_dir.is_dir():
         raise UsageError(f"--save {out_dir}: no such folder")
     case, _ = load_case(ctx.ws, resolve_id(ctx.ws, ref))
-    # One copy of each content, however often it was attached.
-    files = list({str(item.get("sha256")): item for item in reversed(attachments_of(case))}.values())[::-1]
-    sealer = sealer_for(ctx.ws)
-    limit = load_rules(ctx.ws.rules_path).attachment_max_bytes
-    contents: list[tuple[dict[str, Any], bytes | None, str | None]] = []
-    for item in files:
-        try:
-            stored = attachments.read_stored(
-                ctx.ws, str(item.get("stored_sha256") or item.get("sha256")), limit
-            )
-        except (ValueError, OSError, CmtoolError) as exc:
-            contents.append((item, None, f"not in this clone ({exc})"))
-            continue
-        if not item.get("stored_sha256"):
-            contents.append((item, stored, None))
-            continue
-        plain = open_file(stored, case.id, str(item.get("sha256")), sealer.keys)
-        contents.append((item, plain, None if plain is not None else SEALED))
-    sealed = [i for i, data, _ in contents if data is not None and i.get("stored_sha256")]
+    contents = open_attachments(ctx.ws, case)
+    sealed = [o for o in contents if o.data is not None and o.sealed]
     if sealed and hidden_for(ctx.ws, ctx.actor):
         raise Refused(
             f"{ctx.actor} may not read every personal field (privacy.need_to_know), so may not open "
@@ -125,16 +146,16 @@ def save_attachments(ctx: Context, ref: str, out_dir: Path) -> list[Saved]:
             hint="a role that sees all personal fields may save them",
         )
     if sealed:
-        details = {"purpose": "attachments", "attachments": [str(i.get("sha256")) for i in sealed]}
+        details = {"purpose": "attachments", "attachments": [str(o.record.get("sha256")) for o in sealed]}
         _record(ctx, [case.id], EXPORT, lambda _id: details, "privacy_export: 1 case(s)")
     saved = []
-    for item, data, why in contents:
-        sha = str(item.get("sha256"))
-        if data is None:
-            saved.append(Saved(sha, None, why))
+    for opened in contents:
+        sha = str(opened.record.get("sha256"))
+        if opened.data is None:
+            saved.append(Saved(sha, None, opened.why))
             continue
-        target = out_dir / f"{sha[:12]}-{_safe_name(str(item.get('name')))}"
-        target.write_bytes(data)
+        target = out_dir / opened.file_name
+        target.write_bytes(opened.data)
         saved.append(Saved(sha, target))
     return saved
 

@@ -15,6 +15,7 @@ from cmtool.model.privacy import SEALED
 from cmtool.model.timefmt import parse_time
 from cmtool.reports.safety import mask_name
 from cmtool.services.context import Context
+from cmtool.services.evidence import open_attachments
 from cmtool.services.privacy import EXPORT, _record, policy_of, role_of, subject_cases
 from cmtool.store.catalog import all_cases
 from cmtool.store.personal import key_store_label, sealer_for
@@ -68,7 +69,8 @@ def _has_sealed(case: Case) -> bool:
 
 def export_subject(ctx: Context, customer: str | None, case_refs: list[str], out_dir: Path) -> list[Path]:
     """Everything held about one person, opened, as JSON and a readable Markdown
-    file; each case records the export (who, when) before anything is written."""
+    file, with the files attached to their cases; each case records the export
+    (who, when) before anything is written."""
     role = role_of(ctx.ws, ctx.actor)
     if policy_of(ctx.ws).visible(role) is not None:
         raise InvalidTransition(
@@ -102,7 +104,20 @@ def export_subject(ctx: Context, customer: str | None, case_refs: list[str], out
     md_path = out_dir / f"subject-access-{stamp}.md"
     json_path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     md_path.write_text(_markdown(document), encoding="utf-8")
-    return [json_path, md_path]
+    return [json_path, md_path, *_attachments(ctx.ws, cases, out_dir / f"subject-access-{stamp}-files")]
+
+
+def _attachments(ws: Workspace, cases: list[Case], folder: Path) -> list[Path]:
+    """The files attached to the person's cases, opened, one folder per case."""
+    written = []
+    for case in cases:
+        for opened in open_attachments(ws, case):
+            if opened.data is not None:
+                target = folder / case.id / opened.file_name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(opened.data)
+                written.append(target)
+    return written
 
 
 def _case_record(case: Case) -> dict[str, Any]:
