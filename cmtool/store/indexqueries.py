@@ -85,4 +85,5 @@ def similar_text(
     """Cases like ``case_id`` by their words in ``fields``; empty when it is not indexed."""
     conn, _ = refresh(ws)
     text = textindex.text_row(conn, case_id, fields)
-    return textindex.similar(conn, text, case_id, statuses, limit, fields) if text else []
+    title = textindex.text_row(conn, case_id, [c for c in ("title",) if fields is None or c in fields])
+    return textindex.similar(conn, title or "", text, case_id, statuses, limit, fields) if text else []

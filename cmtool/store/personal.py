@@ -92,7 +92,13 @@ def sealer_for(ws: Workspace) -> Sealer:
         version: tuple[Any, ...] = (stat.st_mtime_ns, stat.st_size)
     except OSError:
         version = ()
-    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("CMTOOL_KEY")))
+    env = tuple(
+        sorted(
+            (k, v)
+            for k, v in os.environ.items()
+            if k.startswith(("CMTOOL_KEY", "CMTOOL_IDENTITY", "XDG_CONFIG"))
+        )
+    )
     cache_key = (str(ws.root), version, env)
     if cache_key not in _CACHE:
         settings = read_settings(ws)
@@ -111,4 +117,4 @@ def sealer_for(ws: Workspace) -> Sealer:
 def key_store_label(sealer: Sealer) -> str:
     """Where keys come from, for the index's fingerprint and `privacy report`."""
     keys = sealer.keys
-    return str(keys.path) if isinstance(keys, SqliteKeyStore) else f"none ({getattr(keys, 'why', '')})"
+    return keys.label() if isinstance(keys, SqliteKeyStore) else f"none ({getattr(keys, 'why', '')})"

@@ -128,6 +128,7 @@ def text_row(conn: sqlite3.Connection, case_id: str, fields: Collection[str] | N
 
 def similar(
     conn: sqlite3.Connection,
+    title: str,
     text: str,
     exclude: str,
     statuses: Collection[str],
@@ -140,9 +141,14 @@ def similar(
     columns = _columns(fields)
     if not terms or not columns:
         return []
+    query = " OR ".join(_quoted(t) for t in terms)
+    # A similar complaint mentions what this one is about, the words of its title:
+    # sharing only the common words of notes ("customer", "已退款") is noise.
+    about = _telling_terms(title)
+    if about:
+        query = f"({query}) AND ({' OR '.join(_quoted(t) for t in about)})"
     where = f"case_text MATCH ? AND id != ? AND status IN ({','.join('?' * len(statuses))})"
-    query = f"{_column_filter(columns)} : (" + " OR ".join(_quoted(t) for t in terms) + ")"
-    params = [query, exclude, *statuses]
+    params = [f"{_column_filter(columns)} : ({query})", exclude, *statuses]
     return _hits(conn, where, params, True, limit, [], columns)
 
 
