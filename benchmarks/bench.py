@@ -136,6 +136,11 @@ ROWS: list[Row] = [
         ["report", "compliance", "--period", "{month}", "--format", "xlsx", "-o", "{tmp}/r.xlsx"],
         target="<= 10 s, <= 500 MB",
     ),
+    Row(
+        "report dashboard html",
+        ["report", "dashboard", "--period", "{month}", "--format", "html", "-o", "{tmp}/d.html"],
+        target="<= 10 s, <= 500 MB",
+    ),
     Row("stats --by category", ["stats", "--period", "{month}", "--by", "category", "--json"]),
     Row("report fca md (half-year)", ["report", "fca", "--period", "{month}", "-o", "{tmp}/f.md"]),
     Row("report cfpb csv", ["report", "cfpb", "--period", "{month}", "-f", "csv", "-o", "{tmp}/c.csv"]),
@@ -162,6 +167,11 @@ ROWS: list[Row] = [
     Row("intake mail again (all taken)", ["intake", "mail", "--mbox", "{tmp}/inbox.mbox"], target="<= 3 s"),
     Row("import --dry-run (sheet)", ["import", "{sheet}", "--dry-run", "--json"]),
     Row("export csv (all cases)", ["export", "--format", "csv", "-o", "{tmp}/e.csv"]),
+    Row("export parquet (all cases)", ["export", "--format", "parquet", "-o", "{tmp}/parquet"]),
+    Row(
+        "export parquet --since HEAD~1",
+        ["export", "--format", "parquet", "-o", "{tmp}/parquet", "--since", "HEAD~1"],
+    ),
     Row("history (one case)", ["history", "{any_id}", "--json"], target="<= 0.3 s"),
     Row("search (English)", ["search", "charger", "--json"], target="<= 0.5 s"),
     Row("search (Chinese)", ["search", "充电器", "--json"], target="<= 0.5 s"),

@@ -9,7 +9,7 @@ from cmtool.services.context import Context
 from cmtool.store import keymembers
 from cmtool.store.identity import IDENTITY_ENV, create_identity, deliberately_none, identity_path
 from cmtool.store.keystore import SqliteKeyStore
-from cmtool.store.personal import key_store_path, read_settings
+from cmtool.store.personal import key_store_path, plugin_name, read_settings
 from cmtool.store.workspace import Workspace
 
 
@@ -31,6 +31,12 @@ def team_store(ws: Workspace) -> SqliteKeyStore:
         raise UsageError(
             "this workspace has no key store (rules.yaml privacy.key_store is null)",
             hint="see docs/privacy.md (where the keys live)",
+        )
+    plugin = plugin_name(setting)
+    if plugin:
+        raise UsageError(
+            f"this workspace's keys are kept by the key store plugin {plugin!r}",
+            hint="who may open them is managed in that key manager, not here",
         )
     return SqliteKeyStore(key_store_path(ws, setting))
 
