@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from cmtool.model.timefmt import format_time
 from cmtool.reports.anomaly import HISTORY_PERIODS
 from cmtool.reports.context import Provenance, RegimeReturn, build_context
 from cmtool.reports.dashboard import overdue_board, weekly_flow
-from cmtool.reports.facts import GROUP_FIELDS, case_facts, truncate
+from cmtool.reports.facts import GROUP_FIELDS, CaseFacts, case_facts, truncate
 from cmtool.reports.headline import TREND_PERIODS
 from cmtool.reports.kpis import REPEAT_WINDOW, group_kpis, period_kpis
 from cmtool.reports.library import FORMATS, ReportTemplate, find_report, list_reports
@@ -256,8 +256,14 @@ def render_report(
     trend_start = period.shifted(-TREND_PERIODS).start
     inputs, first = kpi_inputs_for(ws, data, period, as_at, trend_start, wide=True, progress=progress)
     facts, clocks = inputs.facts, inputs.clocks
-    if hidden:
-        facts = [replace(f, state=MappingProxyType(masked_row(f.state, hidden))) for f in facts]
+    details = inputs.details
+    if hidden:  # every row the report prints comes through here, masked
+
+        def masked(some: Sequence[CaseFacts]) -> list[CaseFacts]:
+            return [replace(f, state=MappingProxyType(masked_row(f.state, hidden))) for f in some]
+
+        facts = masked(facts)
+        details = lambda some: masked(inputs.details(some))  # noqa: E731
     provenance = Provenance(
         data_commit=data.commit,
         data_commit_date=data.commit_date,
@@ -287,7 +293,7 @@ def render_report(
         fca=fca_scope(data.rules),
         language=template.language,
         history=inputs.history,
-        details=inputs.details,
+        details=details,
     )
     context["language"] = template.language
     context["weekly"] = weekly_flow(facts, as_at)
