@@ -149,11 +149,12 @@ def test_personal_fields_are_masked_unless_opened_for_the_role(cli, demo, tmp_pa
     shown = {v for v in opened.column("customer").to_pylist() if v}
     assert names & shown  # a lead reads every personal field (no need_to_know for the role)
 
-    # The demo's agents may read customer, contact, description and notes
-    # (privacy.need_to_know): the rest stays masked, even with --show-pii.
+    # The demo's agents may read customer, contact, description, notes and resolution
+    # (privacy.need_to_know): the rest (survey comments, extra) stays masked, even with --show-pii.
     agent, agent_events = export(cli, demo, tmp_path / "agent", "--show-pii", env={"CMTOOL_ACTOR": "alice"})
     assert names & {v for v in agent.column("customer").to_pylist() if v}
-    assert {v for v in agent.column("resolution").to_pylist() if v} == {"[masked]"}
+    assert {v for v in agent.column("resolution").to_pylist() if v} - {"[masked]", "[sealed]"}
+    assert {v for v in agent.column("survey_comment").to_pylist() if v} == {"[masked]"}
     assert "[masked]" not in set(agent_events.column("note").to_pylist())
 
 
