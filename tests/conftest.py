@@ -33,6 +33,8 @@ def fixed_environment(monkeypatch, tmp_path_factory):
     monkeypatch.delenv("CMTOOL_WORKSPACE", raising=False)
     monkeypatch.delenv("CMTOOL_ACTOR", raising=False)
     monkeypatch.delenv("CMTOOL_KEY_STORE", raising=False)
+    monkeypatch.delenv("CMTOOL_IDENTITY", raising=False)  # a member's identity: under HOME
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     for key in IDENTITY:
         monkeypatch.delenv(key, raising=False)
 

@@ -192,29 +192,74 @@ def register_export(app: typer.Typer) -> None:
         fmt: Annotated[
             str | None,
             typer.Option(
-                "--format", "-f", help="xlsx, csv or json (default: from -o's extension, else csv)."
+                "--format",
+                "-f",
+                help="xlsx, csv, json or parquet (default: from -o's extension, else csv).",
             ),
         ] = None,
         output: Annotated[
             Path | None,
-            typer.Option("--output", "-o", help="File to write (default: stdout; xlsx needs a file)."),
+            typer.Option(
+                "--output",
+                "-o",
+                help="File to write (default: stdout; xlsx needs a file; parquet a folder).",
+            ),
         ] = None,
+        since: Annotated[
+            str | None,
+            typer.Option(
+                help="parquet: only the cases changed since this commit, or since the export "
+                "in this .parquet file.",
+                show_default=False,
+            ),
+        ] = None,
+        show_pii: Annotated[
+            bool,
+            typer.Option(
+                "--show-pii",
+                help="parquet: write the personal fields your role may read in clear (masked by default).",
+            ),
+        ] = False,
         status: Annotated[str | None, typer.Option(help="open, done, or statuses, comma-separated.")] = None,
         assignee: Annotated[str | None, typer.Option()] = None,
         priority: Annotated[str | None, typer.Option()] = None,
         category: Annotated[str | None, typer.Option()] = None,
         channel: Annotated[str | None, typer.Option()] = None,
         workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
         now: NowOpt = None,
     ) -> None:
-        """Export cases: one row per case with SLA state; xlsx adds an Events sheet."""
+        """Export cases: one row per case with SLA state; xlsx adds an Events sheet;
+        parquet writes a table of cases and one of events into a folder."""
         from cmtool.services import exporter, query
         from cmtool.services.context import resolve_now
         from cmtool.store.workspace import find_workspace
 
         case_filter = query.case_filter(status, assignee, priority, category, channel)
+        if (fmt or "").lower() == "parquet" or (fmt is None and output and output.suffix == ".parquet"):
+            _export_parquet(context(workspace, actor, now), output, case_filter, since, show_pii)
+            return
+        if since or show_pii:
+            raise UsageError("--since and --show-pii are for --format parquet")
         result = exporter.export_cases(find_workspace(workspace), fmt, case_filter, resolve_now(now), output)
         if result.text is not None:
             sys.stdout.write(result.text)
             return
         warn(f"exported {result.count} cases to {result.target}")
+
+
+def _export_parquet(ctx, output: Path | None, case_filter, since: str | None, show_pii: bool) -> None:
+    from cmtool.services.export_parquet import export_parquet, opened_fields
+
+    if output is None:
+        raise UsageError("a parquet export needs a folder: -o DIR")
+    opened = opened_fields(ctx.ws, ctx.actor) if show_pii else frozenset()
+    done = export_parquet(ctx.ws, output, ctx.now, case_filter, since, opened)
+    what = f"{done.cases} cases" + (f" and {done.removed} removed" if done.removed else "")
+    base = f" changed since {done.since[:12]}" if done.since else ""
+    warn(
+        f"exported {what}{base} ({done.events} events) at commit {done.commit.sha[:12]} "
+        f"(generation {done.commit.generation}) to {done.files[0]} and {done.files[1]}"
+    )
+    if done.masked:
+        warn(f"masked: {', '.join(sorted(done.masked))}" + ("" if show_pii else " (open with --show-pii)"))

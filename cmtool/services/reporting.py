@@ -26,6 +26,7 @@ from cmtool.reports.periods import Period, current_period, last_complete_period,
 from cmtool.reports.timing import KpiCalendar
 from cmtool.rules.loader import rules_from_text
 from cmtool.rules.model import Rules
+from cmtool.services.kpi_source import KpiInputs, kpi_inputs
 from cmtool.services.links import counts_as_complaint
 from cmtool.store import git as gitops
 from cmtool.store.catalog import all_cases, first_filing
@@ -123,6 +124,37 @@ def clock_states(
     }
 
 
+def kpi_inputs_for(
+    ws: Workspace,
+    data: Snapshot,
+    period: Period,
+    as_at: datetime,
+    clocks_since: datetime,
+    wide: bool,
+    progress: Progress | None = None,
+) -> tuple[KpiInputs, str | None]:
+    """What the KPIs of ``period`` count from, and the workspace's first filing.
+
+    From the index's KPI facts (``kpi_source``), of the cases open now or changed
+    since the look-back start: the trend and alert periods before ``period`` and 90
+    days of repeat complaints before those (a case closed and quiet before then
+    counts in none of them). ``wide``: every one of them as whole facts (reports:
+    the trend, the weekly flow); else only those that can count from the period's
+    start, the rest as filings (``stats``). With ``--as-of`` every case of that
+    commit is counted in full, as it stood.
+    """
+    if data.as_of:
+        facts, kept = facts_at(data.cases, as_at, data.rules, progress)
+        clocks = clock_states(kept, facts, data.rules, as_at, clocks_since)
+        return KpiInputs(facts, facts, clocks, list), None
+    lookback = period.shifted(-(max(TREND_PERIODS, HISTORY_PERIODS) + 1)).start - REPEAT_WINDOW
+    if not wide:
+        lookback = min(period.shifted(-HISTORY_PERIODS).start, period.start - REPEAT_WINDOW)
+    active_since = lookback if wide else period.start
+    inputs = kpi_inputs(ws, data.rules, as_at, active_since, lookback, clocks_since, progress)
+    return inputs, inputs.first_filing
+
+
 def facts_at(cases: list[Case], as_at: datetime, rules: Rules, progress: Progress | None = None):
     advance = progress("reading cases", len(cases)) if progress else None
     facts, kept = [], []
@@ -158,18 +190,17 @@ def stats(
     calendar = kpi_calendar(data.rules, now)
     period = choose_period(period_text, "month", calendar, now, complete=False)
     as_at = min(period.end, now, data.moment or now)
-    cases, first = period_cases(ws, data, period)
-    facts, kept = facts_at(cases, as_at, data.rules)
-    clocks = clock_states(kept, facts, data.rules, as_at, period.start)
-    result = period_kpis(facts, period, as_at, calendar, clocks)
+    inputs, first = kpi_inputs_for(ws, data, period, as_at, period.start, wide=False)
+    facts, clocks = inputs.facts, inputs.clocks
+    result = period_kpis(facts, period, as_at, calendar, clocks, history=inputs.history)
     from cmtool.reports.anomaly import category_alerts
 
-    result["alerts"] = category_alerts(facts, period, first_filing=first)
+    result["alerts"] = category_alerts(inputs.history, period, first_filing=first)
     result["data_commit"] = data.commit
     result["as_of"] = format_time(data.moment) if data.moment else None
     if by:
         result["by"] = by
-        result["groups"] = group_kpis(facts, by, period, as_at, calendar, clocks)
+        result["groups"] = group_kpis(facts, by, period, as_at, calendar, clocks, inputs.history)
     return result
 
 
@@ -212,10 +243,9 @@ def render_report(
     as_at = min(period.end, now)
     if data.as_of and data.commit_date:
         as_at = min(as_at, datetime.fromisoformat(data.commit_date))
-    cases, first = period_cases(ws, data, period)
-    facts, kept = facts_at(cases, as_at, data.rules, progress)
     trend_start = period.shifted(-TREND_PERIODS).start
-    clocks = clock_states(kept, facts, data.rules, as_at, trend_start)
+    inputs, first = kpi_inputs_for(ws, data, period, as_at, trend_start, wide=True, progress=progress)
+    facts, clocks = inputs.facts, inputs.clocks
     provenance = Provenance(
         data_commit=data.commit,
         data_commit_date=data.commit_date,
@@ -244,6 +274,8 @@ def render_report(
         first_filing=first,
         fca=fca_scope(data.rules),
         language=template.language,
+        history=inputs.history,
+        details=inputs.details,
     )
     context["language"] = template.language
     context["weekly"] = weekly_flow(facts, as_at)

@@ -40,7 +40,7 @@ from cmtool.model.ids import is_valid_id
 from cmtool.model.privacy import TOKEN_PREFIX
 from cmtool.model.schema import check_case_data
 from cmtool.model.timefmt import to_utc
-from cmtool.store import slafacts, textindex
+from cmtool.store import kpifacts, slafacts, textindex
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.gitenv import git_environ
@@ -88,6 +88,7 @@ CREATE INDEX IF NOT EXISTS cases_broken ON cases(error) WHERE error IS NOT NULL;
 """
     + textindex.SCHEMA
     + slafacts.SCHEMA
+    + kpifacts.SCHEMA
 )
 
 
@@ -213,6 +214,8 @@ def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
     for rel, blob, error, payload, values, text in parsed:
         count += 1
         textindex.replace(conn, rel, Path(rel).stem, values[0] if values else None, text)
+        # Re-read (changed, or its key destroyed): what was derived from it goes too.
+        kpifacts.forget(conn, rel)
         if error == "missing":
             conn.execute("DELETE FROM cases WHERE path = ?", (rel,))
             conn.execute("DELETE FROM payloads WHERE path = ?", (rel,))
@@ -311,6 +314,7 @@ def refresh(
             conn.execute("DELETE FROM payloads")
             textindex.clear(conn)
             slafacts.clear(conn)
+            kpifacts.clear(conn)
             paths = [str(p.relative_to(ws.root)) for p in iter_case_paths(ws)]
             refreshed = _store(conn, _parse_many(ws.root, paths))
         else:

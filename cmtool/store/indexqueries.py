@@ -4,6 +4,7 @@ and full-text search. ``store.index`` keeps the index current; this reads it."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -46,10 +47,11 @@ def team_workload(
     return {p: Workload(load.get(p, 0), latest.get(p)) for p in people}
 
 
-def first_filing(ws: Workspace) -> str | None:
-    """The earliest ``filed_at`` of any case, from a current index. Compared as text,
-    so offsets may shift it by hours: callers use it at the scale of periods."""
-    conn, _ = refresh(ws)
+def first_filing(ws: Workspace, conn: sqlite3.Connection | None = None) -> str | None:
+    """The earliest ``filed_at`` of any case, from a current index (``conn``: one just
+    refreshed). Compared as text, so offsets may shift it by hours: callers use it at
+    the scale of periods."""
+    conn = conn or refresh(ws)[0]
     return conn.execute("SELECT min(filed_at) FROM cases").fetchone()[0]
 
 

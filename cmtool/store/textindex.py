@@ -98,9 +98,14 @@ def similar(
     terms = _telling_terms(f"{title}\n{body}")
     if not terms:
         return []
+    query = " OR ".join(_quoted(t) for t in terms)
+    # A similar complaint mentions what this one is about, the words of its title:
+    # sharing only the common words of notes ("customer", "已退款") is noise.
+    about = _telling_terms(title)
+    if about:
+        query = f"({query}) AND ({' OR '.join(_quoted(t) for t in about)})"
     where = f"case_text MATCH ? AND id != ? AND status IN ({','.join('?' * len(statuses))})"
-    params = [" OR ".join(_quoted(t) for t in terms), exclude, *statuses]
-    return _hits(conn, where, params, True, limit, [])
+    return _hits(conn, where, [query, exclude, *statuses], True, limit, [])
 
 
 def _telling_terms(text: str, at_most: int = 40) -> list[str]:
