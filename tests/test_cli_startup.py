@@ -43,13 +43,13 @@ def _loaded_after(*args: str) -> tuple[str, set[str]]:
 def test_a_command_imports_only_its_own_module():
     help_text, loaded = _loaded_after("note", "--help")
     assert "Usage: cmtool note" in help_text
-    assert {m for m in loaded if m.endswith("_cmds")} == {"cmtool.cli.case_cmds"}
+    assert loaded & set(COMMAND_MODULES) == {"cmtool.cli.case_cmds"}
     assert not {m for m in loaded if m.startswith(("yaml", "holidays"))}
 
 
 def test_help_and_unknown_commands_still_see_every_command():
     help_text, loaded = _loaded_after("--help")
-    assert {m for m in loaded if m.endswith("_cmds")} == set(COMMAND_MODULES)
+    assert set(COMMAND_MODULES) <= loaded
     for name in set().union(*(_names(module, hidden=False) for module in COMMAND_MODULES)):
         assert f"  {name} " in help_text or f"  {name}\n" in help_text, name
     done = subprocess.run([sys.executable, "-m", "cmtool", "fil"], capture_output=True, text=True)
