@@ -111,3 +111,14 @@ def ws(tmp_path, cli) -> Path:
 
 def git(root: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
+
+
+def put_rules_sections(rules: Path, snippet: str) -> None:
+    """Put the top-level sections of ``snippet`` into ``rules`` (a rules.yaml),
+    replacing the ones already there: a key may appear once in a YAML mapping."""
+    import re
+
+    text = rules.read_text(encoding="utf-8")
+    for key in re.findall(r"^([A-Za-z_]\w*):", snippet, re.M):
+        text = re.sub(rf"^{key}:.*\n(?:(?:[ \t].*)?\n)*", "", text, flags=re.M)
+    rules.write_text(text.rstrip("\n") + "\n" + snippet.lstrip("\n"), encoding="utf-8")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from cmtool.reports.context import Provenance, build_context
+from cmtool.reports.context import CaseRows, Provenance, build_context
 from cmtool.reports.headline import TREND_PERIODS
 from cmtool.reports.kpis import group_kpis, period_kpis
 from cmtool.reports.periods import parse_period
@@ -244,3 +244,21 @@ def test_on_the_real_clock(ws, cli, monkeypatch):
     full = full_stats(ws, now, shown["period"]["label"])
     assert shown["received"] == full["received"] and shown["open_at_end"] == full["open_at_end"]
     assert [g["key"] for g in shown["groups"]] == [g["key"] for g in full["groups"]]
+
+
+def test_case_rows_are_built_a_chunk_at_a_time():
+    """The rows a report lists are built when read, 500 at a time, each chunk once
+    even when two readers go through them side by side (as the Excel writer does)."""
+    built: list[int] = []
+
+    def build(some):
+        built.append(len(some))
+        return [n * 2 for n in some]
+
+    rows = CaseRows(list(range(1234)), build)
+    assert len(rows) == 1234 and not built  # counting them builds nothing
+    assert [a for a, b in zip(rows, iter(rows), strict=True) if a == b] == [n * 2 for n in range(1234)]
+    assert built == [500, 500, 234]
+    assert rows[-1] == 2466 and rows[3:6] == [6, 8, 10] and rows[1000] == 2000
+    with pytest.raises(IndexError):
+        rows[1234]

@@ -227,6 +227,9 @@ def test_a_key_made_while_the_kek_is_replaced_opens_for_the_team(tmp_path):
     fresh = SqliteKeyStore(keys, dana.path)
     assert fresh.get("C-251103-BBBBBBB") == made and fresh.get("C-251103-AAAAAAA") == first
     assert SqliteKeyStore(keys, omar.path).get("C-251103-BBBBBBB") is None
+    # The index's fingerprint changes only with what opens: not for a member, for omar now.
+    assert fresh.label() == str(keys)
+    assert SqliteKeyStore(keys, omar.path).label().startswith(f"{keys} (locked: your identity")
 
 
 def test_member_commands_refuse_what_would_lose_keys(cli, tmp_path):
@@ -252,3 +255,12 @@ def test_member_commands_refuse_what_would_lose_keys(cli, tmp_path):
     assert cli("init", str(plain)).code == 0
     none = cli("privacy", "members", "list", cwd=plain, env=dana)
     assert none.code == 2 and "no key store" in none.err
+
+
+def test_a_store_file_made_by_its_first_key_opens_that_key(tmp_path):
+    """No file yet (a share just mounted): the first key made makes it, and opens."""
+    store = SqliteKeyStore(tmp_path / "keys.sqlite")
+    assert store.get("C-251103-AAAAAAA") is None and store.key_ids() == set()
+    made = store.create("C-251103-AAAAAAA", "2025-11-03T09:00:00+08:00")
+    assert len(made) == 32 and store.get("C-251103-AAAAAAA") == made
+    assert SqliteKeyStore(tmp_path / "keys.sqlite").get("C-251103-AAAAAAA") == made

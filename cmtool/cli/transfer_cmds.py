@@ -249,12 +249,11 @@ def register_export(app: typer.Typer) -> None:
 
 
 def _export_parquet(ctx, output: Path | None, case_filter, since: str | None, show_pii: bool) -> None:
-    from cmtool.services.export_parquet import export_parquet, opened_fields
+    from cmtool.services.export_parquet import export_parquet
 
     if output is None:
         raise UsageError("a parquet export needs a folder: -o DIR")
-    opened = opened_fields(ctx.ws, ctx.actor) if show_pii else frozenset()
-    done = export_parquet(ctx.ws, output, ctx.now, case_filter, since, opened)
+    done = export_parquet(ctx, output, case_filter, since, show_pii)
     what = f"{done.cases} cases" + (f" and {done.removed} removed" if done.removed else "")
     base = f" changed since {done.since[:12]}" if done.since else ""
     warn(

@@ -177,8 +177,44 @@ def build_context(
         ),
         "trend": trend(facts, period, as_at, calendar, clocks, _moment(first_filing), history),
         "fca": fca_return(facts, period, end, calendar, fca.regimes, fca.currency),
-        "cases": [_case_row(f, show_pii, end) for f in whole(received)],
+        "cases": CaseRows(received, lambda some: [_case_row(f, show_pii, end) for f in whole(some)]),
     }
+
+
+class CaseRows(Sequence):
+    """The rows of the cases a report lists, built when read, a chunk at a time: a
+    template that only counts them builds none, and a sheet of a year's cases holds
+    one chunk of whole cases in memory, not all of them. The last chunk built is
+    kept, so readers going through the rows side by side build each once."""
+
+    CHUNK = 500
+
+    def __init__(self, facts: Sequence[CaseFacts], build: Callable[[Sequence[CaseFacts]], list]) -> None:
+        self._facts = list(facts)
+        self._build = build
+        self._chunk: tuple[int, list] = (-1, [])
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def _rows(self, number: int) -> list:
+        if self._chunk[0] != number:
+            start = number * self.CHUNK
+            self._chunk = (number, self._build(self._facts[start : start + self.CHUNK]))
+        return self._chunk[1]
+
+    def __iter__(self) -> Any:
+        for number in range((len(self._facts) + self.CHUNK - 1) // self.CHUNK):
+            yield from self._rows(number)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._rows(index // self.CHUNK)[index % self.CHUNK]
 
 
 def _case_row(fact: CaseFacts, show_pii: bool, end: datetime) -> dict[str, Any]:

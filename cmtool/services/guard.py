@@ -33,14 +33,15 @@ class ActionGuard:
 
     def __call__(self, case: Case, before: int) -> None:
         policy, data = self._read()
-        redress = None
+        redress = currency = None
         for index, event in enumerate(case.events):
             redress = event.changes.get("redress", (None, redress))[1]
+            currency = event.changes.get("redress_currency", (None, currency))[1]
             if index < before:
                 continue
             if event.action == "edit":
                 _check_values(event, data)
-            denial = policy.denial(event, redress)
+            denial = policy.denial(event, redress, policy.currency_of(currency, case.get("regimes")))
             if denial is not None:
                 raise Refused(f"refused: {denial}; {denial.fix}")
 

@@ -182,8 +182,8 @@ class SqliteKeyStore:
         # SQLite once; each data key is unsealed when first asked for.
         if self._rows is None:
             conn = self._connect(create=False)
-            if conn is None:
-                self._rows = {}
+            if conn is None:  # no file yet: nothing sealed, the first key will make it
+                self._rows = self._opened = {}
                 return self._rows
             conn.execute("BEGIN")  # rows and KEK from one snapshot of the file
             try:
@@ -221,11 +221,11 @@ class SqliteKeyStore:
         return set(self._load())
 
     def label(self) -> str:
-        """Where keys come from and whether they open here (the index rebuilds when it changes)."""
+        """Where keys come from, and why they do not open here if they do not. The
+        index rebuilds when it changes, so it only changes with what opens: enrolling
+        the first member changes nothing a member reads, and costs no rebuild."""
         self._load()
-        if self.locked is not None:
-            return f"{self.path} (locked: {self.locked})"
-        return f"{self.path} (wrapped for its members)" if self._generation else str(self.path)
+        return str(self.path) if self.locked is None else f"{self.path} (locked: {self.locked})"
 
     def create(self, key_id: str, at: str) -> bytes:
         existing = self.get(key_id)
