@@ -29,7 +29,6 @@ import os
 import sqlite3
 import subprocess
 from collections.abc import Collection, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -250,6 +249,8 @@ def _parse_many(root: Path, paths: list[str]) -> Iterator[Parsed]:
     if len(jobs) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
         yield from map(parse_file, jobs)
         return
+    from concurrent.futures import ProcessPoolExecutor  # only a large rebuild pays for importing it
+
     with ProcessPoolExecutor() as pool:
         yield from pool.map(parse_file, jobs, chunksize=500)
 
