@@ -34,7 +34,7 @@ from cmtool.rules.loader import load_rules
 from cmtool.rules.model import Rules
 from cmtool.rules.privacy import privacy_policy
 from cmtool.services.context import Context
-from cmtool.services.privacy import EXPORT, _record, policy_of, role_of
+from cmtool.services.privacy import EXPORT, _record, policy_of
 from cmtool.services.query import CaseFilter
 from cmtool.services.sla_sweep import facts_key
 from cmtool.sla.facts import clocks_at, derive
@@ -314,6 +314,6 @@ def _tombstones(paths: list[str], commit: DataCommit) -> dict[str, list[Any]]:
 
 def opened_fields(ws: Workspace, actor: str) -> frozenset[str]:
     """The personal fields ``actor``'s role may read in clear (``privacy.need_to_know``)."""
-    policy = policy_of(ws)
-    visible = policy.visible(role_of(ws, actor))
-    return frozenset(policy.personal if visible is None else policy.personal & visible)
+    from cmtool.services.need_to_know import hidden_for
+
+    return frozenset(policy_of(ws).personal - hidden_for(ws, actor))
