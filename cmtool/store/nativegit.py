@@ -11,7 +11,7 @@ changed paths are rewritten in the split index (:mod:`cmtool.store.splitindex`).
 The commit's bytes are the ones ``git commit-tree`` writes for the same input.
 Where git would write something this module does not (a signed commit, another
 message encoding, a shared repository's permissions, an identity git would
-clean up, a SHA-256 or reftable repository), :func:`settings` or
+clean up, a SHA-256 or reftable repository), :func:`can_write_in_process` or
 :meth:`NativeRepo.commit_object` says so and the caller uses git for that step.
 """
 
@@ -40,21 +40,25 @@ def true(value: str | None) -> bool:
     return value is not None and value.strip().lower() in ("true", "yes", "on", "1")
 
 
-def fsync_loose_objects(config: Mapping[str, str]) -> bool:
-    """Whether git would fsync a loose object here (``core.fsync``, or the older
-    ``core.fsyncObjectFiles``); git's default does not."""
-    wanted = true(config.get("core.fsyncobjectfiles"))
+def fsync_wanted(config: Mapping[str, str], components: set[str], legacy: str = "") -> bool:
+    """Whether git would fsync files of these ``core.fsync`` components here
+    (``legacy``: an older yes/no setting for the same); git's default syncs packs only."""
+    wanted = true(config.get(legacy)) if legacy else False
     for token in (config.get("core.fsync") or "").replace(" ", "").lower().split(","):
         if token == "none":
             wanted = False
-        elif token in _LOOSE_FSYNC:
+        elif token in components:
             wanted = True
-        elif token.startswith("-") and token[1:] in _LOOSE_FSYNC:
+        elif token.startswith("-") and token[1:] in components:
             wanted = False
     return wanted
 
 
-def settings(root: Path, config: Mapping[str, str]) -> bool:
+def fsync_loose_objects(config: Mapping[str, str]) -> bool:
+    return fsync_wanted(config, _LOOSE_FSYNC, "core.fsyncobjectfiles")
+
+
+def can_write_in_process(root: Path, config: Mapping[str, str]) -> bool:
     """True when this repository's commits can be written in-process."""
     git_dir = root / ".git"
     if not (git_dir / "objects").is_dir() or not (git_dir / "HEAD").is_file():
@@ -78,7 +82,7 @@ class NativeRepo:
 
     @classmethod
     def open(cls, root: Path, config: Mapping[str, str]) -> NativeRepo | None:
-        if not settings(root, config):
+        if not can_write_in_process(root, config):
             return None
         return cls(root, ObjectDatabase(root / ".git" / "objects", fsync_loose_objects(config)))
 
@@ -137,10 +141,14 @@ class NativeRepo:
         by_dir: Mapping[tuple[bytes, ...], Mapping[bytes, str | None]],
     ) -> str | None:
         entries = {name: (mode, sha) for mode, name, sha in self.db.tree(base)} if base else {}
+        # git's order is kept from the base tree; only a new name (or a file that
+        # became a folder) calls for sorting again.
+        resort = False
         for name, blob in by_dir.get(prefix, {}).items():
             if blob is None:
                 entries.pop(name, None)
             else:
+                resort = resort or entries.get(name, (TREE_MODE,))[0] == TREE_MODE
                 entries[name] = (BLOB_MODE, blob)
         children = {d[len(prefix)] for d in by_dir if len(d) > len(prefix) and d[: len(prefix)] == prefix}
         for child in sorted(children):
@@ -150,12 +158,12 @@ class NativeRepo:
             if sub_tree is None:
                 entries.pop(child, None)
             else:
+                resort = resort or sub_base is None
                 entries[child] = (TREE_MODE, sub_tree)
         if not entries and prefix:
             return None
-        return self.db.write(
-            "tree", format_tree([(mode, name, sha) for name, (mode, sha) in entries.items()])
-        )
+        listed = [(mode, name, sha) for name, (mode, sha) in entries.items()]
+        return self.db.write("tree", format_tree(listed, resort))
 
     # -- the commit ---------------------------------------------------------
 
@@ -226,6 +234,7 @@ __all__ = [
     "fsync_loose_objects",
     "ident_or_unsupported",
     "read_ref",
-    "settings",
+    "can_write_in_process",
+    "fsync_wanted",
     "true",
 ]

@@ -183,8 +183,7 @@ def _sort_key(entry: tuple[bytes, bytes, str]) -> bytes:
     return name + b"/" if mode == TREE_MODE else name
 
 
-def format_tree(entries: list[tuple[bytes, bytes, str]]) -> bytes:
-    """A tree object's content, in git's order."""
-    return b"".join(
-        mode + b" " + name + b"\0" + bytes.fromhex(sha) for mode, name, sha in sorted(entries, key=_sort_key)
-    )
+def format_tree(entries: list[tuple[bytes, bytes, str]], resort: bool = True) -> bytes:
+    """A tree object's content, in git's order (``resort=False``: already in it)."""
+    ordered = sorted(entries, key=_sort_key) if resort else entries
+    return b"".join(mode + b" " + name + b"\0" + bytes.fromhex(sha) for mode, name, sha in ordered)

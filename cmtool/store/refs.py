@@ -22,22 +22,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from cmtool.errors import GitError
-from cmtool.store.nativegit import Unsupported, ident_or_unsupported, read_ref
+from cmtool.store.nativegit import Unsupported, fsync_wanted, ident_or_unsupported, read_ref
 
 ZERO = "0" * 40
 _REF_FSYNC = {"reference", "committed", "all"}
 
 
 def fsync_refs(config: Mapping[str, str]) -> bool:
-    wanted = False
-    for token in (config.get("core.fsync") or "").replace(" ", "").lower().split(","):
-        if token == "none":
-            wanted = False
-        elif token in _REF_FSYNC:
-            wanted = True
-        elif token.startswith("-") and token[1:] in _REF_FSYNC:
-            wanted = False
-    return wanted
+    return fsync_wanted(config, _REF_FSYNC)
 
 
 def _reflog_ident(config: Mapping[str, str]) -> str:

@@ -22,7 +22,7 @@ import mmap
 import os
 import stat
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,13 +131,14 @@ class SharedIndex:
             raise Unsupported(f"shared index version {self.version}")
         self.offsets = self._offsets(git_dir / "cmtool" / f"{name}.offsets")
 
-    def _offsets(self, cache: Path) -> array.array:
-        table = array.array("Q")
+    def _offsets(self, cache: Path) -> Sequence[int]:
+        """Where each entry starts: read from the cache beside the index (mapped,
+        not loaded: a lookup touches a few pages), else computed and cached."""
         try:
-            table.frombytes(cache.read_bytes())
-            if len(table) == self.count:
-                return table
-        except (OSError, ValueError):
+            with open(cache, "rb") as handle:
+                if os.fstat(handle.fileno()).st_size == self.count * 8 and self.count:
+                    return memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)).cast("Q")
+        except OSError:
             pass
         table = array.array("Q")
         pos, data = 12, self.data
