@@ -54,6 +54,7 @@ class Row:
     target: str = ""
     git: bool = False  # a raw-git reference row, run through the shell
     versus: str = ""  # the label of a raw-git row: run in turns with it, ratio printed
+    stdin: str = ""  # a file (template) fed to the command's standard input
 
 
 LS_TREE = "git ls-tree -r HEAD cases/"
@@ -68,6 +69,13 @@ def fresh_import_target(ws: Path, values: dict) -> None:
     target = Path(values["tmp"]) / "import-ws"
     shutil.rmtree(target, ignore_errors=True)
     subprocess.run([CMTOOL, "init", str(target)], check=True, capture_output=True)
+
+
+def thousand_ids(ws: Path, values: dict) -> None:
+    """1,000 closed cases' IDs, one per line, for a bulk edit read from standard input."""
+    env = dict(os.environ, CMTOOL_NOW=NOW, CMTOOL_ACTOR=ACTOR)
+    ids = _ids(ws, env, "--status", "closed", "--limit", "1000")
+    Path(values["tmp"], "bulk-ids.txt").write_text("".join(f"{i}\n" for i in ids))
 
 
 def shared_remote(ws: Path, values: dict) -> None:
@@ -128,6 +136,11 @@ ROWS: list[Row] = [
         ["report", "compliance", "--period", "{month}", "--format", "xlsx", "-o", "{tmp}/r.xlsx"],
         target="<= 10 s, <= 500 MB",
     ),
+    Row(
+        "report dashboard html",
+        ["report", "dashboard", "--period", "{month}", "--format", "html", "-o", "{tmp}/d.html"],
+        target="<= 10 s, <= 500 MB",
+    ),
     Row("stats --by category", ["stats", "--period", "{month}", "--by", "category", "--json"]),
     Row("report fca md (half-year)", ["report", "fca", "--period", "{month}", "-o", "{tmp}/f.md"]),
     Row("report cfpb csv", ["report", "cfpb", "--period", "{month}", "-f", "csv", "-o", "{tmp}/c.csv"]),
@@ -154,6 +167,11 @@ ROWS: list[Row] = [
     Row("intake mail again (all taken)", ["intake", "mail", "--mbox", "{tmp}/inbox.mbox"], target="<= 3 s"),
     Row("import --dry-run (sheet)", ["import", "{sheet}", "--dry-run", "--json"]),
     Row("export csv (all cases)", ["export", "--format", "csv", "-o", "{tmp}/e.csv"]),
+    Row("export parquet (all cases)", ["export", "--format", "parquet", "-o", "{tmp}/parquet"]),
+    Row(
+        "export parquet --since HEAD~1",
+        ["export", "--format", "parquet", "-o", "{tmp}/parquet", "--since", "HEAD~1"],
+    ),
     Row("history (one case)", ["history", "{any_id}", "--json"], target="<= 0.3 s"),
     Row("search (English)", ["search", "charger", "--json"], target="<= 0.5 s"),
     Row("search (Chinese)", ["search", "充电器", "--json"], target="<= 0.5 s"),
@@ -162,6 +180,13 @@ ROWS: list[Row] = [
         "bulk tag --dry-run (open cases)",
         ["bulk", "tag", "--where", "status=open", "--add", "b", "--dry-run"],
         ok=(0, 1),
+    ),
+    Row(
+        "bulk edit (1,000 ids on stdin)",
+        ["bulk", "edit", "-", "--root-cause", "bench-{unique}", "--reason", "bench"],
+        setup=thousand_ids,
+        stdin="{tmp}/bulk-ids.txt",
+        target="< 10 s, one commit",
     ),
     Row("audit verify --since HEAD~100", ["audit", "verify", "--since", "HEAD~100"], ok=(0, 1)),
     Row("audit verify (full history)", ["audit", "verify"], ok=(0, 1)),
@@ -196,7 +221,7 @@ _LOCAL = Path(sys.executable).parent / "cmtool"
 CMTOOL = str(_LOCAL) if _LOCAL.exists() else (shutil.which("cmtool") or "cmtool")
 
 
-def run_once(args: list[str], cwd: Path, shell: bool) -> tuple[float, int, float, float]:
+def run_once(args: list[str], cwd: Path, shell: bool, stdin: str = "") -> tuple[float, int, float, float]:
     """(wall seconds, exit code, peak RSS in MB, CPU seconds) of one child process.
 
     CPU seconds (user + system, git's included) do not grow when other work
@@ -215,10 +240,13 @@ def run_once(args: list[str], cwd: Path, shell: bool) -> tuple[float, int, float
     with tempfile.NamedTemporaryFile("r") as rss:
         if TIME.exists():
             argv = [str(TIME), "-q", "-f", "%M", "-o", rss.name, *argv]
-        started = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
+        with open(stdin or os.devnull, "rb") as feed:
+            started = time.perf_counter()
+            proc = subprocess.Popen(
+                argv, cwd=cwd, env=env, stdin=feed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - started
         measured = rss.read().strip().splitlines()
     peak_kb = int(measured[-1]) if measured and measured[-1].isdigit() else usage.ru_maxrss
     cpu = usage.ru_utime + usage.ru_stime
@@ -298,7 +326,8 @@ def measure(
                     base = run_once(fill(reference.command, pools, values), ws, True)[0]
                 if row.setup:
                     row.setup(ws, values)
-                wall, code, peak, cpu = run_once(fill(row.command, pools, values), ws, row.git)
+                feed = row.stdin.format(**values) if row.stdin else ""
+                wall, code, peak, cpu = run_once(fill(row.command, pools, values), ws, row.git, feed)
                 walls.append(wall)
                 cpus.append(cpu)
                 peaks.append(peak)

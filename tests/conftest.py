@@ -33,6 +33,8 @@ def fixed_environment(monkeypatch, tmp_path_factory):
     monkeypatch.delenv("CMTOOL_WORKSPACE", raising=False)
     monkeypatch.delenv("CMTOOL_ACTOR", raising=False)
     monkeypatch.delenv("CMTOOL_KEY_STORE", raising=False)
+    monkeypatch.delenv("CMTOOL_IDENTITY", raising=False)  # a member's identity: under HOME
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     for key in IDENTITY:
         monkeypatch.delenv(key, raising=False)
 
@@ -109,3 +111,14 @@ def ws(tmp_path, cli) -> Path:
 
 def git(root: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
+
+
+def put_rules_sections(rules: Path, snippet: str) -> None:
+    """Put the top-level sections of ``snippet`` into ``rules`` (a rules.yaml),
+    replacing the ones already there: a key may appear once in a YAML mapping."""
+    import re
+
+    text = rules.read_text(encoding="utf-8")
+    for key in re.findall(r"^([A-Za-z_]\w*):", snippet, re.M):
+        text = re.sub(rf"^{key}:.*\n(?:(?:[ \t].*)?\n)*", "", text, flags=re.M)
+    rules.write_text(text.rstrip("\n") + "\n" + snippet.lstrip("\n"), encoding="utf-8")

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from audit_helpers import Clock, codes, ctx, ordinary_history, outside_cmtool, verify_json
-from conftest import git
+from conftest import git, put_rules_sections
 
 from cmtool.services import lifecycle
 from cmtool.services.audit import verify
@@ -143,7 +143,7 @@ people:
 
 
 def test_action_by_actor_without_the_role(ws, cli):
-    (ws / "rules.yaml").write_text((ws / "rules.yaml").read_text() + ROLES)
+    put_rules_sections(ws / "rules.yaml", ROLES)
     hand_commit(ws, "rules.yaml", "rules: roles")
     clock = Clock()
     (case_id,) = ordinary_history(ws, 1, clock)  # dana (lead) closes redress 20: fine
@@ -151,7 +151,7 @@ def test_action_by_actor_without_the_role(ws, cli):
     case = lifecycle.file_case(ctx(ws, "alice", clock), {"title": "Refund"})
     lifecycle.assign(ctx(ws, "dana", clock), case.id, "bob")
     with outside_cmtool():  # cmtool itself refuses both (test_people.py)
-        lifecycle.resolve(ctx(ws, "bob", clock), case.id, "Refunded", redress=900)  # over 500
+        lifecycle.resolve(ctx(ws, "bob", clock), case.id, "Refunded", redress=900)  # over 500 in any currency
         lifecycle.edit(ctx(ws, "mallory", clock), case.id, {"priority": "high"})  # not a person
     code, report = verify_json(cli, ws)
     denied = [i["message"] for i in report["items"] if i["code"] == "ROLE_DENIED"]
@@ -164,8 +164,7 @@ def test_unsigned_commit_when_signing_is_required(ws, cli):
     clock = Clock()
     ordinary_history(ws, 1, clock)
     assert verify(Workspace(ws)).findings == []  # not required yet: unsigned is fine
-    rules = (ws / "rules.yaml").read_text() + "\naudit:\n  require_signed_commits: true\n"
-    (ws / "rules.yaml").write_text(rules)
+    put_rules_sections(ws / "rules.yaml", "audit:\n  require_signed_commits: true\n")
     hand_commit(ws, "rules.yaml", "rules: require signed commits")
     case = lifecycle.file_case(ctx(ws, "alice", clock), {"title": "Unsigned"})
     code, report = verify_json(cli, ws)

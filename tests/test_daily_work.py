@@ -75,6 +75,20 @@ def test_similar_lists_resolved_cases_with_their_resolutions(ws, cli):
     assert new not in [r["id"] for r in similar]
 
 
+def test_similar_leaves_out_cases_sharing_only_common_words(ws, cli):
+    """Resolved cases whose notes share the usual phrases (已向客户道歉) but whose
+    complaint is about something else are noise, in Chinese as in English."""
+    reply = "已向客户道歉并说明处理进度。"
+    hot = file(cli, ws, "充电器发烫冒烟", "新买的充电器用了一天就发烫冒烟。")
+    late = file(cli, ws, "快递延误一周", "包裹迟迟没有送到。")
+    for case_id, fix in ((hot, "已更换充电器。"), (late, "已补偿运费。")):
+        assert cli("note", case_id, reply, *ACTOR, cwd=ws).code == 0
+        assert cli("resolve", case_id, "--resolution", fix, *ACTOR, cwd=ws).code == 0
+    new = file(cli, ws, "充电器过热", "充电器充电时很烫手。")
+    assert cli("note", new, reply, *ACTOR, cwd=ws).code == 0
+    assert [r["id"] for r in rows(cli("search", "--similar", new, "--json", cwd=ws))] == [hot]
+
+
 def test_bulk_edit_is_one_commit_naming_every_case(team, cli):
     ws = team
     ids = sorted(file(cli, ws, f"Imported complaint {n}", category="billing") for n in range(4))

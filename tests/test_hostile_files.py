@@ -59,6 +59,10 @@ def _mutations(text: str) -> dict[str, tuple[str, str]]:
             text.replace("escalation_level: null", "escalation_level: " + "9" * 5000),
             "escalation",
         ),
+        "duplicate key": (
+            text.replace("assignee: bob\n", "assignee: bob\nassignee: mallory\n"),
+            "assignee: mallory",
+        ),
         "bad timestamp": (text.replace("assignee: bob", "assignee: 2025-13-45"), "assignee: 2025-13-45"),
         "at is not a time": (text.replace(at_line, "- at: yesterday"), "- at: yesterday"),
         "year 9999": (
@@ -95,7 +99,8 @@ def test_malformed_case_files_are_data_errors_with_lines(case, cli):
     # Every broken version is in the history now: verify reads them all.
     verified = cli("audit", "verify", cwd=ws)
     assert verified.code == 1 and "internal error" not in verified.err
-    assert verified.out.count("CASE_YAML") == 5  # bomb, 5000 and 900 deep, 5000 digits, 2025-13-45
+    # bomb, 5000 and 900 deep, 5000 digits, a key twice, 2025-13-45
+    assert verified.out.count("CASE_YAML") == 6
     _no_crash(cli, ws, ("history", case_id), ("list",), ("stats",))
 
 

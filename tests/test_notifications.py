@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.conftest import git
+from tests.conftest import git, put_rules_sections
 
 FILED = "2025-11-21T17:30:00+08:00"  # critical: first response due 19:30 (2 h, 24x7)
 WARN_AT = "2025-11-21T19:10:00+08:00"  # past 80 % (19:06): the warn rung
@@ -272,7 +272,7 @@ def test_the_documented_example_is_valid(ws, cli):
     example = re.search(r"```yaml\n(notifications:\n.*?)```", docs, re.DOTALL)
     assert example
     rules = ws / "rules.yaml"
-    rules.write_text(rules.read_text(encoding="utf-8") + "\n" + example.group(1), encoding="utf-8")
+    put_rules_sections(rules, example.group(1))
     result = cli("validate", cwd=ws)
     assert result.code == 0, result.out + result.err
 

@@ -340,15 +340,20 @@ def test_an_action_by_a_role_without_the_right_is_caught(copy, month):
     def settle(data):
         last = data["events"][-1]["at"]
         data["events"].append(
-            {"at": last, "actor": "mia", "action": "edit", "changes": {"redress": [data.get("redress"), 900]}}
+            {
+                "at": last,
+                "actor": "mia",
+                "action": "edit",
+                "changes": {"redress": [data.get("redress"), 9000]},
+            }
         )
-        data["redress"] = 900
+        data["redress"] = 9000
 
     _edit_case(copy, month["bank"], settle)
-    _forged_commit(copy, "edit", "mia", [month["bank"]])  # agents settle up to 500
+    _forged_commit(copy, "edit", "mia", [month["bank"]])  # agents settle up to 5,000 yuan
     report = verify(copy)
     denied = [i for i in report["items"] if i["code"] == "ROLE_DENIED"]
-    assert denied and "max_redress 500" in denied[0]["message"]
+    assert denied and "redress 9000 CNY (above roles.agent.max_redress 5000 CNY" in denied[0]["message"]
 
 
 def test_rewritten_sealed_history_is_caught(copy):

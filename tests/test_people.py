@@ -102,7 +102,7 @@ def test_refused_before_anything_is_written(ws, cli):
             "--resolution",
             "refund",
             "--redress",
-            "800",
+            "800 GBP",
             "--actor",
             "bob",
         ),

@@ -405,6 +405,15 @@ def test_bad_input_is_one_clear_line(cli, rws):
     broken = cli("report", "broken", "-f", "xlsx", "-o", str(rws / "x.xlsx"), "-w", str(rws))
     assert broken.code == 2 and "sheet name" in broken.err and "needs at least one column" in broken.err
     assert not (rws / "x.xlsx").exists()
+    # A workbook spec rendered with an alias (a template from another clone) is refused.
+    (folder / "s.yaml.j2").write_text(
+        "cols: &c [{title: ID, value: id}]\nsheets:\n  - name: A\n    rows: cases\n    columns: *c\n"
+    )
+    aliased = cli("report", "broken", "-f", "xlsx", "-o", str(rws / "x.xlsx"), "-w", str(rws))
+    assert aliased.code == 2 and "(rendered):1: not valid YAML: anchors and aliases" in aliased.err, (
+        aliased.err
+    )
+    assert not (rws / "x.xlsx").exists()
 
 
 def test_stats_json_and_by(cli, rws):

@@ -73,27 +73,29 @@ def test_without_roles_section_the_three_default_roles_exist():
 def test_validate_cli_reports_them(ws, cli):
     rules = ws / "rules.yaml"
     text = rules.read_text(encoding="utf-8")
-    text = text.replace("max_redress: 500}", "max_redress: five hundred}")
+    text = text.replace("max_redress: {GBP: 500,", "max_redress: {GBP: five hundred,")
     text = text.replace("require_signed_commits: false", "require_signed_commits: maybe")
     rules.write_text(text, encoding="utf-8")
     result = cli("validate", "--json", cwd=ws)
     assert result.code == 1
     problems = {p["message"].split(":")[0]: p for p in json.loads(result.out)["problems"]}
-    assert set(problems) == {"roles.agent.max_redress", "audit.require_signed_commits"}
+    assert set(problems) == {"roles.agent.max_redress.GBP", "audit.require_signed_commits"}
     lines = text.splitlines()
     for key, needle in (
-        ("roles.agent.max_redress", "five hundred"),
+        ("roles.agent.max_redress.GBP", "five hundred"),
         ("audit.require_signed_commits", "maybe"),
     ):
         line = problems[key]["line"]
         assert needle in lines[line - 1], (key, line)
     text = cli("validate", cwd=ws).out
-    assert f"rules.yaml:{problems['roles.agent.max_redress']['line']}: RULES_INVALID" in text
+    assert f"rules.yaml:{problems['roles.agent.max_redress.GBP']['line']}: RULES_INVALID" in text
 
 
-def test_bundled_example_agents_settle_up_to_500():
+def test_bundled_example_agents_settle_up_to_500_pounds_or_5000_yuan():
     policy = load_rules(BUNDLED_RULES).access
-    assert policy.checks_roles and policy.roles["agent"].max_redress == 500
+    agent = policy.roles["agent"]
+    assert policy.checks_roles and (agent.redress_limit("GBP"), agent.redress_limit("CNY")) == (500, 5000)
+    assert agent.redress_limit("EUR") == 0  # a currency the limits do not name: not allowed
     assert policy.roles["lead"].max_redress is None and policy.roles["manager"].may is None
     assert {"cmtool", "sla-bot"} <= policy.system_actors
     assert policy.people["dana"] == "lead" and policy.people["bob"] == "agent"
@@ -109,7 +111,8 @@ def test_fresh_and_sample_workspaces_validate_clean(tmp_path, cli):
 
 def test_sample_actors_stay_within_the_example_limits():
     """Every action in the bundled sample is by a listed person (or a system actor)
-    whose role allows it: agents never settle above 500. (The sample arrives in a
+    whose role allows it: agents never settle above their limit in the case's
+    currency. (The sample arrives in a
     workspace's first commit, which has no rules before it, so verify cannot tell.)"""
     import yaml
 
@@ -117,13 +120,14 @@ def test_sample_actors_stay_within_the_example_limits():
     checked = 0
     for path in sorted((ROOT / "cmtool" / "bundled" / "cases").rglob("C-*.yaml")):
         case = Case.from_dict(yaml.safe_load(path.read_text(encoding="utf-8")))
-        redress = None
+        redress = currency = None
         for event in case.events:
-            if "redress" in event.changes:
-                redress = event.changes["redress"][1]
+            redress = event.changes.get("redress", (None, redress))[1]
+            currency = event.changes.get("redress_currency", (None, currency))[1]
             if event.actor not in policy.system_actors:
                 assert event.actor in policy.people, (path.name, event.actor)
-            assert policy.denial(event, redress) is None, (path.name, event)
+            in_currency = policy.currency_of(currency, case.get("regimes"))
+            assert policy.denial(event, redress, in_currency) is None, (path.name, event)
             checked += 1
     assert checked > 200
 
@@ -138,12 +142,16 @@ def test_demo_workspace_verifies_clean(tmp_path, cli):
 def test_audit_verify_applies_the_bundled_limit(ws, cli):
     clock = Clock()
     ordinary_history(ws, 1, clock)  # bob (agent) resolves with redress 20: fine
+    yuan = lifecycle.file_case(ctx(ws, "alice", clock), {"title": "Burnt toaster"})
+    lifecycle.assign(ctx(ws, "dana", clock), yuan.id, "bob")
+    # No currency given: the workspace's (reporting.currency CNY), whose limit is 5,000.
+    lifecycle.resolve(ctx(ws, "bob", clock), yuan.id, "Paid for the toaster", redress=800)
     case = lifecycle.file_case(ctx(ws, "alice", clock), {"title": "Burnt kettle"})
     lifecycle.assign(ctx(ws, "dana", clock), case.id, "bob")
-    with pytest.raises(Refused, match=r"roles\.agent\.max_redress 500"):  # cmtool refuses it...
-        lifecycle.resolve(ctx(ws, "bob", clock), case.id, "Paid for the kitchen", redress=800)
+    with pytest.raises(Refused, match=r"roles\.agent\.max_redress 500 GBP"):  # cmtool refuses it...
+        lifecycle.resolve(ctx(ws, "bob", clock), case.id, "Paid for the kitchen", redress="800 GBP")
     with outside_cmtool():  # ...so only a commit made outside cmtool can record it
-        lifecycle.resolve(ctx(ws, "bob", clock), case.id, "Paid for the kitchen", redress=800)
+        lifecycle.resolve(ctx(ws, "bob", clock), case.id, "Paid for the kitchen", redress="800 GBP")
     other = lifecycle.file_case(ctx(ws, "alice", clock), {"title": "Scorched counter"})
     lifecycle.assign(ctx(ws, "dana", clock), other.id, "bob")
     lifecycle.resolve(ctx(ws, "dana", clock), other.id, "Paid for the counter", redress=800)
@@ -153,15 +161,15 @@ def test_audit_verify_applies_the_bundled_limit(ws, cli):
     assert code == 1 and denied == [
         (
             case.id,
-            "event 3: 'bob' (agent) may not resolve a case with redress 800 "
-            "(above roles.agent.max_redress 500 in rules.yaml)",
+            "event 3: 'bob' (agent) may not resolve a case with redress 800 GBP "
+            "(above roles.agent.max_redress 500 GBP in rules.yaml)",
         )
     ], report
 
 
 def test_audit_reports_a_broken_roles_version_with_its_line(ws, cli):
     rules = ws / "rules.yaml"
-    text = rules.read_text(encoding="utf-8").replace("max_redress: 500}", "max_redress: lots}")
+    text = rules.read_text(encoding="utf-8").replace("max_redress: {GBP: 500,", "max_redress: {GBP: lots,")
     rules.write_text(text, encoding="utf-8")
     git(ws, "commit", "-q", "-m", "rules: a typo", "--", "rules.yaml")
     code, report = verify_json(cli, ws)

@@ -82,3 +82,10 @@ def test_changed_shows_each_new_state_or_rung_once(ws, cli, critical):
 def test_changed_is_refused_with_as_of(ws, cli, critical):
     result = cli("sla", "check", "--changed", "--as-of", "2025-11-21", cwd=ws)
     assert result.code == 2 and "--changed cannot be combined with --as-of" in result.err
+
+
+def test_a_sweep_timed_earlier_does_not_roll_the_ledger_back(ws, cli, critical):
+    assert sweep(cli, ws, "2025-11-21T23:40:00+08:00", "--changed")[1][0]["rung"] == "manager"
+    late_finisher = sweep(cli, ws, "2025-11-21T20:30:00+08:00", "--changed")[1]
+    assert [c["rung"] for c in late_finisher] == ["breach"]  # news to it, judged against the ledger
+    assert sweep(cli, ws, "2025-11-21T23:45:00+08:00", "--changed")[1] == []  # the manager rung is old news

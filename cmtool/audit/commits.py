@@ -287,7 +287,9 @@ def _check_appended(
                     case_id,
                 )
             )
-        denial = policy.denial(event, redress[index])
+        amount, currency = redress[index]
+        regimes = new.data.get("regimes") if isinstance(new.data, Mapping) else None
+        denial = policy.denial(event, amount, policy.currency_of(currency, regimes))
         if denial:
             found.append(
                 Finding(
@@ -397,15 +399,19 @@ def _event(item: Any) -> Event | None:
         return None
 
 
-def _redress_by_index(events: list[Any]) -> list[Any]:
-    """The case's redress once events[0..i] have happened, for every i: one pass,
-    so a commit appending thousands of events is checked in linear time."""
-    value = None
+def _redress_by_index(events: list[Any]) -> list[tuple[Any, Any]]:
+    """The case's (redress, redress currency) once events[0..i] have happened, for
+    every i: one pass, so a commit appending thousands of events is checked in linear time."""
+    value = currency = None
     result = []
     for item in events:
         changes = item.get("changes") if isinstance(item, Mapping) else None
-        pair = changes.get("redress") if isinstance(changes, Mapping) else None
+        changes = changes if isinstance(changes, Mapping) else {}
+        pair = changes.get("redress")
         if isinstance(pair, list) and len(pair) == 2:
             value = pair[1]
-        result.append(value)
+        pair = changes.get("redress_currency")
+        if isinstance(pair, list) and len(pair) == 2:
+            currency = pair[1]
+        result.append((value, currency))
     return result

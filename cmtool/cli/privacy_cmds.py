@@ -1,10 +1,12 @@
-"""`cmtool privacy erase|purge|report|export|migrate`: personal data (docs/privacy.md)."""
+"""`cmtool privacy erase|purge|report|export|migrate` (and `keygen`, `members`): personal data
+(docs/privacy.md)."""
 
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from cmtool.cli import privacy_key_cmds
 from cmtool.cli.common import (
     ActorOpt,
     JsonOpt,
@@ -27,7 +29,8 @@ REPORT_COLUMNS = ("case_id", "customer", "status", "closed_at", "retention", "ke
 
 def register(app: typer.Typer) -> None:
     privacy = typer.Typer(
-        help="Personal data: erase a person, purge by retention, report what is held, export for a person.",
+        help="Personal data: erase a person, purge by retention, report what is held, export for a person; "
+        "the members who can open the key store.",
         no_args_is_help=True,
     )
     app.add_typer(privacy, name="privacy", rich_help_panel="Workspace")
@@ -100,7 +103,8 @@ def register(app: typer.Typer) -> None:
         now: NowOpt = None,
     ) -> None:
         """A subject access request: everything held about one person, opened, as JSON
-        and a readable Markdown file. Each case records the export in its history."""
+        and a readable Markdown file, with the files attached to their cases. Each case
+        records the export in its history."""
         from cmtool.services.privacy_records import export_subject
 
         if not customer and not case:
@@ -151,6 +155,8 @@ def register(app: typer.Typer) -> None:
                 "clone and remote must be replaced, see docs/privacy.md):\n"
                 f"  cmtool privacy migrate --rewrite-history --confirm {report.new_head[:12]}"
             )
+
+    privacy_key_cmds.register(privacy)
 
 
 def _report(done, verb: str, as_json: bool) -> None:

@@ -192,29 +192,76 @@ def register_export(app: typer.Typer) -> None:
         fmt: Annotated[
             str | None,
             typer.Option(
-                "--format", "-f", help="xlsx, csv or json (default: from -o's extension, else csv)."
+                "--format",
+                "-f",
+                help="xlsx, csv, json or parquet (default: from -o's extension, else csv).",
             ),
         ] = None,
         output: Annotated[
             Path | None,
-            typer.Option("--output", "-o", help="File to write (default: stdout; xlsx needs a file)."),
+            typer.Option(
+                "--output",
+                "-o",
+                help="File to write (default: stdout; xlsx needs a file; parquet a folder).",
+            ),
+        ] = None,
+        since: Annotated[
+            str | None,
+            typer.Option(
+                help="parquet: only the cases changed since this commit, or since the export "
+                "in this .parquet file.",
+                show_default=False,
+            ),
         ] = None,
         status: Annotated[str | None, typer.Option(help="open, done, or statuses, comma-separated.")] = None,
         assignee: Annotated[str | None, typer.Option()] = None,
         priority: Annotated[str | None, typer.Option()] = None,
         category: Annotated[str | None, typer.Option()] = None,
         channel: Annotated[str | None, typer.Option()] = None,
+        show_pii: Annotated[
+            bool,
+            typer.Option(
+                "--show-pii",
+                help="Open the personal fields your role may read (masked by default); "
+                "xlsx, csv and json: each case whose personal data goes out records a "
+                "privacy_export event.",
+            ),
+        ] = False,
         workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
         now: NowOpt = None,
     ) -> None:
-        """Export cases: one row per case with SLA state; xlsx adds an Events sheet."""
-        from cmtool.services import exporter, query
-        from cmtool.services.context import resolve_now
-        from cmtool.store.workspace import find_workspace
+        """Export cases: one row per case with SLA state; xlsx adds an Events sheet;
+        parquet writes a table of cases and one of events into a folder. Personal
+        fields (privacy.personal in rules.yaml) read [masked] unless --show-pii."""
+        from cmtool.services import query
+        from cmtool.services.personal_export import export_for
 
         case_filter = query.case_filter(status, assignee, priority, category, channel)
-        result = exporter.export_cases(find_workspace(workspace), fmt, case_filter, resolve_now(now), output)
+        ctx = context(workspace, actor, now)
+        if (fmt or "").lower() == "parquet" or (fmt is None and output and output.suffix == ".parquet"):
+            _export_parquet(ctx, output, case_filter, since, show_pii)
+            return
+        if since:
+            raise UsageError("--since is for --format parquet")
+        result = export_for(ctx, fmt, case_filter, ctx.now, output, show_pii)
         if result.text is not None:
             sys.stdout.write(result.text)
             return
         warn(f"exported {result.count} cases to {result.target}")
+
+
+def _export_parquet(ctx, output: Path | None, case_filter, since: str | None, show_pii: bool) -> None:
+    from cmtool.services.export_parquet import export_parquet
+
+    if output is None:
+        raise UsageError("a parquet export needs a folder: -o DIR")
+    done = export_parquet(ctx, output, case_filter, since, show_pii)
+    what = f"{done.cases} cases" + (f" and {done.removed} removed" if done.removed else "")
+    base = f" changed since {done.since[:12]}" if done.since else ""
+    warn(
+        f"exported {what}{base} ({done.events} events) at commit {done.commit.sha[:12]} "
+        f"(generation {done.commit.generation}) to {done.files[0]} and {done.files[1]}"
+    )
+    if done.masked:
+        warn(f"masked: {', '.join(sorted(done.masked))}" + ("" if show_pii else " (open with --show-pii)"))

@@ -31,7 +31,8 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 help="Seal personal data with keys kept in this file, outside the workspace "
-                "(e.g. on a team share), or ${VARIABLE} naming it. See docs/privacy.md."
+                "(e.g. on a team share), or ${VARIABLE} naming it, or plugin:NAME for an installed "
+                "key manager. See docs/privacy.md."
             ),
         ] = None,
         actor: ActorOpt = None,

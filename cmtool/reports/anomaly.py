@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from cmtool.reports.facts import CaseFacts
+from cmtool.reports.facts import CaseFacts, Filing
 from cmtool.reports.periods import Period
 
 HISTORY_PERIODS = 6
@@ -32,7 +32,7 @@ MIN_COUNT = 5
 
 
 def category_alerts(
-    facts: Sequence[CaseFacts],
+    facts: Sequence[CaseFacts | Filing],
     period: Period,
     field: str = "category",
     first_filing: str | None = None,

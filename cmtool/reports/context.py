@@ -11,13 +11,13 @@ are masked here, before any template sees them, unless the caller asked for PII.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from cmtool.reports.anomaly import category_alerts
-from cmtool.reports.facts import CaseFacts
+from cmtool.reports.facts import CaseFacts, Filing
 from cmtool.reports.fca import fca_return
 from cmtool.reports.figures import rate
 from cmtool.reports.headline import reconciliation, summary_rows, trend
@@ -109,10 +109,17 @@ def build_context(
     first_filing: str | None = None,
     fca: RegimeReturn | None = None,
     language: str = "en",
+    history: Sequence[CaseFacts | Filing] | None = None,
+    details: Callable[[Sequence[CaseFacts]], Sequence[CaseFacts]] | None = None,
 ) -> dict[str, Any]:
+    """``history``: as for ``kpis.period_kpis`` (default: ``facts``). ``details``:
+    whole facts (every field of the state) of the cases a row is printed for, when
+    ``facts`` hold only what KPIs count by."""
     end = period.until(as_at)
-    kpis = period_kpis(facts, period, as_at, calendar, clocks)
-    kpis["alerts"] = category_alerts(facts, period, first_filing=first_filing)
+    history = facts if history is None else history
+    whole = details or list
+    kpis = period_kpis(facts, period, as_at, calendar, clocks, history=history)
+    kpis["alerts"] = category_alerts(history, period, first_filing=first_filing)
     received = [f for f in facts if period.start <= f.filed < end]
     open_end = [f for f in facts if f.filed < end and f.open_before(end)]
     fca = fca or RegimeReturn(("fca_disp", "fca_disp_payments"), "GBP")
@@ -150,7 +157,9 @@ def build_context(
         "category_labels": dict(category_labels or {}),
         "breaches": breaches(facts, clocks, period, end),
         "ageing": ageing(open_end, end),
-        "oldest_open": [_case_row(f, show_pii, end) for f in sorted(open_end, key=lambda f: f.filed)[:10]],
+        "oldest_open": [
+            _case_row(f, show_pii, end) for f in whole(sorted(open_end, key=lambda f: f.filed)[:10])
+        ],
         "escalations": escalations(facts, period.start, end),
         "survey_scores": score_distribution(facts, period.start, end),
         "survey_comments": [
@@ -166,10 +175,46 @@ def build_context(
         "root_causes": _all_top(
             f.get("root_cause") for f in facts if f.closure_in(period.start, end) and f.get("root_cause")
         ),
-        "trend": trend(facts, period, as_at, calendar, clocks, _moment(first_filing)),
+        "trend": trend(facts, period, as_at, calendar, clocks, _moment(first_filing), history),
         "fca": fca_return(facts, period, end, calendar, fca.regimes, fca.currency),
-        "cases": [_case_row(f, show_pii, end) for f in received],
+        "cases": CaseRows(received, lambda some: [_case_row(f, show_pii, end) for f in whole(some)]),
     }
+
+
+class CaseRows(Sequence):
+    """The rows of the cases a report lists, built when read, a chunk at a time: a
+    template that only counts them builds none, and a sheet of a year's cases holds
+    one chunk of whole cases in memory, not all of them. The last chunk built is
+    kept, so readers going through the rows side by side build each once."""
+
+    CHUNK = 500
+
+    def __init__(self, facts: Sequence[CaseFacts], build: Callable[[Sequence[CaseFacts]], list]) -> None:
+        self._facts = list(facts)
+        self._build = build
+        self._chunk: tuple[int, list] = (-1, [])
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def _rows(self, number: int) -> list:
+        if self._chunk[0] != number:
+            start = number * self.CHUNK
+            self._chunk = (number, self._build(self._facts[start : start + self.CHUNK]))
+        return self._chunk[1]
+
+    def __iter__(self) -> Any:
+        for number in range((len(self._facts) + self.CHUNK - 1) // self.CHUNK):
+            yield from self._rows(number)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._rows(index // self.CHUNK)[index % self.CHUNK]
 
 
 def _case_row(fact: CaseFacts, show_pii: bool, end: datetime) -> dict[str, Any]:

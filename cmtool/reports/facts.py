@@ -97,6 +97,20 @@ class CaseFacts:
         return bool(self.escalations)
 
 
+@dataclass(frozen=True)
+class Filing:
+    """A case as repeat complaints and category alerts read it, where nothing else
+    about it can count: when it was filed, by whom, in which category."""
+
+    id: str
+    filed: datetime
+    customer_key: str | None
+    category: str | None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.category if name == "category" and self.category is not None else default
+
+
 def truncate(case: Case, moment: datetime) -> Case | None:
     """The case as it stood at ``moment`` (events up to it); None if filed later."""
     events = tuple(event for event in case.events if parse_time(event.at) <= moment)

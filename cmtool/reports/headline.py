@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from cmtool.reports.facts import CaseFacts
+from cmtool.reports.facts import CaseFacts, Filing
 from cmtool.reports.figures import rate
 from cmtool.reports.kpis import BusinessCalendar, ClockLookup, period_kpis
 from cmtool.reports.periods import Period
@@ -113,6 +113,7 @@ def trend(
     calendar: BusinessCalendar,
     clocks: ClockLookup,
     first_filing: datetime | None = None,
+    history: Sequence[CaseFacts | Filing] | None = None,
 ) -> list[dict[str, Any]]:
     """The headline figures of this period and the ones before it, oldest first.
     A period that ended before the first case ever filed has no data: its figures
@@ -126,7 +127,7 @@ def trend(
         if first_filing is None or past.end <= first_filing:
             rows.append({"period": past.label, "no_data": True, **dict.fromkeys(TREND_FIGURES)})
             continue
-        kpis = period_kpis(facts, past, as_at, calendar, clocks)
+        kpis = period_kpis(facts, past, as_at, calendar, clocks, history=history)
         met = sum(c["met"] for c in kpis["sla"])
         missed = sum(c["missed"] for c in kpis["sla"])
         rows.append(

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from cmtool.model.timefmt import parse_time
-from cmtool.reports.facts import CaseFacts
+from cmtool.reports.facts import CaseFacts, Filing
 from cmtool.reports.figures import nps, rate, summary
 from cmtool.reports.periods import Period
 
@@ -56,9 +56,10 @@ def period_kpis(
     as_at: datetime,
     calendar: BusinessCalendar,
     clocks: ClockLookup | None = None,
-    history: Sequence[CaseFacts] | None = None,
+    history: Sequence[CaseFacts | Filing] | None = None,
 ) -> dict[str, Any]:
-    """Every KPI of ``period`` over ``facts``; ``history`` (all cases) feeds repeats."""
+    """Every KPI of ``period`` over ``facts``; ``history`` (``facts`` and every case
+    filed in the 90 days before the period) feeds repeats."""
     start, end = period.start, period.until(as_at)
     history = facts if history is None else history
     facts = [f for f in facts if f.active_during(start, end)]
@@ -175,15 +176,18 @@ def group_kpis(
     as_at: datetime,
     calendar: BusinessCalendar,
     clocks: ClockLookup | None = None,
+    history: Sequence[CaseFacts | Filing] | None = None,
 ) -> list[dict[str, Any]]:
     """One KPI row per value of field ``by`` (the value the case had at the evaluation
-    time), for groups with any activity in the period; biggest first."""
+    time), for groups with any activity in the period; biggest first. ``history``
+    as for :func:`period_kpis` (default: ``facts``)."""
     groups: dict[str, list[CaseFacts]] = {}
     for fact in facts:
         groups.setdefault(str(fact.get(by, "(none)")), []).append(fact)
+    everyone = facts if history is None else history
     rows = []
     for key, members in groups.items():
-        kpis = period_kpis(members, period, as_at, calendar, clocks, history=facts)
+        kpis = period_kpis(members, period, as_at, calendar, clocks, history=everyone)
         if any(kpis[name] for name in FLOW_NAMES):
             rows.append({"key": key, **kpis})
     rows.sort(key=lambda row: (-row["received"], -row["closed"], row["key"]))
@@ -216,7 +220,7 @@ def sla_compliance(
     ]
 
 
-def repeat_cases(received: Iterable[CaseFacts], everyone: Iterable[CaseFacts]) -> list[CaseFacts]:
+def repeat_cases(received: Iterable[CaseFacts], everyone: Iterable[CaseFacts | Filing]) -> list[CaseFacts]:
     """Received cases whose customer filed another case in the 90 days before them."""
     filings: dict[str, list[datetime]] = {}
     for fact in everyone:

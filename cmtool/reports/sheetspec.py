@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from cmtool.errors import DataError
+from cmtool.store.yamlsafe import load_checked
 
 CHART_TYPES = ("bar", "column", "line", "pie")
 TOTALS = ("sum", "count", "average", "min", "max")
@@ -77,7 +78,7 @@ class WorkbookSpec:
 def parse_spec(text: str, where: str) -> WorkbookSpec:
     """Read a rendered specification; every problem is reported at once."""
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = load_checked(text)  # a template from another clone may render an alias bomb
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""

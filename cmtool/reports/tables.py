@@ -24,7 +24,7 @@ def sheet_rows(
     rows = compile_expression(env, sheet.rows, f"{where}: sheet {sheet.name!r}: rows")(**context)
     if rows is None:
         return []
-    if isinstance(rows, dict) or not isinstance(rows, (list, tuple)):
+    if isinstance(rows, (dict, str)) or not isinstance(rows, Sequence):
         raise DataError(f"{where}: sheet {sheet.name!r}: rows: {sheet.rows!r} is not a list")
     return rows
 

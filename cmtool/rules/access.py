@@ -7,7 +7,7 @@ of rules.yaml. ``cmtool validate`` checks them with the other sections;
     roles:
       agent:
         may: [file, assign, note, resolve, close]   # "*" = every action
-        max_redress: 500     # resolve/close/edit leaving redress above this: not allowed
+        max_redress: {GBP: 500, CNY: 5000}   # resolve/close/edit leaving redress above this: not allowed
       lead: {description: leads a team}             # no may: = every action
       manager: {approves: true}   # may approve the clock extensions that need approval
     audit:
@@ -19,12 +19,19 @@ once and adds colleagues as they come. Once it does, an actor missing from
 ``people:`` (and not a system actor) holds no role, an assignee must be a person,
 each role's ``may:`` and ``max_redress:`` hold, and an extension's approver must
 hold a role with ``approves: true`` (when some role has it). A person without
-``role:`` is an agent, as in the rules engine. The same ``denial`` is asked
+``role:`` is an agent, as in the rules engine.
+
+``max_redress`` names a limit per currency (``{GBP: 500, CNY: 5000}``): a redress
+in a currency it does not name is above the limit, since 500 pounds and 500 yuan
+are not the same decision. A plain number is one limit in every currency. A
+redress recorded without a currency is in the case's (``regimes.X.currency``,
+else ``reporting.currency``), as reports count it. The same ``denial`` is asked
 before an action is written (exit 4) and by ``audit verify`` afterwards.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -36,6 +43,7 @@ from cmtool.model.registry import DEFAULT_SYSTEM_ACTORS, EVENT_KINDS
 from cmtool.rules.checker import Checker
 
 REDRESS_ACTIONS = frozenset({"resolve", "close", "edit"})
+ANY_CURRENCY = "*"
 EVENT_ACTIONS = frozenset(EVENT_KINDS)  # every action an event can record
 DEFAULT_ROLES = ("agent", "lead", "manager")  # the roles there are when roles: is absent
 ROLE_KEYS = ("may", "max_redress", "approves", "description")
@@ -46,8 +54,14 @@ AUDIT_KEYS = ("require_signed_commits", "system_actors")
 class Role:
     name: str
     may: frozenset[str] | None = None  # None: every action
-    max_redress: float | None = None
+    max_redress: Mapping[str, float] | None = None  # currency ("*": any) -> the largest redress
     approves: bool = False  # may approve an extension that needs approval
+
+    def redress_limit(self, currency: str) -> float | None:
+        """The largest redress this role may leave in ``currency``; None: no limit."""
+        if self.max_redress is None:
+            return None
+        return self.max_redress.get(currency, self.max_redress.get(ANY_CURRENCY, 0.0))
 
     def allows(self, action: str) -> bool:
         return self.may is None or "*" in self.may or action in self.may
@@ -73,6 +87,18 @@ class AccessPolicy:
     people: Mapping[str, str] = field(default_factory=dict)  # actor -> role name
     require_signed: bool = False
     system_actors: frozenset[str] = frozenset(DEFAULT_SYSTEM_ACTORS)
+    currency: str = ""  # reporting.currency: a redress recorded without one is in it
+    regime_currencies: Mapping[str, str] = field(default_factory=dict)
+
+    def currency_of(self, recorded: Any, regimes: Any) -> str:
+        """The currency of a case's redress: as recorded, else its first regime's, else
+        the workspace's (as ``Rules.currency_for`` reads it for reports)."""
+        if isinstance(recorded, str) and recorded:
+            return recorded
+        for name in regimes if isinstance(regimes, (list, tuple)) else ():
+            if name in self.regime_currencies:
+                return self.regime_currencies[name]
+        return self.currency
 
     @property
     def checks_roles(self) -> bool:
@@ -82,8 +108,9 @@ class AccessPolicy:
     def is_known(self, actor: str) -> bool:
         return actor in self.people or actor in self.system_actors
 
-    def denial(self, event: Event, redress_after: Any) -> Denial | None:
-        """Why ``event`` is not allowed (naming the rules.yaml entry), or None when it is."""
+    def denial(self, event: Event, redress_after: Any, currency: str = "") -> Denial | None:
+        """Why ``event`` is not allowed (naming the rules.yaml entry), or None when it is;
+        ``currency``: that of the redress (``currency_of``)."""
         if not self.checks_roles:
             return None
         assignee = event.changes.get("assignee", (None, None))[1]
@@ -113,15 +140,17 @@ class AccessPolicy:
                 f"{event.actor!r} ({role_name}) may not {event.action} (roles.{role_name}.may in rules.yaml)",
                 f"ask someone whose role may, or add {event.action} to roles.{role_name}.may",
             )
+        limit = role.redress_limit(currency)
         if (
-            role.max_redress is not None
+            limit is not None
             and event.action in REDRESS_ACTIONS
             and isinstance(redress_after, (int, float))
-            and redress_after > role.max_redress
+            and redress_after > limit
         ):
+            amount, most = (f"{value:g} {currency}".strip() for value in (redress_after, limit))
             return Denial(
-                f"{event.actor!r} ({role_name}) may not {event.action} a case with redress "
-                f"{redress_after:g} (above roles.{role_name}.max_redress {role.max_redress:g} in rules.yaml)",
+                f"{event.actor!r} ({role_name}) may not {event.action} a case with redress {amount} "
+                f"(above roles.{role_name}.max_redress {most} in rules.yaml)",
                 f"a person whose role allows it must do it, or raise roles.{role_name}.max_redress",
             )
         return None
@@ -154,7 +183,28 @@ def build_access(c: Checker, data: Mapping[str, Any]) -> AccessPolicy:
             c.bad(f"people.{name}.role", f"unknown role {role!r} (roles: {', '.join(known)})")
         people[str(name)] = str(role)
     require_signed, system_actors = _audit(c, data.get("audit"))
-    return AccessPolicy(MappingProxyType(roles), MappingProxyType(people), require_signed, system_actors)
+    currency, regime_currencies = _currencies(data)
+    return AccessPolicy(
+        MappingProxyType(roles),
+        MappingProxyType(people),
+        require_signed,
+        system_actors,
+        currency,
+        MappingProxyType(regime_currencies),
+    )
+
+
+def _currencies(data: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    """reporting.currency and each regime's currency, as written (the reporting and
+    regimes readers check them and report what is wrong)."""
+
+    def code(spec: Any) -> str:
+        value = spec.get("currency") if isinstance(spec, Mapping) else None
+        return value.strip().upper() if isinstance(value, str) else ""
+
+    regimes = data.get("regimes")
+    named = {str(k): code(v) for k, v in regimes.items()} if isinstance(regimes, Mapping) else {}
+    return code(data.get("reporting")), {name: cur for name, cur in named.items() if cur}
 
 
 def read_access(
@@ -188,16 +238,31 @@ def _role(c: Checker, name: str, spec: Any) -> Role:
     if not isinstance(approves, bool):
         c.bad(f"{path}.approves", f"{approves!r} must be true or false")
         approves = False
-    limit = spec.get("max_redress")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit < 0):
-        c.bad(f"{path}.max_redress", f"{limit!r} is not an amount (a number, 0 or more)")
-        limit = None
     return Role(
         name,
         frozenset(may) if may is not None else None,
-        None if limit is None else float(limit),
+        _redress_limits(c, spec.get("max_redress"), f"{path}.max_redress"),
         approves,
     )
+
+
+def _redress_limits(c: Checker, value: Any, path: str) -> Mapping[str, float] | None:
+    """``max_redress``: a number (every currency) or currency -> number."""
+    if value is None:
+        return None
+    given = value if isinstance(value, Mapping) else {ANY_CURRENCY: value}
+    limits: dict[str, float] = {}
+    for currency, limit in given.items():
+        where = path if currency == ANY_CURRENCY else f"{path}.{currency}"
+        if not isinstance(currency, str) or not (
+            currency == ANY_CURRENCY or re.fullmatch(r"[A-Z]{3}", currency)
+        ):
+            c.bad(where, f"{currency!r} is not an ISO 4217 currency code (e.g. GBP, CNY)")
+        elif isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 <= limit < float("inf"):
+            c.bad(where, f"{limit!r} is not an amount (a number, 0 or more)")
+        else:
+            limits[currency] = float(limit)
+    return MappingProxyType(limits)
 
 
 def _audit(c: Checker, value: Any) -> tuple[bool, frozenset[str]]:

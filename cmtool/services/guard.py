@@ -19,8 +19,8 @@ from cmtool.model.case import Case
 from cmtool.model.events import Event
 from cmtool.rules.access import AccessPolicy, read_access
 from cmtool.store.casefiles import read_text
+from cmtool.store.rulescache import parse_rules
 from cmtool.store.workspace import Workspace
-from cmtool.store.yamlio import load
 
 # Fields whose value must name an entry of a rules.yaml section (as `file` checks).
 NAMED_IN_RULES = {"category": "categories", "team": "teams"}
@@ -33,14 +33,15 @@ class ActionGuard:
 
     def __call__(self, case: Case, before: int) -> None:
         policy, data = self._read()
-        redress = None
+        redress = currency = None
         for index, event in enumerate(case.events):
             redress = event.changes.get("redress", (None, redress))[1]
+            currency = event.changes.get("redress_currency", (None, currency))[1]
             if index < before:
                 continue
             if event.action == "edit":
                 _check_values(event, data)
-            denial = policy.denial(event, redress)
+            denial = policy.denial(event, redress, policy.currency_of(currency, case.get("regimes")))
             if denial is not None:
                 raise Refused(f"refused: {denial}; {denial.fix}")
 
@@ -48,7 +49,7 @@ class ActionGuard:
         if self._rules is None:
             path = self.ws.rules_path
             try:
-                data = load(read_text(path), "rules.yaml") if path.exists() else {}
+                data = parse_rules(read_text(path), "rules.yaml", self.ws.root)[0] if path.exists() else {}
             except DataError:
                 data = {}  # a broken rules.yaml is reported by the command that needs it
             data = data if isinstance(data, Mapping) else {}

@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from cmtool.errors import UsageError
@@ -18,7 +19,7 @@ from cmtool.model.timefmt import format_time
 from cmtool.reports.anomaly import HISTORY_PERIODS
 from cmtool.reports.context import Provenance, RegimeReturn, build_context
 from cmtool.reports.dashboard import overdue_board, weekly_flow
-from cmtool.reports.facts import GROUP_FIELDS, case_facts, truncate
+from cmtool.reports.facts import GROUP_FIELDS, CaseFacts, case_facts, truncate
 from cmtool.reports.headline import TREND_PERIODS
 from cmtool.reports.kpis import REPEAT_WINDOW, group_kpis, period_kpis
 from cmtool.reports.library import FORMATS, ReportTemplate, find_report, list_reports
@@ -26,6 +27,7 @@ from cmtool.reports.periods import Period, current_period, last_complete_period,
 from cmtool.reports.timing import KpiCalendar
 from cmtool.rules.loader import rules_from_text
 from cmtool.rules.model import Rules
+from cmtool.services.kpi_source import KpiInputs, kpi_inputs
 from cmtool.services.links import counts_as_complaint
 from cmtool.store import git as gitops
 from cmtool.store.catalog import all_cases, first_filing
@@ -123,6 +125,37 @@ def clock_states(
     }
 
 
+def kpi_inputs_for(
+    ws: Workspace,
+    data: Snapshot,
+    period: Period,
+    as_at: datetime,
+    clocks_since: datetime,
+    wide: bool,
+    progress: Progress | None = None,
+) -> tuple[KpiInputs, str | None]:
+    """What the KPIs of ``period`` count from, and the workspace's first filing.
+
+    From the index's KPI facts (``kpi_source``), of the cases open now or changed
+    since the look-back start: the trend and alert periods before ``period`` and 90
+    days of repeat complaints before those (a case closed and quiet before then
+    counts in none of them). ``wide``: every one of them as whole facts (reports:
+    the trend, the weekly flow); else only those that can count from the period's
+    start, the rest as filings (``stats``). With ``--as-of`` every case of that
+    commit is counted in full, as it stood.
+    """
+    if data.as_of:
+        facts, kept = facts_at(data.cases, as_at, data.rules, progress)
+        clocks = clock_states(kept, facts, data.rules, as_at, clocks_since)
+        return KpiInputs(facts, facts, clocks, list), None
+    lookback = period.shifted(-(max(TREND_PERIODS, HISTORY_PERIODS) + 1)).start - REPEAT_WINDOW
+    if not wide:
+        lookback = min(period.shifted(-HISTORY_PERIODS).start, period.start - REPEAT_WINDOW)
+    active_since = lookback if wide else period.start
+    inputs = kpi_inputs(ws, data.rules, as_at, active_since, lookback, clocks_since, progress)
+    return inputs, inputs.first_filing
+
+
 def facts_at(cases: list[Case], as_at: datetime, rules: Rules, progress: Progress | None = None):
     advance = progress("reading cases", len(cases)) if progress else None
     facts, kept = [], []
@@ -158,18 +191,17 @@ def stats(
     calendar = kpi_calendar(data.rules, now)
     period = choose_period(period_text, "month", calendar, now, complete=False)
     as_at = min(period.end, now, data.moment or now)
-    cases, first = period_cases(ws, data, period)
-    facts, kept = facts_at(cases, as_at, data.rules)
-    clocks = clock_states(kept, facts, data.rules, as_at, period.start)
-    result = period_kpis(facts, period, as_at, calendar, clocks)
+    inputs, first = kpi_inputs_for(ws, data, period, as_at, period.start, wide=False)
+    facts, clocks = inputs.facts, inputs.clocks
+    result = period_kpis(facts, period, as_at, calendar, clocks, history=inputs.history)
     from cmtool.reports.anomaly import category_alerts
 
-    result["alerts"] = category_alerts(facts, period, first_filing=first)
+    result["alerts"] = category_alerts(inputs.history, period, first_filing=first)
     result["data_commit"] = data.commit
     result["as_of"] = format_time(data.moment) if data.moment else None
     if by:
         result["by"] = by
-        result["groups"] = group_kpis(facts, by, period, as_at, calendar, clocks)
+        result["groups"] = group_kpis(facts, by, period, as_at, calendar, clocks, inputs.history)
     return result
 
 
@@ -196,10 +228,19 @@ def render_report(
     show_pii: bool = False,
     as_of: str | None = None,
     progress: Progress | None = None,
+    hidden: frozenset[str] = frozenset(),
+    on_open: Callable[[list[str]], None] | None = None,
 ) -> Rendered:
     """Render report ``name``; Excel always goes to a file (``output`` or
-    ``<name>-<period>.xlsx``), Markdown and CSV to ``output`` or returned as text."""
+    ``<name>-<period>.xlsx``), Markdown and CSV to ``output`` or returned as text.
+    ``hidden``: personal fields the reader may not read, masked in every row
+    (``show_pii`` is refused when it would show one of them). ``on_open`` hears,
+    before anything is written, which cases' names ``show_pii`` puts in it."""
     from cmtool.reports.render import render_text, render_workbook
+    from cmtool.services.need_to_know import masked_row, refuse_hidden
+
+    if show_pii:
+        refuse_hidden(("customer", "contact"), hidden, "--show-pii shows")
 
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -212,10 +253,17 @@ def render_report(
     as_at = min(period.end, now)
     if data.as_of and data.commit_date:
         as_at = min(as_at, datetime.fromisoformat(data.commit_date))
-    cases, first = period_cases(ws, data, period)
-    facts, kept = facts_at(cases, as_at, data.rules, progress)
     trend_start = period.shifted(-TREND_PERIODS).start
-    clocks = clock_states(kept, facts, data.rules, as_at, trend_start)
+    inputs, first = kpi_inputs_for(ws, data, period, as_at, trend_start, wide=True, progress=progress)
+    facts, clocks = inputs.facts, inputs.clocks
+    details = inputs.details
+    if hidden:  # every row the report prints comes through here, masked
+
+        def masked(some: Sequence[CaseFacts]) -> list[CaseFacts]:
+            return [replace(f, state=MappingProxyType(masked_row(f.state, hidden))) for f in some]
+
+        facts = masked(facts)
+        details = lambda some: masked(inputs.details(some))  # noqa: E731
     provenance = Provenance(
         data_commit=data.commit,
         data_commit_date=data.commit_date,
@@ -244,10 +292,17 @@ def render_report(
         first_filing=first,
         fca=fca_scope(data.rules),
         language=template.language,
+        history=inputs.history,
+        details=details,
     )
     context["language"] = template.language
     context["weekly"] = weekly_flow(facts, as_at)
     context["overdue_board"] = overdue_board(context["breaches"], {f.id: f.get("team") for f in facts})
+    if show_pii and on_open is not None:
+        named = [
+            r for r in (*context["cases"], *context["oldest_open"]) if r.get("customer") or r.get("contact")
+        ]
+        on_open(list(dict.fromkeys(r["id"] for r in named)))
     rows = len(context["cases"])
     if fmt == "xlsx":
         target = output or Path(f"{name}-{period.label}.xlsx")

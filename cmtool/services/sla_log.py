@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from cmtool.model.problems import Problem
-from cmtool.model.timefmt import format_time
+from cmtool.model.timefmt import format_time, parse_time
 from cmtool.services.sla_sweep import Finding, SweepResult
-from cmtool.store.statefiles import read_json, write_json
+from cmtool.store.lock import workspace_lock
+from cmtool.store.statefiles import read_json, state_dir, write_json
 from cmtool.store.workspace import Workspace
 
 LEDGER = "sla-ledger.json"
@@ -22,15 +23,31 @@ def changed_since_last_sweep(ws: Workspace, result: SweepResult, record: bool = 
     ``record``, this sweep becomes the new previous one (a dry run leaves it). A
     clock that left warning or breach is forgotten, so it counts as new if it
     comes back."""
-    ledger = read_json(ws, LEDGER, {})
-    before = ledger.get("clocks") if isinstance(ledger, dict) else None
-    before = before if isinstance(before, dict) else {}
-    now = {f.key: [f.clock.state, f.rung] for f in result.findings}
-    changed = [f for f in result.findings if before.get(f.key) != now[f.key]]
-    at = format_time(result.now) if result.now else None
-    if record:
-        write_json(ws, LEDGER, {"swept_at": at, "clocks": now})
+    folder = state_dir(ws)
+    folder.mkdir(parents=True, exist_ok=True)
+    # Two cron runs overlapping (a slow sweep, a manual one) must not both report
+    # a change: the ledger is read, compared and replaced by one sweep at a time.
+    with workspace_lock(folder / "sla-ledger.lock"):
+        ledger = read_json(ws, LEDGER, {})
+        ledger = ledger if isinstance(ledger, dict) else {}
+        before = ledger.get("clocks") if isinstance(ledger.get("clocks"), dict) else {}
+        now = {f.key: [f.clock.state, f.rung] for f in result.findings}
+        changed = [f for f in result.findings if before.get(f.key) != now[f.key]]
+        at = format_time(result.now) if result.now else None
+        if record and not _newer(ledger.get("swept_at"), result):
+            write_json(ws, LEDGER, {"swept_at": at, "clocks": now})
     return changed
+
+
+def _newer(swept_at: object, result: SweepResult) -> bool:
+    """Whether the ledger is from a sweep timed later than this one (which then
+    leaves it alone: a slow sweep finishing last must not roll it back)."""
+    if not isinstance(swept_at, str) or result.now is None:
+        return False
+    try:
+        return parse_time(swept_at) > result.now
+    except ValueError:
+        return False
 
 
 def skipped_file_record(problem: Problem) -> dict[str, Any]:

@@ -80,14 +80,19 @@ def use_key_store(ws: Workspace, setting: str) -> None:
     import json
 
     from cmtool.errors import UsageError
-    from cmtool.store.personal import key_store_path
+    from cmtool.store.personal import key_store_path, plugin_key_store, plugin_name
 
     if "\n" in setting or not setting.strip():
         raise UsageError("--key-store must be one line")
-    path = key_store_path(ws, setting)  # refuses a place inside the workspace
+    plugin = plugin_name(setting)
+    if plugin:
+        plugin_key_store(ws, plugin)  # refuses one not installed here
+    else:
+        path = key_store_path(ws, setting)  # refuses a place inside the workspace
     text = ws.rules_path.read_text(encoding="utf-8")
     if "\n  key_store: null\n" not in text:
         raise UsageError("rules.yaml has no `key_store: null` line under privacy: to set")
     text = text.replace("\n  key_store: null\n", f"\n  key_store: {json.dumps(setting)}\n", 1)
     ws.rules_path.write_text(text, encoding="utf-8")
-    SqliteKeyStore(path).ensure()
+    if not plugin:
+        SqliteKeyStore(path).ensure()

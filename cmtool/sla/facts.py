@@ -91,3 +91,9 @@ def _wake(clock: Clock, rules: Rules) -> datetime | None:
     moments = [clock.due, clock.reached_at(rules.warn_share)]
     moments += [clock.reached_at(s.share) + timedelta(seconds=s.after_seconds) for s in rules.escalation]
     return min(moments)
+
+
+def clocks_at(case: Case, rules: Rules, now: datetime) -> tuple[ClockFacts, ...]:
+    """Each clock's facts as of ``now``: for a case whose pause is going on, the due
+    and warning moments as far as the pause has moved them by then."""
+    return tuple(_clock_facts(clock, rules) for clock in evaluate(case, rules, now))

@@ -29,7 +29,6 @@ import os
 import sqlite3
 import subprocess
 from collections.abc import Collection, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,7 +40,7 @@ from cmtool.model.ids import is_valid_id
 from cmtool.model.privacy import TOKEN_PREFIX
 from cmtool.model.schema import check_case_data
 from cmtool.model.timefmt import to_utc
-from cmtool.store import slafacts, textindex
+from cmtool.store import kpifacts, slafacts, textindex
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.gitenv import git_environ
@@ -51,7 +50,7 @@ from cmtool.store.sealing import Sealer
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, load_with_lines
 
-FORMAT = 9  # bump when the table layout or the stored JSON changes
+FORMAT = 10  # bump when the table layout or the stored JSON changes
 COLUMNS = (
     "status",
     "priority",
@@ -89,6 +88,7 @@ CREATE INDEX IF NOT EXISTS cases_broken ON cases(error) WHERE error IS NOT NULL;
 """
     + textindex.SCHEMA
     + slafacts.SCHEMA
+    + kpifacts.SCHEMA
 )
 
 
@@ -140,8 +140,8 @@ def open_current(ws: Workspace) -> sqlite3.Connection:
     return conn
 
 
-# (path, blob, error, JSON, column values, (title, searchable body))
-Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...], tuple[str, str] | None]
+# (path, blob, error, JSON, column values, the texts of textindex.TEXT_FIELDS)
+Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...], tuple[str, ...] | None]
 
 
 def parse_file(args: tuple[str, str]) -> Parsed:
@@ -214,6 +214,8 @@ def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> int:
     for rel, blob, error, payload, values, text in parsed:
         count += 1
         textindex.replace(conn, rel, Path(rel).stem, values[0] if values else None, text)
+        # Re-read (changed, or its key destroyed): what was derived from it goes too.
+        kpifacts.forget(conn, rel)
         if error == "missing":
             conn.execute("DELETE FROM cases WHERE path = ?", (rel,))
             conn.execute("DELETE FROM payloads WHERE path = ?", (rel,))
@@ -247,6 +249,8 @@ def _parse_many(root: Path, paths: list[str]) -> Iterator[Parsed]:
     if len(jobs) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
         yield from map(parse_file, jobs)
         return
+    from concurrent.futures import ProcessPoolExecutor  # only a large rebuild pays for importing it
+
     with ProcessPoolExecutor() as pool:
         yield from pool.map(parse_file, jobs, chunksize=500)
 
@@ -310,6 +314,7 @@ def refresh(
             conn.execute("DELETE FROM payloads")
             textindex.clear(conn)
             slafacts.clear(conn)
+            kpifacts.clear(conn)
             paths = [str(p.relative_to(ws.root)) for p in iter_case_paths(ws)]
             refreshed = _store(conn, _parse_many(ws.root, paths))
         else:

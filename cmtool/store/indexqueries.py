@@ -4,6 +4,7 @@ and full-text search. ``store.index`` keeps the index current; this reads it."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -46,10 +47,11 @@ def team_workload(
     return {p: Workload(load.get(p, 0), latest.get(p)) for p in people}
 
 
-def first_filing(ws: Workspace) -> str | None:
-    """The earliest ``filed_at`` of any case, from a current index. Compared as text,
-    so offsets may shift it by hours: callers use it at the scale of periods."""
-    conn, _ = refresh(ws)
+def first_filing(ws: Workspace, conn: sqlite3.Connection | None = None) -> str | None:
+    """The earliest ``filed_at`` of any case, from a current index (``conn``: one just
+    refreshed). Compared as text, so offsets may shift it by hours: callers use it at
+    the scale of periods."""
+    conn = conn or refresh(ws)[0]
     return conn.execute("SELECT min(filed_at) FROM cases").fetchone()[0]
 
 
@@ -69,14 +71,21 @@ def distinct_values(ws: Workspace, column: str) -> list[str]:
 
 
 def search_text(
-    ws: Workspace, text: str, limit: int | None, statuses: Collection[str] | None
+    ws: Workspace,
+    text: str,
+    limit: int | None,
+    statuses: Collection[str] | None,
+    fields: Collection[str] | None = None,
 ) -> list[textindex.Hit]:
     conn, _ = refresh(ws)
-    return textindex.search(conn, text, limit, statuses)
+    return textindex.search(conn, text, limit, statuses, fields)
 
 
-def similar_text(ws: Workspace, case_id: str, statuses: Collection[str], limit: int) -> list[textindex.Hit]:
-    """Cases like ``case_id`` by their words; empty when it is not indexed."""
+def similar_text(
+    ws: Workspace, case_id: str, statuses: Collection[str], limit: int, fields: Collection[str] | None = None
+) -> list[textindex.Hit]:
+    """Cases like ``case_id`` by their words in ``fields``; empty when it is not indexed."""
     conn, _ = refresh(ws)
-    row = conn.execute("SELECT title, body FROM case_text WHERE id = ?", (case_id,)).fetchone()
-    return textindex.similar(conn, row[0], row[1], case_id, statuses, limit) if row else []
+    text = textindex.text_row(conn, case_id, fields)
+    title = textindex.text_row(conn, case_id, [c for c in ("title",) if fields is None or c in fields])
+    return textindex.similar(conn, title or "", text, case_id, statuses, limit, fields) if text else []

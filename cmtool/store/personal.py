@@ -8,7 +8,8 @@ full for ``cmtool validate``)::
       personal: [customer, contact, description, resolution, survey_comment, extra, notes]
 
 Sealing is on when ``key_store`` is set. It must name a place outside the
-repository (keys in git could never be destroyed). When it names an environment
+repository (keys in git could never be destroyed), or ``plugin:NAME``, a key
+store an installed package provides (an organisation's key manager). When it names an environment
 variable that is unset here, or a file that does not exist, this clone has no
 keys: everything sealed reads as ``[sealed]`` and writing personal data fails
 rather than committing it in clear.
@@ -25,9 +26,9 @@ from typing import Any
 from cmtool.errors import DataError
 from cmtool.model.privacy import DEFAULT_PERSONAL
 from cmtool.store.keystore import KeyStore, KeyStoreUnavailable, NoKeys, SqliteKeyStore
+from cmtool.store.rulescache import parse_rules
 from cmtool.store.sealing import Sealer
 from cmtool.store.workspace import Workspace
-from cmtool.store.yamlio import load
 
 _VAR = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
 
@@ -41,7 +42,7 @@ class PrivacySettings:
 
 def read_settings(ws: Workspace) -> PrivacySettings:
     try:
-        data = load(ws.rules_path.read_text(encoding="utf-8"), "rules.yaml")
+        data = parse_rules(ws.rules_path.read_text(encoding="utf-8"), "rules.yaml", ws.root)[0]
     except (OSError, UnicodeDecodeError, DataError):
         data = None  # the rules loader reports a broken file; no section = defaults here
     section: Any = data.get("privacy") if isinstance(data, dict) else None
@@ -82,6 +83,32 @@ def key_store_path(ws: Workspace, setting: str) -> Path:
     return resolved
 
 
+PLUGIN_GROUP = "cmtool.key_stores"
+_PLUGIN = re.compile(r"^plugin:([A-Za-z0-9][A-Za-z0-9_.-]*)$")
+
+
+def plugin_name(setting: str) -> str | None:
+    """``plugin:NAME``: the key store an installed package provides, else None."""
+    match = _PLUGIN.match(setting.strip())
+    return match.group(1) if match else None
+
+
+def plugin_key_store(ws: Workspace, name: str) -> KeyStore:
+    """The key store of entry point ``NAME`` in group ``cmtool.key_stores``, made by
+    calling it with the workspace folder. rules.yaml only names it: the code is what
+    this machine has installed, never anything the workspace brings with it."""
+    from importlib.metadata import entry_points
+
+    found = list(entry_points(group=PLUGIN_GROUP, name=name))
+    if not found:
+        raise KeyStoreUnavailable(
+            f"rules.yaml privacy.key_store names the key store plugin {name!r}, which is not installed here",
+            hint=f"install the package that provides entry point {name!r} in group {PLUGIN_GROUP} "
+            "(docs/privacy.md)",
+        )
+    return found[0].load()(ws.root)
+
+
 _CACHE: dict[tuple[Any, ...], Sealer] = {}
 
 
@@ -92,7 +119,13 @@ def sealer_for(ws: Workspace) -> Sealer:
         version: tuple[Any, ...] = (stat.st_mtime_ns, stat.st_size)
     except OSError:
         version = ()
-    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("CMTOOL_KEY")))
+    env = tuple(
+        sorted(
+            (k, v)
+            for k, v in os.environ.items()
+            if k.startswith(("CMTOOL_KEY", "CMTOOL_IDENTITY", "XDG_CONFIG"))
+        )
+    )
     cache_key = (str(ws.root), version, env)
     if cache_key not in _CACHE:
         settings = read_settings(ws)
@@ -101,7 +134,12 @@ def sealer_for(ws: Workspace) -> Sealer:
             keys = NoKeys("this workspace has no key store (rules.yaml privacy.key_store)")
         else:
             try:
-                keys = SqliteKeyStore(key_store_path(ws, settings.key_store))
+                plugin = plugin_name(settings.key_store)
+                keys = (
+                    plugin_key_store(ws, plugin)
+                    if plugin
+                    else SqliteKeyStore(key_store_path(ws, settings.key_store))
+                )
             except KeyStoreUnavailable as exc:
                 keys = NoKeys(str(exc))
         _CACHE[cache_key] = Sealer(keys, settings.personal, settings.key_store is not None)
@@ -111,4 +149,7 @@ def sealer_for(ws: Workspace) -> Sealer:
 def key_store_label(sealer: Sealer) -> str:
     """Where keys come from, for the index's fingerprint and `privacy report`."""
     keys = sealer.keys
-    return str(keys.path) if isinstance(keys, SqliteKeyStore) else f"none ({getattr(keys, 'why', '')})"
+    if isinstance(keys, NoKeys):
+        return f"none ({keys.why})"
+    label = getattr(keys, "label", None)  # optional for a plugin
+    return label() if callable(label) else f"{type(keys).__module__}.{type(keys).__qualname__}"

@@ -107,3 +107,27 @@ def select(conn: sqlite3.Connection, key: str, statuses: Collection[str], now: d
         args,
     ).fetchone()
     return Selection([data for (data,) in payloads], quiet[0], quiet[1] or 0)
+
+
+def with_facts(
+    conn: sqlite3.Connection, key: str, paths: Collection[str] | None = None, chunk: int = 500
+) -> Iterable[tuple[str, str | None, bool]]:
+    """``(parsed file as JSON, clock facts as JSON or None, moving)`` of every readable
+    case (or those at ``paths``) in ID order, streamed; facts not current are None."""
+    query = (
+        "SELECT p.data, f.detail, coalesce(f.moving, 0) FROM cases c JOIN payloads p ON p.path = c.path "
+        "LEFT JOIN clock_facts f ON f.path = c.path AND f.blob IS c.blob AND f.rules IS ? "
+        "WHERE c.error IS NULL"
+    )
+    if paths is None:
+        for data, detail, moving in conn.execute(f"{query} ORDER BY c.id", (key,)):
+            yield data, detail, bool(moving)
+        return
+    wanted = sorted(paths)
+    for start in range(0, len(wanted), chunk):
+        part = wanted[start : start + chunk]
+        marks = ",".join("?" * len(part))
+        for data, detail, moving in conn.execute(
+            f"{query} AND c.path IN ({marks}) ORDER BY c.id", [key, *part]
+        ):
+            yield data, detail, bool(moving)

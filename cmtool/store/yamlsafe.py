@@ -7,6 +7,9 @@ integer or a date like ``2025-13-45`` makes PyYAML's constructors raise
 ``ValueError``. cmtool never writes anchors or aliases, so any alias is refused;
 everything else over a limit, or that cannot be constructed, becomes a
 ``yaml.YAMLError`` with the line it is on, which the caller turns into a data error.
+A key twice in one mapping is refused too: YAML requires keys to be unique, and
+libyaml would silently keep the last, so a reviewer reading the first
+``status:`` of a diff would not see the value cmtool reads.
 """
 
 from __future__ import annotations
@@ -16,15 +19,15 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError
 
-# A case with 20,000 events is about 4 MB; rules.yaml is a few KB.
-MAX_BYTES = 16 * 1024 * 1024
+from cmtool.store.safefile import MAX_BYTES
+
 MAX_NODES = 1_000_000
 MAX_DEPTH = 32  # a case file nests 6 deep (events > changes > [old, new] > tags)
 MAX_INT_DIGITS = 30
 
 
 class LimitError(yaml.YAMLError):
-    """A document over a limit or using an alias; ``problem_mark`` says where."""
+    """A document over a limit, using an alias or repeating a key; ``problem_mark`` says where."""
 
     def __init__(self, problem: str, mark: Any) -> None:
         super().__init__(problem)
@@ -86,7 +89,12 @@ def check_nodes(root: yaml.Node, lines: dict[str, int] | None) -> None:
         if lines is not None and path not in lines:
             lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
             for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    if key_node.value in keys:
+                        raise LimitError(f"the key {key_node.value!r} appears twice", key_node.start_mark)
+                    keys.add(key_node.value)
                 child = f"{path}.{key_node.value}" if path else str(key_node.value)
                 if lines is not None:
                     lines[child] = key_node.start_mark.line + 1  # the key's line reads best
