@@ -11,7 +11,7 @@ per year (working spans of every day as epoch seconds, and a running total), so
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -49,37 +49,71 @@ class _Year:
         return self.cum[-1]
 
 
+DaysOff = tuple[frozenset[date], frozenset[date]]  # (public holidays, make-up workdays)
+HolidayKey = tuple[str, str | None, int]  # (country, subdivision, year)
+
+
+def holiday_table(country: str, subdiv: str | None, year: int) -> DaysOff:
+    """The public holidays and make-up workdays of one year, from the holidays package
+    (NotImplementedError for a country or subdivision it does not know)."""
+    import holidays
+
+    table = holidays.country_holidays(country, subdiv=subdiv, years=year)
+    # China (and a few others) move weekends: holidays lists them here.
+    makeup = frozenset(d for d in getattr(table, "weekend_workdays", ()) if d.year == year)
+    return frozenset(table), makeup
+
+
+class PublicHolidays:
+    """Holiday tables by (country, subdivision, year), each asked of the holidays
+    package once. Importing that package and building its first table costs about
+    half a second, so tables may be handed in at the start (``known``, a cache's)
+    and ``on_new`` is told of each table built here, for the cache to keep."""
+
+    def __init__(
+        self,
+        known: Mapping[HolidayKey, DaysOff] | None = None,
+        on_new: Callable[[HolidayKey, DaysOff], None] | None = None,
+    ) -> None:
+        self._tables: dict[HolidayKey, DaysOff] = dict(known or {})
+        self._on_new = on_new
+
+    def days(self, country: str, subdiv: str | None, year: int) -> DaysOff:
+        key = (country, subdiv, year)
+        found = self._tables.get(key)
+        if found is None:
+            found = self._tables[key] = holiday_table(country, subdiv, year)
+            if self._on_new is not None:
+                self._on_new(key, found)
+        return found
+
+
 class BusinessCalendar:
     """Working time of one calendar; every method takes and gives aware datetimes."""
 
-    def __init__(self, spec: CalendarSpec) -> None:
+    def __init__(self, spec: CalendarSpec, public: PublicHolidays | None = None) -> None:
         self.spec = spec
         self.name = spec.name
         self.zone = ZoneInfo(spec.timezone)
+        self.public = public or PublicHolidays()
         self._years: dict[int, _Year] = {}
         self._last: tuple[int, _Year | None] = (0, None)  # the year asked about last
         self._nth: dict[tuple[date, int], date] = {}
-        self._holidays: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
+        self._holidays: dict[int, DaysOff] = {}
 
     # -- days --------------------------------------------------------------
-    def _public_days(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
+    def _public_days(self, year: int) -> DaysOff:
         """(public holidays, make-up workdays) of ``year``, built once."""
         if year not in self._holidays:
-            off: frozenset[date] = frozenset()
-            makeup: frozenset[date] = frozenset()
+            days: DaysOff = (frozenset(), frozenset())
             if self.spec.country:
-                import holidays
-
                 try:
-                    table = holidays.country_holidays(self.spec.country, subdiv=self.spec.subdiv, years=year)
+                    days = self.public.days(self.spec.country, self.spec.subdiv, year)
                 except NotImplementedError as exc:
                     raise DataError(
                         f"rules.yaml: calendar {self.name}: {exc}", hint="run: cmtool validate"
                     ) from None
-                off = frozenset(table)
-                # China (and a few others) move weekends: holidays lists them here.
-                makeup = frozenset(d for d in getattr(table, "weekend_workdays", ()) if d.year == year)
-            self._holidays[year] = (off, makeup)
+            self._holidays[year] = days
         return self._holidays[year]
 
     def day_hours(self, day: date) -> tuple[Span, ...]:
@@ -334,12 +368,16 @@ def always_open(name: str, timezone: str) -> CalendarSpec:
 
 @dataclass
 class Calendars:
-    """Calendars by name, each built once (its per-year tables are cached)."""
+    """Calendars by name, each built once (its per-year tables are cached); their
+    public holidays come from ``public`` (shared, so each table is built once)."""
 
     specs: Mapping[str, CalendarSpec]
-    _built: dict[str, BusinessCalendar] = field(default_factory=dict)
+    # Where holidays are looked up and what was built from the specs: not part of
+    # what the calendars are (two loads of one rules.yaml compare equal).
+    public: PublicHolidays = field(default_factory=PublicHolidays, compare=False, repr=False)
+    _built: dict[str, BusinessCalendar] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, name: str) -> BusinessCalendar:
         if name not in self._built:
-            self._built[name] = BusinessCalendar(self.specs[name])
+            self._built[name] = BusinessCalendar(self.specs[name], self.public)
         return self._built[name]

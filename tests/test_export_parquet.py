@@ -145,16 +145,40 @@ def test_personal_fields_are_masked_unless_opened_for_the_role(cli, demo, tmp_pa
             if change["field"] in PERSONAL and change["new"] is not None:
                 assert change["new"] == '"[masked]"'
 
-    opened, _ = export(cli, demo, tmp_path / "opened", "--show-pii", env={"CMTOOL_ACTOR": "dana"})
+    before = git(demo, "rev-parse", "HEAD").strip()
+    opened, opened_events = export(cli, demo, tmp_path / "opened", "--show-pii", env={"CMTOOL_ACTOR": "dana"})
     shown = {v for v in opened.column("customer").to_pylist() if v}
     assert names & shown  # a lead reads every personal field (no need_to_know for the role)
+    # Opening is recorded first, one privacy_export event per case disclosed, in one
+    # commit, and the export holds that commit (its events included).
+    head = git(demo, "rev-parse", "HEAD").strip()
+    assert git(demo, "rev-parse", "HEAD~1").strip() == before
+    assert set(opened.column("data_commit").to_pylist()) == {head}
+    recorded = {r["case_id"] for r in opened_events.to_pylist() if r["action"] == "privacy_export"}
+    # (an erased customer's case reads [sealed]: nothing of it goes out, nothing to record)
+    clear = {r["id"] for r in opened.to_pylist() if any(r[f] not in (None, "[sealed]") for f in PERSONAL)}
+    clear |= {
+        r["case_id"]
+        for r in opened_events.to_pylist()
+        if r["note"] not in (None, "[sealed]") and not r["rule"] and r["action"] != "privacy_export"
+    }
+    assert clear and recorded == clear
+    assert {r["actor"] for r in opened_events.to_pylist() if r["action"] == "privacy_export"} == {"dana"}
+    verify = cli("audit", "verify", cwd=demo)
+    assert verify.code == 0, verify.out + verify.err
 
-    # The demo's agents may read customer, contact, description and notes
-    # (privacy.need_to_know): the rest stays masked, even with --show-pii.
+    # The demo's agents may read some personal fields only (privacy.need_to_know):
+    # the rest stays masked, even with --show-pii.
+    rules = yaml.safe_load((demo / "rules.yaml").read_text(encoding="utf-8"))
+    readable = set(rules["privacy"]["need_to_know"]["agent"])
+    assert {"customer"} <= readable and set(PERSONAL) - readable, "the sample's agents read some fields"
     agent, agent_events = export(cli, demo, tmp_path / "agent", "--show-pii", env={"CMTOOL_ACTOR": "alice"})
-    assert names & {v for v in agent.column("customer").to_pylist() if v}
-    assert {v for v in agent.column("resolution").to_pylist() if v} == {"[masked]"}
-    assert "[masked]" not in set(agent_events.column("note").to_pylist())
+    for name in PERSONAL:
+        values = {v for v in agent.column(name).to_pylist() if v}
+        assert values, f"the demo has a {name}"
+        assert (values == {"[masked]"}) == (name not in readable), name
+    notes = set(agent_events.column("note").to_pylist())
+    assert ("[masked]" in notes) == ("notes" not in readable)
 
 
 def test_incremental_export_holds_exactly_the_changed_cases(cli, demo, tmp_path):

@@ -64,17 +64,53 @@ COMMAND_MODULES = (
     "cmtool.cli.intake_cmds",
     "cmtool.cli.serve_cmds",
 )
+# The module of each top-level command: a command line that names one imports and
+# builds only that module's commands (building all of them costs ~50 ms a start);
+# help, completion and unknown names get every module. tests/test_cli_startup.py
+# holds this table to what the modules register.
+COMMAND_MODULE = {
+    **dict.fromkeys(("init", "validate", "demo", "people"), "cmtool.cli.workspace_cmds"),
+    **dict.fromkeys(
+        ("file", "assign", "note", "wait", "resume", "escalate", "edit", "resolve", "close", "reopen"),
+        "cmtool.cli.case_cmds",
+    ),
+    **dict.fromkeys(("list", "search", "show"), "cmtool.cli.query_cmds"),
+    "index": "cmtool.cli.index_cmds",
+    **dict.fromkeys(("history", "audit"), "cmtool.cli.audit_cmds"),
+    **dict.fromkeys(("sync", "merge-driver", "install", "doctor"), "cmtool.cli.team_cmds"),
+    **dict.fromkeys(("import", "export"), "cmtool.cli.transfer_cmds"),
+    **dict.fromkeys(("stats", "report"), "cmtool.cli.report_cmds"),
+    "survey": "cmtool.cli.survey_cmds",
+    "sla": "cmtool.cli.sla_cmds",
+    "privacy": "cmtool.cli.privacy_cmds",
+    "bulk": "cmtool.cli.bulk_cmds",
+    "undo": "cmtool.cli.undo_cmds",
+    **dict.fromkeys(("attach", "link"), "cmtool.cli.evidence_cmds"),
+    "letter": "cmtool.cli.letter_cmds",
+    "intake": "cmtool.cli.intake_cmds",
+    "serve": "cmtool.cli.serve_cmds",
+}
+COMPLETION_ENV = "_CMTOOL_COMPLETE"  # set by the shell when it asks for completions
+
+_registered: list[str] = []
 
 
-_registered = False
-
-
-def _register() -> None:
-    global _registered
-    if not _registered:
-        for name in COMMAND_MODULES:
-            importlib.import_module(name).register(app)
-        _registered = True
+def _register(argv: list[str] | None = None) -> None:
+    """Add the commands this command line needs (all of them for help and completion)."""
+    args = sys.argv[1:] if argv is None else argv
+    name = next((arg for arg in args if not arg.startswith("-")), None)
+    if name in COMMAND_MODULE and not os.environ.get(COMPLETION_ENV):
+        wanted: tuple[str, ...] = (COMMAND_MODULE[name],)
+    else:
+        wanted = COMMAND_MODULES
+        if _registered and tuple(_registered) != wanted:  # keep the help's order
+            app.registered_commands.clear()
+            app.registered_groups.clear()
+            _registered.clear()
+    for module in wanted:
+        if module not in _registered:
+            importlib.import_module(module).register(app)
+            _registered.append(module)
 
 
 def _show_warnings() -> None:
@@ -91,7 +127,7 @@ def _show_warnings() -> None:
 
 def run(argv: list[str] | None = None) -> int:
     """Run one command line; returns the exit code. Errors become one line on stderr."""
-    _register()
+    _register(argv)
     _show_warnings()
     try:
         app(args=argv, prog_name="cmtool")

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from cmtool.calendar import Calendars
+from cmtool.calendar import Calendars, PublicHolidays
 from cmtool.model.problems import Problem
 from cmtool.rules.access import build_access
 from cmtool.rules.attachments import build_attachment_limit
@@ -60,10 +60,15 @@ KNOWN_SECTIONS = {
 
 
 def build_rules(
-    data: Any, lines: Mapping[str, int], rel: str, check_holidays: bool = True
+    data: Any,
+    lines: Mapping[str, int],
+    rel: str,
+    check_holidays: bool = True,
+    public: PublicHolidays | None = None,
 ) -> tuple[Rules | None, list[Problem]]:
     """``check_holidays=False`` skips asking the holidays package about countries
-    (importing it costs ~0.5 s; commands that never count business time skip it)."""
+    (importing it costs ~0.5 s; commands that never count business time skip it);
+    ``public``: where the calendars get holiday tables (a workspace's cache)."""
     c = Checker(lines, rel)
     if not isinstance(data, Mapping):
         c.bad("", "rules.yaml must be a mapping of sections", "RULES_NOT_MAPPING")
@@ -95,7 +100,7 @@ def build_rules(
         escalation=build_ladder(c, data, people),
         notifications=build_notify(c, data),
         intake=build_intake(c, data),
-        calendars=Calendars(MappingProxyType(calendars)),
+        calendars=Calendars(MappingProxyType(calendars), public or PublicHolidays()),
         reporting=build_reporting(c, data),
         views=build_views(c, data),
         attachment_max_bytes=build_attachment_limit(c, data),

@@ -3,6 +3,11 @@
 ``check_rules_file`` returns problems (for ``cmtool validate``); ``load_rules``
 returns a frozen ``Rules`` or raises DataError listing every problem. Only this
 module reads the file; the checks themselves live in ``rules.build``.
+
+What does not change between commands is kept in the workspace's ``.git/cmtool``:
+the parsed file (``store.rulescache``, by the text's hash) and the calendars'
+public-holiday tables (``store.holidaycache``). The rules are still built and
+checked from the data on every load, so the cache only saves the parsing.
 """
 
 from __future__ import annotations
@@ -10,22 +15,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cmtool.calendar import PublicHolidays
 from cmtool.errors import DataError
 from cmtool.model.problems import Problem
 from cmtool.rules.build import build_rules
 from cmtool.rules.model import Rules
 from cmtool.store.checkmarks import is_checked, mark_checked
+from cmtool.store.holidaycache import HolidayCache
+from cmtool.store.rulescache import parse_rules
 from cmtool.store.safefile import read_text
-from cmtool.store.yamlio import load_with_lines
 
 RULES_MAX_BYTES = 1024 * 1024  # the bundled rules.yaml is about 20 KB
 _CACHE: dict[tuple[str, int, int], Rules] = {}
+_PUBLIC: dict[Path, PublicHolidays] = {}
 
 
-def parse_with_lines(text: str, rel: str) -> tuple[Any, dict[str, int], list[Problem]]:
-    """Parse YAML; map key paths (``sla.policies[1].resolution``) to 1-based lines."""
+def parse_with_lines(
+    text: str, rel: str, root: Path | None = None
+) -> tuple[Any, dict[str, int], list[Problem]]:
+    """Parse YAML; map key paths (``sla.policies[1].resolution``) to 1-based lines.
+    ``root``: the workspace whose cache may hold this text parsed."""
     try:
-        data, lines = load_with_lines(text, rel)
+        data, lines = parse_rules(text, rel, root)
     except DataError as exc:
         where, _, message = str(exc).partition(": ")
         line = where.rsplit(":", 1)[-1]
@@ -33,24 +44,38 @@ def parse_with_lines(text: str, rel: str) -> tuple[Any, dict[str, int], list[Pro
     return data, lines, []
 
 
+def public_holidays(root: Path) -> PublicHolidays:
+    """The holiday tables of the workspace at ``root`` (its cache's, and those built
+    since, which are added to it): one per workspace per process."""
+    root = root.resolve()
+    if root not in _PUBLIC:
+        cache = HolidayCache(root)
+        _PUBLIC[root] = PublicHolidays(cache.tables, cache.keep)
+    return _PUBLIC[root]
+
+
 def check_rules(
-    text: str, rel: str = "rules.yaml", check_holidays: bool = True
+    text: str, rel: str = "rules.yaml", check_holidays: bool = True, root: Path | None = None
 ) -> tuple[Rules | None, Any, list[Problem]]:
-    data, lines, problems = parse_with_lines(text, rel)
+    """(rules or None, the parsed data, every problem). ``root``: the workspace whose
+    cache holds parsed texts and holiday tables."""
+    data, lines, problems = parse_with_lines(text, rel, root)
     if problems:
         return None, None, problems
     if data is None or data == {}:
         # An empty file would silently mean "no SLA, no routing, no categories".
         message = "is empty: it needs at least the sections this workspace uses (see cmtool init)"
         return None, data, [Problem("RULES_EMPTY", message, rel, 1)]
-    rules, problems = build_rules(data, lines, rel, check_holidays)
+    public = public_holidays(root) if root is not None else None
+    rules, problems = build_rules(data, lines, rel, check_holidays, public)
     return rules, data, problems
 
 
-def rules_from_text(text: str, rel: str = "rules.yaml") -> Rules:
+def rules_from_text(text: str, rel: str = "rules.yaml", root: Path | None = None) -> Rules:
     """Rules from a rules.yaml text (the work tree's or a past commit's); DataError
-    naming the first problems if it is broken."""
-    rules, _data, problems = check_rules(text, rel)
+    naming the first problems if it is broken. ``root``: the workspace whose cache
+    may hold this text parsed."""
+    rules, _data, problems = check_rules(text, rel, root=root)
     if problems or rules is None:
         listed = "; ".join(str(p) for p in problems[:5])
         raise DataError(
@@ -68,7 +93,7 @@ def check_rules_file(path: Path, rel: str = "rules.yaml") -> tuple[dict[str, Any
         return None, [Problem("RULES_UNREADABLE", str(exc).partition(": ")[2], rel)]
     except OSError as exc:
         return None, [Problem("RULES_UNREADABLE", f"cannot read: {exc}", rel)]
-    _rules, data, problems = check_rules(text, rel)
+    _rules, data, problems = check_rules(text, rel, root=path.parent)
     return (data if isinstance(data, dict) else None), problems
 
 
@@ -89,7 +114,7 @@ def load_rules(path: Path, rel: str = "rules.yaml") -> Rules:
     # The holidays package is asked about countries once per version of the file
     # (0.5 s); every command then refuses what validate refuses.
     checked = is_checked(path, text)
-    rules, _data, problems = check_rules(text, rel, check_holidays=not checked)
+    rules, _data, problems = check_rules(text, rel, check_holidays=not checked, root=path.parent)
     if problems or rules is None:
         listed = "\n  ".join(str(p) for p in problems)
         raise DataError(

@@ -8,7 +8,8 @@ after an earlier commit (plus a tombstone row per deleted case file): rows are
 streamed from the index in batches, so memory stays flat at any size.
 
 Personal fields (rules.yaml ``privacy.personal``) are written as ``[masked]``
-unless ``opened`` names them; notes made by a rule are not personal.
+unless ``show_pii`` opens those the actor's role may read; notes made by a rule
+are not personal.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from cmtool.exporting.parquet import CASE_COLUMNS, EVENT_COLUMNS, TableWriter, e
 from cmtool.model.case import Case
 from cmtool.model.enums import Status, values
 from cmtool.model.fields import FIELDS
-from cmtool.model.privacy import NOTES
+from cmtool.model.privacy import NOTES, SEALED
 from cmtool.model.timefmt import format_time, parse_time
 from cmtool.reports.facts import case_facts
 from cmtool.rules.loader import load_rules
 from cmtool.rules.model import Rules
 from cmtool.rules.privacy import privacy_policy
+from cmtool.services.context import Context
+from cmtool.services.privacy import EXPORT, _record, policy_of
 from cmtool.services.query import CaseFilter
 from cmtool.services.sla_sweep import facts_key
 from cmtool.sla.facts import clocks_at, derive
@@ -69,13 +72,12 @@ def since_commit(ws: Workspace, since: str) -> str:
 
 
 def export_parquet(
-    ws: Workspace,
-    folder: Path,
-    now: datetime,
-    case_filter: CaseFilter,
-    since: str | None = None,
-    opened: Collection[str] = (),
+    ctx: Context, folder: Path, case_filter: CaseFilter, since: str | None = None, show_pii: bool = False
 ) -> ParquetExport:
+    """Write the tables into ``folder``. ``show_pii`` opens the personal fields the
+    actor's role may read; each case whose personal data goes out then records a
+    ``privacy_export`` event first, all in one commit, and the export holds that commit."""
+    ws = ctx.ws
     if folder.suffix.lower() == ".parquet" or (folder.exists() and not folder.is_dir()):
         raise UsageError(f"-o {folder}: parquet writes two files (cases and events): give a folder")
     if since is not None and case_filter.wanted:
@@ -87,7 +89,12 @@ def export_parquet(
     base = since_commit(ws, since) if since is not None else None
     rules = load_rules(ws.rules_path)
     personal = privacy_policy(rules.raw).personal
-    hidden = frozenset(personal - set(opened))
+    shown = opened_fields(ws, ctx.actor) if show_pii else frozenset()
+    hidden = frozenset(personal - shown)
+    if shown:
+        changed = changes_since(ws, base, commit.sha).changed if base is not None else None
+        _record_opened(ctx, _disclosing(ws, changed, case_filter, shown), shown)
+        commit = data_commit(ws)
     conn, _ = index.refresh(ws)
     index.raise_broken(conn)
     key = facts_key(ws)
@@ -100,7 +107,7 @@ def export_parquet(
         "cmtool.data_commit": commit.sha,
         "cmtool.data_generation": str(commit.generation),
         "cmtool.since": base or "",
-        "cmtool.exported_at": format_time(now),
+        "cmtool.exported_at": format_time(ctx.now),
         "cmtool.masked": ",".join(sorted(hidden)),
     }
     targets = (folder / f"cases-{stem}.parquet", folder / f"events-{stem}.parquet")
@@ -108,7 +115,7 @@ def export_parquet(
     events = TableWriter(targets[1], EVENT_COLUMNS, {**meta, "cmtool.table": "events"})
     try:
         rows = slafacts.with_facts(conn, key, changes.changed if changes else None)
-        _write(rows, rules, now, hidden, commit, case_filter, cases, events)
+        _write(rows, rules, ctx.now, hidden, commit, case_filter, cases, events)
         if changes and changes.removed:
             cases.write(_tombstones(changes.removed, commit))
         cases.close()
@@ -118,16 +125,41 @@ def export_parquet(
         events.abort()
         raise
     removed = len(changes.removed) if changes else 0
-    return ParquetExport(
-        cases.rows - removed,
-        removed,
-        events.rows,
-        commit,
-        base,
-        targets,
-        frozenset(personal & set(opened)),
-        hidden,
+    return ParquetExport(cases.rows - removed, removed, events.rows, commit, base, targets, shown, hidden)
+
+
+def _disclosing(
+    ws: Workspace, paths: Collection[str] | None, case_filter: CaseFilter, shown: frozenset[str]
+) -> list[str]:
+    """IDs of the cases to export that hold a value of ``shown`` in clear."""
+    conn, _ = index.refresh(ws)
+    index.raise_broken(conn)
+    found = []
+    for data, _detail, _moving in slafacts.with_facts(conn, "", paths):
+        case = json.loads(data)
+        if case_filter.matches(case) and _holds_personal(case, shown):
+            found.append(case["id"])
+    return found
+
+
+def _holds_personal(case: dict[str, Any], shown: frozenset[str]) -> bool:
+    def clear(value: Any) -> bool:
+        if isinstance(value, dict):  # extra: a map of imported columns
+            return any(clear(v) for v in value.values())
+        return value not in (None, "", SEALED, [])
+
+    if any(clear(case.get(name)) for name in shown if name != NOTES):
+        return True
+    return NOTES in shown and any(
+        clear(e.get("note")) and not e.get("rule") for e in case.get("events") or ()
     )
+
+
+def _record_opened(ctx: Context, case_ids: list[str], shown: frozenset[str]) -> None:
+    if case_ids:
+        details = {"purpose": "export", "format": "parquet", "fields": sorted(shown)}
+        summary = f"privacy_export: {len(case_ids)} case(s)"
+        _record(ctx, case_ids, EXPORT, lambda _id: details, summary)
 
 
 def _facts(case: Case, rules: Rules) -> slafacts.Facts:
@@ -270,8 +302,6 @@ def _tombstones(paths: list[str], commit: DataCommit) -> dict[str, list[Any]]:
 
 def opened_fields(ws: Workspace, actor: str) -> frozenset[str]:
     """The personal fields ``actor``'s role may read in clear (``privacy.need_to_know``)."""
-    from cmtool.services.privacy import policy_of, role_of
+    from cmtool.services.need_to_know import hidden_for
 
-    policy = policy_of(ws)
-    visible = policy.visible(role_of(ws, actor))
-    return policy.personal if visible is None else policy.personal & visible
+    return frozenset(policy_of(ws).personal - hidden_for(ws, actor))

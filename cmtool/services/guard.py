@@ -19,8 +19,8 @@ from cmtool.model.case import Case
 from cmtool.model.events import Event
 from cmtool.rules.access import AccessPolicy, read_access
 from cmtool.store.casefiles import read_text
+from cmtool.store.rulescache import parse_rules
 from cmtool.store.workspace import Workspace
-from cmtool.store.yamlio import load
 
 # Fields whose value must name an entry of a rules.yaml section (as `file` checks).
 NAMED_IN_RULES = {"category": "categories", "team": "teams"}
@@ -49,7 +49,7 @@ class ActionGuard:
         if self._rules is None:
             path = self.ws.rules_path
             try:
-                data = load(read_text(path), "rules.yaml") if path.exists() else {}
+                data = parse_rules(read_text(path), "rules.yaml", self.ws.root)[0] if path.exists() else {}
             except DataError:
                 data = {}  # a broken rules.yaml is reported by the command that needs it
             data = data if isinstance(data, Mapping) else {}

@@ -22,7 +22,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from cmtool.rules.model import Rules
 from cmtool.services.links import counts_as_complaint
 from cmtool.sla.clocks import case_clocks
 from cmtool.store import index, indexqueries, kpifacts
+from cmtool.store.cachefile import installed_version
 from cmtool.store.workspace import Workspace
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
@@ -110,7 +110,7 @@ def _plain(value: Any) -> Any:
 @cache
 def _code_version() -> str:
     package = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256(metadata.version("holidays").encode())
+    digest = hashlib.sha256(installed_version("holidays", "holidays").encode())
     sources = [package / "calendar.py", package / "reports" / "facts.py", package / "reports" / "kpifacts.py"]
     for folder in ("model", "rules", "sla"):
         sources += sorted((package / folder).glob("*.py"))

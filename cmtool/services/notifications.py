@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cmtool.model.case import Case
 from cmtool.model.events import Event
@@ -23,10 +23,12 @@ from cmtool.rules.build_notify import NotifySettings
 from cmtool.rules.loader import load_rules
 from cmtool.rules.model import Rules
 from cmtool.services.context import Context
-from cmtool.sla.ladder import DueStep
 from cmtool.store.lock import workspace_lock
 from cmtool.store.statefiles import append_lines, read_lines, state_dir
 from cmtool.store.workspace import Workspace
+
+if TYPE_CHECKING:  # the ladder (and the clocks it imports) only for a sweep's messages
+    from cmtool.sla.ladder import DueStep
 
 RECORD = "notifications.jsonl"
 KEY_FIELDS = ("case_id", "clock", "rung", "channel", "recipient")

@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +32,7 @@ from cmtool.sla.facts import derive
 from cmtool.sla.ladder import DueStep, due_step, fired_steps, step_event
 from cmtool.store import git as gitops
 from cmtool.store import slafacts
+from cmtool.store.cachefile import installed_version
 from cmtool.store.catalog import cases_to_time
 from cmtool.store.workspace import Workspace
 
@@ -153,7 +153,7 @@ def _code_version() -> str:
     """cmtool's and the holidays package's versions and the source of the modules that
     time clocks, so that changed code (even unreleased) derives the facts again."""
     package = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256(f"{metadata.version('holidays')}".encode())
+    digest = hashlib.sha256(installed_version("holidays", "holidays").encode())
     sources = [package / "__init__.py", package / "calendar.py"]
     for folder in ("model", "rules", "sla"):
         sources += sorted((package / folder).glob("*.py"))

@@ -29,7 +29,6 @@ import os
 import sqlite3
 import subprocess
 from collections.abc import Collection, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -51,7 +50,7 @@ from cmtool.store.sealing import Sealer
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, load_with_lines
 
-FORMAT = 9  # bump when the table layout or the stored JSON changes
+FORMAT = 10  # bump when the table layout or the stored JSON changes
 COLUMNS = (
     "status",
     "priority",
@@ -144,8 +143,8 @@ def open_current(ws: Workspace) -> sqlite3.Connection:
     return conn
 
 
-# (path, blob, error, JSON, column values, (title, searchable body))
-Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...], tuple[str, str] | None]
+# (path, blob, error, JSON, column values, the texts of textindex.TEXT_FIELDS)
+Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...], tuple[str, ...] | None]
 
 
 def parse_file(args: tuple[str, str]) -> Parsed:
@@ -253,6 +252,8 @@ def _parse_many(root: Path, paths: list[str]) -> Iterator[Parsed]:
     if len(jobs) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
         yield from map(parse_file, jobs)
         return
+    from concurrent.futures import ProcessPoolExecutor  # only a large rebuild pays for importing it
+
     with ProcessPoolExecutor() as pool:
         yield from pool.map(parse_file, jobs, chunksize=500)
 

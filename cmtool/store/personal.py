@@ -26,9 +26,9 @@ from typing import Any
 from cmtool.errors import DataError
 from cmtool.model.privacy import DEFAULT_PERSONAL
 from cmtool.store.keystore import KeyStore, KeyStoreUnavailable, NoKeys, SqliteKeyStore
+from cmtool.store.rulescache import parse_rules
 from cmtool.store.sealing import Sealer
 from cmtool.store.workspace import Workspace
-from cmtool.store.yamlio import load
 
 _VAR = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
 
@@ -42,7 +42,7 @@ class PrivacySettings:
 
 def read_settings(ws: Workspace) -> PrivacySettings:
     try:
-        data = load(ws.rules_path.read_text(encoding="utf-8"), "rules.yaml")
+        data = parse_rules(ws.rules_path.read_text(encoding="utf-8"), "rules.yaml", ws.root)[0]
     except (OSError, UnicodeDecodeError, DataError):
         data = None  # the rules loader reports a broken file; no section = defaults here
     section: Any = data.get("privacy") if isinstance(data, dict) else None

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from cmtool.errors import DataError
 from cmtool.store import fastyaml
-from cmtool.store.yamlsafe import MAX_BYTES, load_checked
+from cmtool.store.safefile import MAX_BYTES
 from cmtool.store.yamlstyle import dump, float_text, to_roundtrip
+
+if TYPE_CHECKING:
+    import yaml
+
+# libyaml (``yamlsafe``) is imported only when a file needs it: canonical case files
+# take the fast reader, and rules.yaml comes parsed from its cache (``rulescache``),
+# so most commands never pay for importing it.
 
 
 def load(text: str, path: str) -> Any:
@@ -23,6 +28,10 @@ def load(text: str, path: str) -> Any:
             return fastyaml.parse(text)
         except (fastyaml.NotCanonical, RecursionError):
             pass
+    import yaml
+
+    from cmtool.store.yamlsafe import load_checked
+
     try:
         return load_checked(text)
     except yaml.YAMLError as exc:
@@ -32,6 +41,10 @@ def load(text: str, path: str) -> Any:
 def load_with_lines(text: str, path: str) -> tuple[Any, dict[str, int]]:
     """Parse and also map key paths (``status``, ``events[2]``, ``sla.policies[1].name``)
     to 1-based line numbers, so problems can say where they are."""
+    import yaml
+
+    from cmtool.store.yamlsafe import load_checked
+
     lines: dict[str, int] = {"": 1}
     try:
         data = load_checked(text, lines)

@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError
 
-# A case with 20,000 events is about 4 MB; rules.yaml is a few KB.
-MAX_BYTES = 16 * 1024 * 1024
+from cmtool.store.safefile import MAX_BYTES
+
 MAX_NODES = 1_000_000
 MAX_DEPTH = 32  # a case file nests 6 deep (events > changes > [old, new] > tags)
 MAX_INT_DIGITS = 30
