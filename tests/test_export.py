@@ -68,7 +68,7 @@ def states(root: Path) -> dict[str, dict]:
 def test_export_then_import_round_trips_the_case_data(cli, ws, tmp_path, suffix):
     make_cases(cli, ws)
     target = tmp_path / f"out.{suffix}"
-    result = cli("export", "-w", str(ws), "-o", str(target))
+    result = cli("export", "-w", str(ws), "-o", str(target), "--show-pii")
     assert result.code == 0 and "exported 4 cases" in result.err
     fresh = tmp_path / "fresh"
     assert cli("init", str(fresh)).code == 0
@@ -119,7 +119,11 @@ def test_csv_and_json_exports(cli, ws, tmp_path):
     assert rows[0]["closed_at"] == "2025-11-07T12:00:00+08:00" and rows[0]["upheld"] == "true"
     every = list(csv.DictReader(io.StringIO(cli("export", "-w", str(ws), "-f", "csv").out)))
     risky = next(r for r in every if "HYPERLINK" in r["title"])
-    assert risky["title"].startswith("'=") and risky["contact"] == "'+86 138 0013 8000"
+    assert risky["title"].startswith("'=") and risky["contact"] == "[masked]"  # personal: masked
+    assert {r["customer"] for r in every} == {"[masked]", ""} and not any("Ann" in str(r) for r in every)
+    opened = cli("export", "-w", str(ws), "-f", "csv", "--show-pii")
+    risky = next(r for r in csv.DictReader(io.StringIO(opened.out)) if "HYPERLINK" in r["title"])
+    assert risky["contact"] == "'+86 138 0013 8000"
     data = json.loads(cli("export", "-w", str(ws), "-f", "json").out)
     assert len(data) == 4 and all("events" in c and "sla" in c for c in data)
     bad = cli("export", "-w", str(ws), "-f", "xlsx")

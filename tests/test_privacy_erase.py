@@ -31,6 +31,8 @@ def test_erase_leaves_nothing_readable_and_the_record_intact(cli, tmp_path):
     # A failed alert about the case, kept for the retry with its words.
     record = {"case_id": first, "status": "failed", "subject": f"Overdue: {NAME}", "body": SENTENCE}
     (root / ".git" / "cmtool" / "notifications.jsonl").write_text(json.dumps(record) + "\n")
+    found = json.loads(cli("search", "burning", "--json", cwd=root, env=env).out)
+    assert [hit["id"] for hit in found] == [first]  # the search index opened their words
     done = cli(
         "privacy",
         "erase",
@@ -55,6 +57,10 @@ def test_erase_leaves_nothing_readable_and_the_record_intact(cli, tmp_path):
     index_files = b"".join(p.read_bytes() for p in (root / ".git" / "cmtool").glob("index.sqlite*"))
     for secret in (NAME, PHONE, SENTENCE, NOTE, "zhang.wei@example.com"):
         assert secret.encode() not in objects and secret.encode() not in index_files, secret
+    # Searching for their words, the note's or the description's, finds nothing.
+    for words in ("burning", "courier Xuhui", "deformed"):
+        assert json.loads(cli("search", words, "--json", cwd=root, env=env).out) == [], words
+        assert json.loads(cli("list", "--text", words, "--json", cwd=root, env=env).out) == [], words
     # The early clone's index forgets what it opened the next time it is used.
     assert NAME not in cli("list", "--json", cwd=early, env=env).out
     early_files = b"".join(p.read_bytes() for p in (early / ".git" / "cmtool").glob("index.sqlite*"))

@@ -17,13 +17,16 @@ def register(app: typer.Typer) -> None:
     def history(
         case_id: IdArg,
         workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """A case's timeline with the commit that wrote each event (hash, author, date)."""
+        """A case's timeline with the commit that wrote each event (hash, author, date).
+        Personal fields your role may not read (privacy.need_to_know) show as [masked]."""
         from cmtool.services.history import case_history
-        from cmtool.store.workspace import find_workspace
+        from cmtool.services.need_to_know import hidden_for
 
-        entries = case_history(find_workspace(workspace), case_id)
+        ctx = context(workspace, actor)
+        entries = case_history(ctx.ws, case_id, hidden_for(ctx.ws, ctx.actor))
         if as_json:
             print_json([entry.to_dict() for entry in entries])
             return

@@ -171,7 +171,10 @@ def _run(workspace, actor, now, ids, where, action, step, what, dry_run, as_json
             raise typer.BadParameter("give IDs or --where, not both")
         view, options = list_views.parse_where(where)
         saved = list_views.saved_view(ctx.ws, view, ctx.actor) if view else None
-        rows, _ = query.list_cases(ctx.ws, list_views.list_query(options, saved), ctx.now)
+        from cmtool.services.need_to_know import hidden_for
+
+        request = list_views.list_query(options, saved)
+        rows, _ = query.list_cases(ctx.ws, request, ctx.now, hidden_for(ctx.ws, ctx.actor))
         refs = [row["id"] for row in rows]
     result = bulk.run(ctx, bulk.resolve_ids(ctx, refs), action, step, what, dry_run)
     print_rows(result.rows(), ("id", "result", "why"), as_json, as_csv)

@@ -1,11 +1,22 @@
-"""`cmtool attach` and `cmtool link`: evidence on a case, and cases that belong together."""
+"""`cmtool attach`, `cmtool attachments` and `cmtool link`: evidence on a case, and
+cases that belong together."""
 
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cmtool.cli.common import ActorOpt, IdArg, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json
+from cmtool.cli.common import (
+    ActorOpt,
+    IdArg,
+    JsonOpt,
+    NowOpt,
+    WorkspaceOpt,
+    context,
+    echo,
+    print_json,
+    print_rows,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +43,50 @@ def register(app: typer.Typer) -> None:
             return
         for item in added:
             echo(f"{case.id}: attached {item['name']} ({item['size']:,} bytes, sha256 {item['sha256'][:12]})")
+
+    @app.command("attachments", rich_help_panel="Cases")
+    def attachments_cmd(
+        case_id: IdArg,
+        save: Annotated[
+            Path | None,
+            typer.Option(
+                "--save",
+                help="Write the files into this folder, opened (sealed ones: recorded as a privacy_export).",
+            ),
+        ] = None,
+        workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """A case's attached files (name, size, type, sha256, when, by whom); --save DIR
+        writes them out as <sha256 prefix>-<name>. A sealed file opens only with the
+        case's key: without it, or after erasure, it stays [sealed]. Exit 1 when a file
+        could not be saved."""
+        from cmtool.services.evidence import attachments_of, save_attachments
+
+        ctx = context(workspace, actor, now)
+        if save is None:
+            from cmtool.services.need_to_know import masked_for
+            from cmtool.store.casefiles import load_case, resolve_id
+
+            case, _ = load_case(ctx.ws, resolve_id(ctx.ws, case_id))
+            rows = [
+                {**item, "sealed": bool(item.get("stored_sha256"))}
+                for item in attachments_of(masked_for(ctx.ws, ctx.actor, case))
+            ]
+            print_rows(rows, ("name", "size", "type", "sha256", "sealed", "at", "by"), as_json, False)
+            return
+        saved = save_attachments(ctx, case_id, save)
+        if as_json:
+            print_json(
+                [{"sha256": s.sha256, "path": str(s.path) if s.path else None, "why": s.why} for s in saved]
+            )
+        else:
+            for item in saved:
+                echo(f"{item.sha256[:12]}  {item.path if item.path else 'not saved: ' + str(item.why)}")
+        if any(item.path is None for item in saved):
+            raise typer.Exit(1)
 
     @app.command(rich_help_panel="Cases")
     def link(

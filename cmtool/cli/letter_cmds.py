@@ -46,6 +46,8 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(f"{fmt!r}: use md or html", param_hint="--format")
         ctx = context(workspace, actor, now)
         made = letters.render_letter(ctx, case_id, kind, language, reason)
+        if not preview:
+            letters.refuse_masked(made)
         text = made.as_html() if fmt == "html" else made.text
         if output is not None:
             output.write_text(text, encoding="utf-8")

@@ -103,7 +103,8 @@ def register(app: typer.Typer) -> None:
         now: NowOpt = None,
     ) -> None:
         """A subject access request: everything held about one person, opened, as JSON
-        and a readable Markdown file. Each case records the export in its history."""
+        and a readable Markdown file, with the files attached to their cases. Each case
+        records the export in its history."""
         from cmtool.services.privacy_records import export_subject
 
         if not customer and not case:

@@ -90,7 +90,9 @@ def register(app: typer.Typer) -> None:
         ctx = context(workspace, actor)
         saved = list_views.saved_view(ctx.ws, view[1:], ctx.actor) if view else None
         request = list_views.list_query(options, saved)
-        rows, columns = query.list_cases(ctx.ws, request, resolve_now(now))
+        from cmtool.services.need_to_know import hidden_for
+
+        rows, columns = query.list_cases(ctx.ws, request, resolve_now(now), hidden_for(ctx.ws, ctx.actor))
         short = query.short_ids(ctx.ws, [r["id"] for r in rows]) if is_terminal() else None
         print_rows(rows, columns, as_json, as_csv, short_ids=short)
         if not as_of and skipped_files(workspace):
@@ -112,21 +114,24 @@ def register(app: typer.Typer) -> None:
         status: Annotated[str | None, typer.Option(help="open, done, or statuses.")] = None,
         limit: Annotated[int, typer.Option(help="At most this many cases.", min=1)] = 20,
         workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
         as_json: JsonOpt = False,
         as_csv: CsvOpt = False,
     ) -> None:
         """Find cases by the words of their title, description, notes and resolution,
-        best match first, with the matching words in [brackets]."""
+        best match first, with the matching words in [brackets]. Fields your role may
+        not read (privacy.need_to_know) are neither searched nor quoted."""
         from cmtool.services import query, search
-        from cmtool.store.workspace import find_workspace
+        from cmtool.services.need_to_know import hidden_for
 
         if bool(text) == bool(similar):
             raise typer.BadParameter("give words to find, or --similar ID (not both)")
-        ws = find_workspace(workspace)
+        ctx = context(workspace, actor)
+        ws, hidden = ctx.ws, hidden_for(ctx.ws, ctx.actor)
         if similar:
-            rows, columns = search.similar(ws, similar, limit), search.SIMILAR_COLUMNS
+            rows, columns = search.similar(ws, similar, limit, hidden), search.SIMILAR_COLUMNS
         else:
-            rows, columns = search.search(ws, text or "", status, limit), search.SEARCH_COLUMNS
+            rows, columns = search.search(ws, text or "", status, limit, hidden), search.SEARCH_COLUMNS
         short = query.short_ids(ws, [r["id"] for r in rows]) if is_terminal() else None
         print_rows(rows, columns, as_json, as_csv, short_ids=short)
 
@@ -142,7 +147,7 @@ def register(app: typer.Typer) -> None:
         """Show one case with its SLA clocks (as of --now) and its timeline. Personal
         fields your role may not read (privacy.need_to_know) show as [masked]."""
         from cmtool.services.context import make_context, resolve_now
-        from cmtool.services.privacy_records import masked_for
+        from cmtool.services.need_to_know import masked_for
         from cmtool.services.query import show_case
 
         ctx = make_context(workspace, actor, now)

@@ -9,10 +9,12 @@ from typing import Annotated, Any
 import typer
 
 from cmtool.cli.common import (
+    ActorOpt,
     AsOfOpt,
     JsonOpt,
     NowOpt,
     WorkspaceOpt,
+    context,
     echo,
     for_terminal,
     is_terminal,
@@ -111,11 +113,13 @@ def register(app: typer.Typer) -> None:
         ] = False,
         as_of: AsOfOpt = None,
         workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
         now: NowOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Render a report from its template: Markdown, Excel or CSV. Each report states
-        its data commit and the hashes of the rules and template it used."""
+        its data commit and the hashes of the rules and template it used. Personal
+        fields your role may not read (privacy.need_to_know) read [masked]."""
         from cmtool.errors import UsageError
         from cmtool.services import reporting
         from cmtool.services.context import resolve_now
@@ -137,12 +141,25 @@ def register(app: typer.Typer) -> None:
             return
         if not name:
             raise UsageError("name a report, or list them with: cmtool report --list")
+        from cmtool.services.need_to_know import hidden_for
+
+        ctx = context(workspace, actor, now)
+        hidden = hidden_for(ws, ctx.actor)
+
+        def record(case_ids: list[str]) -> None:
+            from cmtool.services.personal_export import record_export
+            from cmtool.services.privacy import policy_of
+
+            shown = sorted({"customer", "contact"} & policy_of(ws).personal)
+            details = {"purpose": "report", "report": name, "format": fmt, "fields": shown}
+            record_export(ctx, case_ids, details)
+
         if fmt == "xlsx" and output is not None and str(output) == "-":
             raise UsageError("an Excel report goes to a file: -o report.xlsx")
         target = None if output is not None and str(output) == "-" else output
         with progress_bar() as progress:
             done = reporting.render_report(
-                ws, name, resolve_now(now), period, fmt, target, show_pii, as_of, progress
+                ws, name, resolve_now(now), period, fmt, target, show_pii, as_of, progress, hidden, record
             )
         if done.text is not None:
             sys.stdout.write(for_terminal(done.text))

@@ -87,13 +87,22 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Cases whose survey should be sent now (rules.yaml survey: delay, cool-down).
-        --json gives contact, subject and body for a mailer."""
+        --json gives contact, subject and body for a mailer. Fields your role may not
+        read (privacy.need_to_know) read [masked], and --render needs the customer
+        and the contact."""
         from cmtool.cli.common import context
         from cmtool.rules.loader import read_rules
+        from cmtool.services.need_to_know import hidden_for, masked_row, refuse_hidden
         from cmtool.services.survey import find_due, mark_invited, write_invitations
 
         run = context(workspace, actor, now)
+        hidden = hidden_for(run.ws, run.actor)
+        if render:  # an invitation names the customer and goes to their contact
+            refuse_hidden(("customer", "contact"), hidden, "--render writes")
         due_list = find_due(run.ws, run.now, read_rules(run.ws.rules_path))
+        # The invitation's body greets the customer: hidden with their name or contact.
+        masked = hidden | ({"body"} if hidden & {"customer", "contact"} else set())
+        rows = [masked_row(item.to_dict(), masked) for item in due_list]
         if render == "-":
             for item in due_list:
                 echo(
@@ -104,10 +113,10 @@ def register(app: typer.Typer) -> None:
             write_invitations(folder, due_list)
             warn(f"wrote {len(due_list)} invitation(s) to {folder}")
         if as_json or (not render and not is_terminal()):
-            print_json([item.to_dict() for item in due_list])
+            print_json(rows)
         elif not render:
             print_rows(
-                [item.to_dict() for item in due_list],
+                rows,
                 DUE_COLUMNS,
                 False,
                 False,

@@ -213,35 +213,37 @@ def register_export(app: typer.Typer) -> None:
                 show_default=False,
             ),
         ] = None,
-        show_pii: Annotated[
-            bool,
-            typer.Option(
-                "--show-pii",
-                help="parquet: write the personal fields your role may read in clear (masked by default).",
-            ),
-        ] = False,
         status: Annotated[str | None, typer.Option(help="open, done, or statuses, comma-separated.")] = None,
         assignee: Annotated[str | None, typer.Option()] = None,
         priority: Annotated[str | None, typer.Option()] = None,
         category: Annotated[str | None, typer.Option()] = None,
         channel: Annotated[str | None, typer.Option()] = None,
+        show_pii: Annotated[
+            bool,
+            typer.Option(
+                "--show-pii",
+                help="Open the personal fields your role may read (masked by default); "
+                "each case whose personal data goes out records a privacy_export event.",
+            ),
+        ] = False,
         workspace: WorkspaceOpt = None,
         actor: ActorOpt = None,
         now: NowOpt = None,
     ) -> None:
         """Export cases: one row per case with SLA state; xlsx adds an Events sheet;
-        parquet writes a table of cases and one of events into a folder."""
-        from cmtool.services import exporter, query
-        from cmtool.services.context import resolve_now
-        from cmtool.store.workspace import find_workspace
+        parquet writes a table of cases and one of events into a folder. Personal
+        fields (privacy.personal in rules.yaml) read [masked] unless --show-pii."""
+        from cmtool.services import query
+        from cmtool.services.personal_export import export_for
 
         case_filter = query.case_filter(status, assignee, priority, category, channel)
+        ctx = context(workspace, actor, now)
         if (fmt or "").lower() == "parquet" or (fmt is None and output and output.suffix == ".parquet"):
-            _export_parquet(context(workspace, actor, now), output, case_filter, since, show_pii)
+            _export_parquet(ctx, output, case_filter, since, show_pii)
             return
-        if since or show_pii:
-            raise UsageError("--since and --show-pii are for --format parquet")
-        result = exporter.export_cases(find_workspace(workspace), fmt, case_filter, resolve_now(now), output)
+        if since:
+            raise UsageError("--since is for --format parquet")
+        result = export_for(ctx, fmt, case_filter, ctx.now, output, show_pii)
         if result.text is not None:
             sys.stdout.write(result.text)
             return

@@ -12,8 +12,11 @@ from __future__ import annotations
 from cmtool.model.fields import FIELDS_BY_NAME
 
 SEALED = "[sealed]"  # what a reader without the key sees
+MASKED = "[masked]"  # what a reader whose role may not read the field sees (privacy.need_to_know)
+NOT_READABLE = frozenset({SEALED, MASKED})
 TOKEN_PREFIX = "sealed:v1:"
 NOTES = "notes"  # the free text of every event's note
+FILE_NAME = "files.name"  # an attachment's own name, sealed with its content when notes are
 MIGRATE_ACTION = "privacy_migrate"  # the one commit that may seal committed events in place
 # What rules.yaml's privacy.personal may name: text fields, the imported extra
 # columns (addresses, ID numbers land there) and the notes.

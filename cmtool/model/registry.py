@@ -65,7 +65,7 @@ COMMIT_ACTIONS: Mapping[str, str] = MappingProxyType(
         "sync": "cmtool sync: the merge of the shared remote",
         "privacy_erase": "cmtool privacy erase: a person's records erased (their keys destroyed)",
         "privacy_purge": "cmtool privacy purge: keys of cases past retention destroyed",
-        "privacy_export": "cmtool privacy export: a subject access export",
+        "privacy_export": "cmtool privacy export, cmtool export --show-pii: personal data taken out",
         "privacy_migrate": "cmtool privacy migrate: clear personal values sealed in place, nothing else",
     }
 )
@@ -97,10 +97,10 @@ EVENT_KINDS: Mapping[str, str] = MappingProxyType(
         "merge": "a merge: the state the merge policy gives where replay alone differs",
         "privacy_erase": "the person's erasure request, with its legal basis; the case's key is destroyed",
         "privacy_purge": "the retention period ended; the case's key is destroyed",
-        "privacy_export": "the case was opened for a subject access export",
+        "privacy_export": "the case's personal data was opened into an export (purpose, format, fields)",
         "undo": "the last action reverted; reverts: names the event",
         "correct": "a mistaken value put right; corrects: names the event that set it",
-        "attach": "evidence attached; files: name, size, type and sha256 of each",
+        "attach": "evidence attached; files: name, size, type, sha256 (stored_sha256 when sealed) of each",
         "link": "linked to another case (links: duplicate_of, parent_of, related...)",
         "customer_note": "the customer wrote in (an e-mail reply; message_id names it); no clock stops",
     }

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 # Spreadsheet cells are made safe in one place, for every CSV and xlsx writer.
+from cmtool.model.privacy import NOT_READABLE
 from cmtool.store.cellsafe import is_formula_like
 from cmtool.store.cellsafe import neutralise as csv_cell
 
@@ -34,7 +35,7 @@ def mask_contact(value: str | None) -> str | None:
     ``*********8000`` (the last 4 digits stay, enough to tell two apart). A field
     holding several contacts (``a@x.com, +86 138...``) masks each of them; only the
     masked forms are shown, never the text around them."""
-    if not value or not value.strip():
+    if not value or not value.strip() or value in NOT_READABLE:
         return value
     return ", ".join(_mask_one_contact(part) for part in _CONTACT_SEPARATORS.split(value) if part.strip())
 
@@ -51,7 +52,7 @@ def _mask_one_contact(text: str) -> str:
 
 def mask_name(value: str | None) -> str | None:
     """``Emma Brown`` -> ``E. B.``; ``王芳`` -> ``王*``."""
-    if not value:
+    if not value or value in NOT_READABLE:
         return value
     parts = value.split()
     if not parts:

@@ -10,7 +10,7 @@ kept, who may erase early and who sees which personal fields.
         fca_disp: {years: 3, hold: true}    # DISP 1.9.1R: keep at least 3 years
       erase_override: [manager]
       need_to_know:
-        agent: [customer, contact, description, notes]
+        agent: [customer, contact, description, notes, resolution]
 
 A case's retention is the longest rule among its regimes (``default`` when none
 of them has one): the record is kept that many years after it closed, then
@@ -142,8 +142,3 @@ def build_privacy(
     return PrivacyPolicy(
         frozenset(personal), MappingProxyType(retention), frozenset(override), MappingProxyType(need)
     )
-
-
-def mask_fields(state: Mapping[str, Any], hidden: Collection[str]) -> dict[str, Any]:
-    """``state`` with the ``hidden`` fields masked (the notes are an event matter)."""
-    return {k: ("[masked]" if k in hidden and v is not None else v) for k, v in state.items()}

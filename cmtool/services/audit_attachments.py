@@ -1,5 +1,7 @@
 """`audit verify` on attachments: each stored file holds the content its name (its
-sha256) promises, and each file an ``attach`` event cites is there."""
+sha256) promises, and each file an ``attach`` event cites is there. A sealed file
+is named by the sha256 of its ciphertext (``stored_sha256`` in the event), so
+all of this is checked without keys."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def _cited(ws: Workspace, head: str) -> list[tuple[str, str, list[str]]]:
         except (DataError, UnicodeDecodeError):
             continue  # a broken case file is reported by the checks of its commit
         shas = [
-            str(item.get("sha256"))
+            str(item.get("stored_sha256") or item.get("sha256"))  # a sealed file: its ciphertext's
             for event in (data.get("events") or [] if isinstance(data, dict) else [])
             if isinstance(event, dict) and event.get("action") == "attach"
             for item in event.get("files") or []

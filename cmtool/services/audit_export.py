@@ -147,7 +147,12 @@ def _copy_attachments(ws: Workspace, report: Any, within: Any, target: Path) -> 
         if item.event.action != "attach" or not within(item.event.at):
             continue
         for record in item.event.details.get("files") or ():
-            sha = str(record.get("sha256", "")) if isinstance(record, dict) else ""
+            # A sealed file goes as stored (still sealed), named by its ciphertext's hash.
+            sha = (
+                str(record.get("stored_sha256") or record.get("sha256", ""))
+                if isinstance(record, dict)
+                else ""
+            )
             try:
                 attachments.copy_out(ws, sha, target / "attachments" / sha)
             except (ValueError, OSError):

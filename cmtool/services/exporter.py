@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from cmtool.exporting.table import case_table, event_table
 from cmtool.exporting.writers import csv_text, json_text, write_xlsx
 from cmtool.model.case import Case
 from cmtool.model.timefmt import format_time
+from cmtool.services.need_to_know import masked_case
 from cmtool.services.query import CaseFilter, select
 from cmtool.store.catalog import all_cases
 from cmtool.store.workspace import Workspace
@@ -37,10 +39,21 @@ def choose_format(fmt: str | None, target: Path | None) -> str:
 
 
 def export_cases(
-    ws: Workspace, fmt: str | None, case_filter: CaseFilter, now: datetime, target: Path | None = None
+    ws: Workspace,
+    fmt: str | None,
+    case_filter: CaseFilter,
+    now: datetime,
+    target: Path | None = None,
+    hidden: frozenset[str] = frozenset(),
+    before_writing: Callable[[list[Case]], None] | None = None,
 ) -> ExportResult:
+    """``hidden``: fields written as ``[masked]``; ``before_writing`` sees the
+    cases (masked) once chosen, before anything is written (to record the export)."""
     chosen = choose_format(fmt, target)
     cases = select(all_cases(ws, case_filter.statuses or None), case_filter)
+    cases = [masked_case(case, hidden) for case in cases]
+    if before_writing is not None:
+        before_writing(cases)
     clocks = _clocks(ws, cases, now)
     if chosen == "json":
         text = json_text([_json_case(case, clocks) for case in cases])

@@ -16,6 +16,7 @@ from typing import Any
 from cmtool.audit.trailers import parse_trailers
 from cmtool.errors import NotFound
 from cmtool.model.timefmt import parse_time
+from cmtool.services.need_to_know import masked_event_dict
 from cmtool.store import gitread
 from cmtool.store.casefiles import resolve_id
 from cmtool.store.historyindex import Touch, touches_of
@@ -87,7 +88,8 @@ class HistoryEntry:
         return "\n".join(lines)
 
 
-def case_history(ws: Workspace, ref: str) -> list[HistoryEntry]:
+def case_history(ws: Workspace, ref: str, hidden: frozenset[str] = frozenset()) -> list[HistoryEntry]:
+    """Every event of the case with its commit, opened, the ``hidden`` fields masked."""
     case_id = resolve_id(ws, ref)
     path = ws.case_relpath(case_id)
     touches = touches_of(ws.root, path)
@@ -116,7 +118,10 @@ def case_history(ws: Workspace, ref: str) -> list[HistoryEntry]:
         for index, event in enumerate(previous)
     ]
     sealer = sealer_for(ws)
-    opened = [replace(e, event=sealer.open_event(e.event, case_id)) for e in entries + removed]
+    opened = [
+        replace(e, event=masked_event_dict(sealer.open_event(e.event, case_id), hidden))
+        for e in entries + removed
+    ]
     return sorted(opened, key=_when)
 
 

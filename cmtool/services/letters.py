@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cmtool.errors import UsageError
+from cmtool.errors import Refused, UsageError
 from cmtool.model.case import Case
 from cmtool.model.timefmt import parse_time
 from cmtool.rules.loader import load_rules
@@ -28,6 +28,7 @@ from cmtool.rules.model import Rules
 from cmtool.services import lifecycle
 from cmtool.services.context import Context
 from cmtool.services.customer_status import status_link
+from cmtool.services.need_to_know import MASKED, masked_for
 from cmtool.sla.clocks import case_clocks
 from cmtool.store.casefiles import load_case, resolve_id
 
@@ -46,6 +47,11 @@ class Letter:
     language: str
     text: str  # Markdown (plain text with paragraphs)
     sha256: str
+
+    @property
+    def masked(self) -> bool:
+        """It quotes a field its writer may not read: it cannot go to the customer."""
+        return MASKED in self.text
 
     def as_html(self) -> str:
         """A page that prints as a letter (A4, margins), every value escaped."""
@@ -84,6 +90,7 @@ def render_letter(
     if kind not in KINDS:
         raise UsageError(f"--kind {kind!r}: use one of {', '.join(KINDS)}")
     case, _ = load_case(ctx.ws, resolve_id(ctx.ws, ref))
+    case = masked_for(ctx.ws, ctx.actor, case)  # the letter shows what its writer may read
     rules = load_rules(ctx.ws.rules_path)
     found = families(case, rules)
     chosen = language or ("zh" if "cn" in found else "en")
@@ -113,8 +120,19 @@ def render_letter(
     return Letter(case.id, kind, chosen, text, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
+def refuse_masked(letter: Letter) -> None:
+    """A letter that quotes a field its writer may not read cannot go out."""
+    if letter.masked:
+        raise Refused(
+            f"this letter quotes {letter.case_id}'s personal data that your role may not read "
+            "(privacy.need_to_know), so it shows [masked]",
+            hint="ask someone whose role may read it to issue the letter (--preview shows it)",
+        )
+
+
 def record_letter(ctx: Context, letter: Letter, sent: bool) -> Case:
     """The letter as a contact with the customer: a note event with its hash."""
+    refuse_masked(letter)
     how = "sent by e-mail" if sent else "issued"
     details: dict[str, Any] = {
         "letter": letter.kind,

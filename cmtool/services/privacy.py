@@ -85,8 +85,8 @@ def _working_sealer(ws: Workspace) -> Sealer:
 
 
 def clear_personal_fields(ws: Workspace, case_id: str, sealer: Sealer) -> list[str]:
-    """Personal fields (and notes) the case file holds in clear: destroying a key
-    cannot erase those, so erasure waits for `privacy migrate`."""
+    """Personal fields (and notes, and attachments) the case file holds in clear:
+    destroying a key cannot erase those, so erasure waits for `privacy migrate`."""
     data = load(ws.case_path(case_id).read_text(encoding="utf-8"), ws.case_relpath(case_id))
     clear = {
         name
@@ -101,7 +101,17 @@ def clear_personal_fields(ws: Workspace, case_id: str, sealer: Sealer) -> list[s
         for e in data.get("events") or []
     ):
         clear.add(NOTES)
+    if any(
+        isinstance(e, dict) and e.get("action") == "attach" and _clear_files(e.get("files"))
+        for e in data.get("events") or []
+    ):
+        clear.add("attachments")
     return sorted(clear)
+
+
+def _clear_files(files: object) -> bool:
+    """Files attached before sealing: stored as they are, no key can erase them."""
+    return isinstance(files, list) and any(isinstance(f, dict) and not f.get("stored_sha256") for f in files)
 
 
 def hold_until(case: Case, policy: PrivacyPolicy) -> tuple[Retention, datetime | None] | None:
@@ -133,7 +143,12 @@ def erase(
             raise InvalidTransition(
                 f"{case.id} holds {', '.join(clear)} in clear (written before sealing); "
                 "destroying a key cannot erase that",
-                hint="seal the workspace first: cmtool privacy migrate",
+                hint="seal the workspace first: cmtool privacy migrate"
+                + (
+                    " (it does not seal files attached before sealing: docs/privacy.md, Attachments)"
+                    if "attachments" in clear
+                    else ""
+                ),
             )
         held = hold_until(case, policy)
         if held and override is None and (held[1] is None or held[1] > ctx.now):

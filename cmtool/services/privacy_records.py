@@ -1,29 +1,25 @@
 """What is held about whom: `privacy report` (the record of processing) and
-`privacy export` (a subject access request), plus need-to-know masking."""
+`privacy export` (a subject access request)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
-from cmtool.errors import DataError, InvalidTransition, UsageError
+from cmtool.errors import InvalidTransition, UsageError
 from cmtool.model.case import Case
-from cmtool.model.events import Event
 from cmtool.model.fields import FIELD_NAMES
-from cmtool.model.privacy import NOTES, SEALED
+from cmtool.model.privacy import SEALED
 from cmtool.model.timefmt import parse_time
 from cmtool.reports.safety import mask_name
-from cmtool.rules.privacy import PrivacyPolicy
 from cmtool.services.context import Context
+from cmtool.services.evidence import open_attachments
 from cmtool.services.privacy import EXPORT, _record, policy_of, role_of, subject_cases
 from cmtool.store.catalog import all_cases
 from cmtool.store.personal import key_store_label, sealer_for
 from cmtool.store.workspace import Workspace
-
-MASKED = "[masked]"
 
 
 @dataclass(frozen=True)
@@ -71,36 +67,10 @@ def _has_sealed(case: Case) -> bool:
     return any(v == SEALED for v in case.state.values()) or any(e.note == SEALED for e in case.events)
 
 
-def masked_for(ws: Workspace, actor: str, case: Case) -> Case:
-    """``case`` as ``actor`` may see it: personal fields their role may not read
-    (``privacy.need_to_know``) are masked, notes included."""
-    try:
-        policy = policy_of(ws)
-        visible = policy.visible(role_of(ws, actor))
-    except DataError:  # rules.yaml is broken: nobody's rights are known, so mask all
-        policy, visible = PrivacyPolicy(sealer_for(ws).personal), frozenset()
-    if visible is None:
-        return case
-    hidden = policy.personal - visible
-    state = {k: (MASKED if k in hidden and v is not None else v) for k, v in case.state.items()}
-    events = tuple(_masked_event(e, hidden) for e in case.events)
-    return Case(case.id, MappingProxyType(state), events)
-
-
-def _masked_event(event: Event, hidden: frozenset[str]) -> Event:
-    changes = {
-        name: tuple(MASKED if name in hidden and v is not None else v for v in pair)
-        for name, pair in event.changes.items()
-    }
-    note = MASKED if NOTES in hidden and event.note is not None and event.rule is None else event.note
-    return Event(
-        event.at, event.actor, event.action, MappingProxyType(changes), note, event.rule, event.details
-    )
-
-
 def export_subject(ctx: Context, customer: str | None, case_refs: list[str], out_dir: Path) -> list[Path]:
     """Everything held about one person, opened, as JSON and a readable Markdown
-    file; each case records the export (who, when) before anything is written."""
+    file, with the files attached to their cases; each case records the export
+    (who, when) before anything is written."""
     role = role_of(ctx.ws, ctx.actor)
     if policy_of(ctx.ws).visible(role) is not None:
         raise InvalidTransition(
@@ -134,7 +104,20 @@ def export_subject(ctx: Context, customer: str | None, case_refs: list[str], out
     md_path = out_dir / f"subject-access-{stamp}.md"
     json_path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     md_path.write_text(_markdown(document), encoding="utf-8")
-    return [json_path, md_path]
+    return [json_path, md_path, *_attachments(ctx.ws, cases, out_dir / f"subject-access-{stamp}-files")]
+
+
+def _attachments(ws: Workspace, cases: list[Case], folder: Path) -> list[Path]:
+    """The files attached to the person's cases, opened, one folder per case."""
+    written = []
+    for case in cases:
+        for opened in open_attachments(ws, case):
+            if opened.data is not None:
+                target = folder / case.id / opened.file_name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(opened.data)
+                written.append(target)
+    return written
 
 
 def _case_record(case: Case) -> dict[str, Any]:

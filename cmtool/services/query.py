@@ -215,10 +215,16 @@ class ListQuery:
 
 
 def list_cases(
-    ws: Workspace, query: ListQuery, now: datetime
+    ws: Workspace, query: ListQuery, now: datetime, hidden: frozenset[str] = frozenset()
 ) -> tuple[list[Mapping[str, Any]], tuple[str, ...]]:
     """The rows and columns `cmtool list` prints. Summary rows come straight from
-    the index; ``as_of`` rebuilds them from history; SLA filters add the clock."""
+    the index; ``as_of`` rebuilds them from history; SLA filters add the clock.
+    ``hidden``: fields the reader may not read, masked before filtering and sorting
+    (and refused as a filter: its matches would tell the value)."""
+    from cmtool.services.need_to_know import masked_row, refuse_hidden
+
+    refuse_hidden(query.where.wanted, hidden, "filtering on")
+    refuse_hidden([key.lstrip("-") for key in query.sort], hidden, "sorting by")
     statuses = query.where.statuses or None
     if query.as_of:
         from cmtool.services.asof import cases_as_of
@@ -229,8 +235,11 @@ def list_cases(
     if query.text:
         from cmtool.store.catalog import search_text
 
-        matching = {hit.id for hit in search_text(ws, query.text, None, statuses)}
+        fields = visible_text_fields(hidden)
+        matching = {hit.id for hit in search_text(ws, query.text, None, statuses, fields)}
         rows = [r for r in rows if r["id"] in matching]
+    if hidden:
+        rows = [masked_row(r, hidden) for r in rows]
     columns = LIST_COLUMNS
     if query.overdue or query.due_within or query.sla_states:
         from cmtool.services.sla_query import parse_window, urgent_clocks
@@ -244,6 +253,13 @@ def list_cases(
         ]
         columns = (*columns, "clock", "due_at")
     return select(rows, query.where, query.sort, query.limit), columns
+
+
+def visible_text_fields(hidden: frozenset[str]) -> tuple[str, ...]:
+    """The searchable text fields (title, description, notes, resolution) one may read."""
+    from cmtool.store.textindex import TEXT_FIELDS
+
+    return tuple(name for name in TEXT_FIELDS if name not in hidden)
 
 
 def parse_sla_states(text: str | None) -> frozenset[str]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from cmtool.errors import UsageError
@@ -18,7 +19,7 @@ from cmtool.model.timefmt import format_time
 from cmtool.reports.anomaly import HISTORY_PERIODS
 from cmtool.reports.context import Provenance, RegimeReturn, build_context
 from cmtool.reports.dashboard import overdue_board, weekly_flow
-from cmtool.reports.facts import GROUP_FIELDS, case_facts, truncate
+from cmtool.reports.facts import GROUP_FIELDS, CaseFacts, case_facts, truncate
 from cmtool.reports.headline import TREND_PERIODS
 from cmtool.reports.kpis import REPEAT_WINDOW, group_kpis, period_kpis
 from cmtool.reports.library import FORMATS, ReportTemplate, find_report, list_reports
@@ -228,10 +229,19 @@ def render_report(
     show_pii: bool = False,
     as_of: str | None = None,
     progress: Progress | None = None,
+    hidden: frozenset[str] = frozenset(),
+    on_open: Callable[[list[str]], None] | None = None,
 ) -> Rendered:
     """Render report ``name``; Excel always goes to a file (``output`` or
-    ``<name>-<period>.xlsx``), Markdown and CSV to ``output`` or returned as text."""
+    ``<name>-<period>.xlsx``), Markdown and CSV to ``output`` or returned as text.
+    ``hidden``: personal fields the reader may not read, masked in every row
+    (``show_pii`` is refused when it would show one of them). ``on_open`` hears,
+    before anything is written, which cases' names ``show_pii`` puts in it."""
     from cmtool.reports.render import render_text, render_workbook
+    from cmtool.services.need_to_know import masked_row, refuse_hidden
+
+    if show_pii:
+        refuse_hidden(("customer", "contact"), hidden, "--show-pii shows")
 
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -247,6 +257,14 @@ def render_report(
     trend_start = period.shifted(-TREND_PERIODS).start
     inputs, first = kpi_inputs_for(ws, data, period, as_at, trend_start, wide=True, progress=progress)
     facts, clocks = inputs.facts, inputs.clocks
+    details = inputs.details
+    if hidden:  # every row the report prints comes through here, masked
+
+        def masked(some: Sequence[CaseFacts]) -> list[CaseFacts]:
+            return [replace(f, state=MappingProxyType(masked_row(f.state, hidden))) for f in some]
+
+        facts = masked(facts)
+        details = lambda some: masked(inputs.details(some))  # noqa: E731
     provenance = Provenance(
         data_commit=data.commit,
         data_commit_date=data.commit_date,
@@ -276,11 +294,16 @@ def render_report(
         fca=fca_scope(data.rules),
         language=template.language,
         history=inputs.history,
-        details=inputs.details,
+        details=details,
     )
     context["language"] = template.language
     context["weekly"] = weekly_flow(facts, as_at)
     context["overdue_board"] = overdue_board(context["breaches"], {f.id: f.get("team") for f in facts})
+    if show_pii and on_open is not None:
+        named = [
+            r for r in (*context["cases"], *context["oldest_open"]) if r.get("customer") or r.get("contact")
+        ]
+        on_open(list(dict.fromkeys(r["id"] for r in named)))
     rows = len(context["cases"])
     if fmt == "xlsx":
         target = output or Path(f"{name}-{period.label}.xlsx")

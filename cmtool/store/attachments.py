@@ -30,6 +30,7 @@ FOLDER = "attachments"
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _LFS_OID = re.compile(rb"^oid sha256:([0-9a-f]{64})$", re.MULTILINE)
 _LFS_HEAD = b"version https://git-lfs.github.com/spec/v1\n"
+SEALING_OVERHEAD = 4096  # a sealed file's header, nonce and tag
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,17 @@ def uses_lfs(ws: Workspace) -> bool:
         env=git_environ(),
     )
     return done.returncode == 0 and done.stdout.strip().endswith(": filter: lfs")
+
+
+def read_stored(ws: Workspace, sha256: str, limit: int) -> bytes:
+    """What is stored under ``sha256`` in the work tree: the file, or its sealed
+    form; ValueError for an LFS pointer whose content this clone has not fetched."""
+    from cmtool.store.safefile import read_regular
+
+    data = read_regular(ws.root / relpath(sha256), ws.root, limit + SEALING_OVERHEAD)
+    if data.startswith(_LFS_HEAD):
+        raise ValueError("only its Git LFS pointer is here: git lfs pull")
+    return data
 
 
 def copy_out(ws: Workspace, sha256: str, target: Path) -> None:

@@ -88,15 +88,26 @@ def distinct_values(ws: Workspace, column: str) -> list[str]:
 
 
 def search_text(
-    ws: Workspace, text: str, limit: int | None = 20, statuses: Collection[str] | None = None
+    ws: Workspace,
+    text: str,
+    limit: int | None = 20,
+    statuses: Collection[str] | None = None,
+    fields: Collection[str] | None = None,
 ) -> list[indexqueries.textindex.Hit]:
-    """Cases whose title, description, notes or resolution hold every term, best first."""
-    return indexqueries.search_text(ws, text, limit, statuses)
+    """Cases whose title, description, notes or resolution (or only ``fields`` of
+    them) hold every term, best first."""
+    return indexqueries.search_text(ws, text, limit, statuses, fields)
 
 
-def similar_text(ws: Workspace, case_id: str, statuses: Collection[str], limit: int = 5) -> list:
-    """Cases in ``statuses`` whose text is most like this case's, best first."""
-    return indexqueries.similar_text(ws, case_id, statuses, limit)
+def similar_text(
+    ws: Workspace,
+    case_id: str,
+    statuses: Collection[str],
+    limit: int = 5,
+    fields: Collection[str] | None = None,
+) -> list:
+    """Cases in ``statuses`` whose text (in ``fields``) is most like this case's, best first."""
+    return indexqueries.similar_text(ws, case_id, statuses, limit, fields)
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ from cmtool.store.sealing import Sealer
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, load_with_lines
 
-FORMAT = 9  # bump when the table layout or the stored JSON changes
+FORMAT = 10  # bump when the table layout or the stored JSON changes
 COLUMNS = (
     "status",
     "priority",
@@ -111,6 +111,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=60, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    # A rebuild writes a few hundred MB in one transaction: with SQLite's default 2 MB
+    # page cache, every page it touches again is read back from the write-ahead log.
+    conn.execute("PRAGMA cache_size=-65536")
     # Rows re-read after an erasure must not linger in free pages of the file.
     conn.execute("PRAGMA secure_delete=ON")
     conn.executescript(_SCHEMA)
@@ -140,8 +143,8 @@ def open_current(ws: Workspace) -> sqlite3.Connection:
     return conn
 
 
-# (path, blob, error, JSON, column values, (title, searchable body))
-Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...], tuple[str, str] | None]
+# (path, blob, error, JSON, column values, the texts of textindex.TEXT_FIELDS)
+Parsed = tuple[str, str, str | None, str | None, tuple[str | None, ...], tuple[str, ...] | None]
 
 
 def parse_file(args: tuple[str, str]) -> Parsed:

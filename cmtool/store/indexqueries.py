@@ -71,14 +71,21 @@ def distinct_values(ws: Workspace, column: str) -> list[str]:
 
 
 def search_text(
-    ws: Workspace, text: str, limit: int | None, statuses: Collection[str] | None
+    ws: Workspace,
+    text: str,
+    limit: int | None,
+    statuses: Collection[str] | None,
+    fields: Collection[str] | None = None,
 ) -> list[textindex.Hit]:
     conn, _ = refresh(ws)
-    return textindex.search(conn, text, limit, statuses)
+    return textindex.search(conn, text, limit, statuses, fields)
 
 
-def similar_text(ws: Workspace, case_id: str, statuses: Collection[str], limit: int) -> list[textindex.Hit]:
-    """Cases like ``case_id`` by their words; empty when it is not indexed."""
+def similar_text(
+    ws: Workspace, case_id: str, statuses: Collection[str], limit: int, fields: Collection[str] | None = None
+) -> list[textindex.Hit]:
+    """Cases like ``case_id`` by their words in ``fields``; empty when it is not indexed."""
     conn, _ = refresh(ws)
-    row = conn.execute("SELECT title, body FROM case_text WHERE id = ?", (case_id,)).fetchone()
-    return textindex.similar(conn, row[0], row[1], case_id, statuses, limit) if row else []
+    text = textindex.text_row(conn, case_id, fields)
+    title = textindex.text_row(conn, case_id, [c for c in ("title",) if fields is None or c in fields])
+    return textindex.similar(conn, title or "", text, case_id, statuses, limit, fields) if text else []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cmtool.errors import CmtoolError, NotFound, Refused, UsageError
@@ -149,7 +150,8 @@ def _first_member(store: SqliteKeyStore) -> Identity:
         ) from None
 
 
-def _reseal(conn: sqlite3.Connection, opened, kek: bytes) -> int:
+def _reseal(conn: sqlite3.Connection, opened: Callable[[str, bytes], bytes], kek: bytes) -> int:
+    """Every data key, as ``opened`` gives it, sealed under ``kek`` in place."""
     rows = conn.execute("SELECT id, key FROM keys").fetchall()
     conn.executemany(
         "UPDATE keys SET key = ? WHERE id = ?",

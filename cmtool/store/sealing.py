@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from cmtool.errors import UsageError
-from cmtool.model.privacy import NOTES, SEALED, TOKEN_PREFIX, token_field
+from cmtool.model.privacy import FILE_NAME, NOTES, SEALED, TOKEN_PREFIX, token_field
 from cmtool.store.keystore import KeyStore
 
 NONCE_BYTES = 12
@@ -107,9 +107,18 @@ class _Opener:
             isinstance(pair, list) and any(is_token(v) or isinstance(v, Mapping) for v in pair)
             for pair in changes.values()
         )
-        if not sealed_changes and not is_token(note):
+        files = event.get("files")
+        sealed_names = isinstance(files, list) and any(
+            isinstance(f, Mapping) and is_token(f.get("name")) for f in files
+        )
+        if not sealed_changes and not is_token(note) and not sealed_names:
             return event  # nothing sealed in it: no copy
         out = dict(event)
+        if sealed_names:
+            out["files"] = [
+                {**f, "name": self.value(f.get("name"), FILE_NAME)} if isinstance(f, Mapping) else f
+                for f in files
+            ]
         if is_token(note):
             out["note"] = self.value(note, "note")
         if sealed_changes:
@@ -182,6 +191,10 @@ class Sealer:
                 current[name] = new_value
             out["changes"] = sealed_changes
         return out
+
+    def seal_text(self, value: str, case_id: str, field: str, at: str) -> str:
+        """One value sealed under the case's key (an attachment's name)."""
+        return self._seal(value, case_id, field, at)
 
     def _seal_field(self, name: str, value: Any, case_id: str, at: str) -> Any:
         if value is None:

@@ -1,5 +1,9 @@
 """Full-text search over the index: title, description, notes and resolution.
 
+Each of the four is a column of its own, so a search can be held to the fields
+the person asking may read (``fields``): a word that only a hidden field holds
+finds nothing, and the snippet comes from a field they may read.
+
 An FTS5 table with the trigram tokenizer lives beside the index's tables, so it
 is refreshed in the same transaction as the row it belongs to. Trigrams find
 Chinese as well as English without a word segmenter: any three characters of a
@@ -17,9 +21,11 @@ from typing import Any
 
 SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS case_text USING fts5(
-    path UNINDEXED, id UNINDEXED, status UNINDEXED, title, body, tokenize = 'trigram'
+    path UNINDEXED, id UNINDEXED, status UNINDEXED, title, description, notes, resolution,
+    tokenize = 'trigram'
 );
 """
+TEXT_FIELDS = ("title", "description", "notes", "resolution")  # the searchable columns, in order
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[^\W_]{3,}")
 # Words too common to say what a complaint is about (for --similar).
@@ -39,24 +45,37 @@ class Hit:
     rank: float
 
 
-def text_of(data: Mapping[str, Any]) -> tuple[str, str]:
-    """(title, body) of a parsed case file: body is the description, every event's
-    note and the resolution, one per line."""
-    parts = [
-        data.get("description"),
-        *(e.get("note") for e in data.get("events") or ()),
-        data.get("resolution"),
-    ]
-    body = "\n".join(str(p) for p in parts if isinstance(p, str) and p.strip())
-    return str(data.get("title") or ""), body
+def text_of(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The texts of ``TEXT_FIELDS`` of a parsed case file; notes: every event's
+    note, one per line."""
+    notes = [e.get("note") for e in data.get("events") or () if isinstance(e, Mapping)]
+    return (
+        _text(data.get("title")),
+        _text(data.get("description")),
+        "\n".join(n for n in notes if isinstance(n, str) and n.strip()),
+        _text(data.get("resolution")),
+    )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _columns(fields: Collection[str] | None) -> list[str]:
+    """The columns to search: ``fields`` (None: every one) in table order."""
+    return [c for c in TEXT_FIELDS if fields is None or c in fields]
+
+
+def _column_filter(columns: list[str]) -> str:
+    return "{" + " ".join(columns) + "}"
 
 
 def replace(
-    conn: sqlite3.Connection, rel: str, case_id: str, status: str | None, text: tuple[str, str] | None
+    conn: sqlite3.Connection, rel: str, case_id: str, status: str | None, text: tuple[str, ...] | None
 ):
     conn.execute("DELETE FROM case_text WHERE path = ?", (rel,))
     if text is not None:
-        conn.execute("INSERT INTO case_text VALUES (?, ?, ?, ?, ?)", (rel, case_id, status, *text))
+        conn.execute("INSERT INTO case_text VALUES (?, ?, ?, ?, ?, ?, ?)", (rel, case_id, status, *text))
 
 
 def clear(conn: sqlite3.Connection) -> None:
@@ -68,35 +87,59 @@ def _quoted(term: str) -> str:
 
 
 def search(
-    conn: sqlite3.Connection, text: str, limit: int | None = 20, statuses: Collection[str] | None = None
+    conn: sqlite3.Connection,
+    text: str,
+    limit: int | None = 20,
+    statuses: Collection[str] | None = None,
+    fields: Collection[str] | None = None,
 ) -> list[Hit]:
-    """Cases containing every term of ``text`` (any case), best first."""
+    """Cases containing every term of ``text`` (any case) in ``fields`` (None:
+    every text field), best first."""
     terms = [t for t in text.split() if t]
-    if not terms:
+    columns = _columns(fields)
+    if not terms or not columns:
         return []
     long_terms = [t for t in terms if len(t) >= 3]
     short_terms = [t for t in terms if len(t) < 3]
     where, params = [], []
     if long_terms:
         where.append("case_text MATCH ?")
-        params.append(" AND ".join(_quoted(t) for t in long_terms))
+        params.append(f"{_column_filter(columns)} : (" + " AND ".join(_quoted(t) for t in long_terms) + ")")
     for term in short_terms:
-        where.append("(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')")
+        where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")")
         pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        params += [pattern, pattern]
+        params += [pattern] * len(columns)
     if statuses is not None:
         where.append(f"status IN ({','.join('?' * len(statuses))})")
         params += list(statuses)
-    return _hits(conn, " AND ".join(where), params, bool(long_terms), limit, terms)
+    return _hits(conn, " AND ".join(where), params, bool(long_terms), limit, terms, columns)
+
+
+def text_row(conn: sqlite3.Connection, case_id: str, fields: Collection[str] | None = None) -> str | None:
+    """The indexed text of one case in ``fields`` (None: all), one field a line."""
+    columns = _columns(fields)
+    if not columns:
+        return None
+    row = conn.execute(
+        f"SELECT {' || char(10) || '.join(columns)} FROM case_text WHERE id = ?", (case_id,)
+    ).fetchone()
+    return row[0] if row else None
 
 
 def similar(
-    conn: sqlite3.Connection, title: str, body: str, exclude: str, statuses: Collection[str], limit: int = 5
+    conn: sqlite3.Connection,
+    title: str,
+    text: str,
+    exclude: str,
+    statuses: Collection[str],
+    limit: int = 5,
+    fields: Collection[str] | None = None,
 ) -> list[Hit]:
     """Cases in ``statuses`` sharing the most telling words (and Chinese trigrams)
-    with this title and body, best first."""
-    terms = _telling_terms(f"{title}\n{body}")
-    if not terms:
+    with ``text`` in ``fields`` (None: all), best first."""
+    terms = _telling_terms(text)
+    columns = _columns(fields)
+    if not terms or not columns:
         return []
     query = " OR ".join(_quoted(t) for t in terms)
     # A similar complaint mentions what this one is about, the words of its title:
@@ -105,7 +148,8 @@ def similar(
     if about:
         query = f"({query}) AND ({' OR '.join(_quoted(t) for t in about)})"
     where = f"case_text MATCH ? AND id != ? AND status IN ({','.join('?' * len(statuses))})"
-    return _hits(conn, where, [query, exclude, *statuses], True, limit, [])
+    params = [f"{_column_filter(columns)} : ({query})", exclude, *statuses]
+    return _hits(conn, where, params, True, limit, [], columns)
 
 
 def _telling_terms(text: str, at_most: int = 40) -> list[str]:
@@ -117,10 +161,18 @@ def _telling_terms(text: str, at_most: int = 40) -> list[str]:
 
 
 def _hits(
-    conn: sqlite3.Connection, where: str, params: list[Any], ranked: bool, limit: int | None, terms: list[str]
+    conn: sqlite3.Connection,
+    where: str,
+    params: list[Any],
+    ranked: bool,
+    limit: int | None,
+    terms: list[str],
+    columns: list[str],
 ) -> list[Hit]:
-    order = "bm25(case_text, 0, 0, 0, 4.0, 1.0)" if ranked else "0"  # a title match weighs four body matches
-    snippet = "snippet(case_text, 4, '[', ']', '…', 12)" if ranked else "substr(body, 1, 80)"
+    # A title match weighs four matches elsewhere; the snippet comes from the
+    # searched column with the most matches.
+    order = "bm25(case_text, 0, 0, 0, 4.0, 1.0, 1.0, 1.0)" if ranked else "0"
+    snippet = "snippet(case_text, -1, '[', ']', '…', 12)" if ranked else "''"
     rows = conn.execute(
         f"SELECT id, status, title, {snippet}, {order} AS rank FROM case_text WHERE {where} "
         f"ORDER BY rank, id LIMIT ?",
@@ -128,13 +180,12 @@ def _hits(
     ).fetchall()
     hits = [Hit(r[0], r[1] or "", r[2] or "", _one_line(r[3] or ""), float(r[4] or 0)) for r in rows]
     if not ranked and terms:  # LIKE only: show where the first term is
-        hits = [Hit(h.id, h.status, h.title, _around(conn, h.id, terms[0]), h.rank) for h in hits]
+        hits = [Hit(h.id, h.status, h.title, _around(conn, h.id, terms[0], columns), h.rank) for h in hits]
     return hits
 
 
-def _around(conn: sqlite3.Connection, case_id: str, term: str, width: int = 30) -> str:
-    row = conn.execute("SELECT title || '\n' || body FROM case_text WHERE id = ?", (case_id,)).fetchone()
-    text = _one_line(row[0] if row else "")
+def _around(conn: sqlite3.Connection, case_id: str, term: str, columns: list[str], width: int = 30) -> str:
+    text = _one_line(text_row(conn, case_id, columns) or "")
     at = text.casefold().find(term.casefold())
     if at < 0:
         return text[: 2 * width]
