@@ -1,16 +1,18 @@
-"""Git plumbing: commits built from trees, never by rewriting the whole index.
+"""Git plumbing: each action one commit, built from trees, never by rewriting the index.
 
 An action changes a handful of files under ``cases/YYYY/MM/``. Its commit is
-made from HEAD's tree with only the touched folders rebuilt (``ls-tree`` +
-``mktree``), then ``commit-tree`` and a compare-and-swap ``update-ref``. The
-user's own staged changes never leak into a cmtool commit. The real index is
-then told about the new blobs of just those paths, so ``git status`` stays
-clean; ``core.splitIndex`` (set by ``cmtool init``) keeps that write small.
+HEAD's tree with only the touched folders rebuilt, then a compare-and-swap
+``update-ref``. The user's own staged changes never leak into a cmtool commit.
+The index is then told about the new blobs of just those paths, so ``git
+status`` stays clean. Where it can (:mod:`cmtool.store.nativegit`), this
+process writes the objects and the split index itself; otherwise, and for
+whatever git must do (signing, filters), the git commands below do it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,7 +20,9 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from cmtool.errors import GitError
+from cmtool.store import refs, splitindex
 from cmtool.store.gitenv import git_environ
+from cmtool.store.nativegit import MissingObject, NativeRepo, Unsupported
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 log = logging.getLogger("cmtool")
@@ -73,13 +77,50 @@ class Identity:
     email: str
 
 
+NATIVE_ENV = "CMTOOL_NATIVE_GIT"  # "0": every object and index write goes through git commands
+
+
+def _config_stamp(root: Path) -> int:
+    try:
+        return (root / ".git" / "config").stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def repo_config(root: Path) -> dict[str, str]:
+    """Every git setting in force here (one ``git config --list`` per process,
+    again after the repository's config file changes). A key without a value is "true"."""
+    return _read_config(root, _config_stamp(root))
+
+
 @lru_cache(maxsize=8)
+def _read_config(root: Path, _stamp: int) -> dict[str, str]:
+    out = git(root, "config", "-z", "--list", check=False)
+    values = {}
+    for record in out.split("\0"):
+        if record:
+            key, newline, value = record.partition("\n")
+            values[key] = value if newline else "true"
+    return values
+
+
 def config_identity(root: Path) -> Identity | None:
-    """git's user.name and user.email (one git call, remembered for the process)."""
-    out = git(root, "config", "--get-regexp", r"^user\.(name|email)$", check=False)
-    values = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+    """git's user.name and user.email."""
+    values = repo_config(root)
     name = values.get("user.name", "").strip()
     return Identity(name, values.get("user.email", "").strip()) if name else None
+
+
+def native_repo(root: Path) -> NativeRepo | None:
+    """The in-process writer for this repository, or None where git must write."""
+    if os.environ.get(NATIVE_ENV) == "0":
+        return None
+    return _native(root, _config_stamp(root))
+
+
+@lru_cache(maxsize=8)
+def _native(root: Path, stamp: int) -> NativeRepo | None:
+    return NativeRepo.open(root, _read_config(root, stamp))
 
 
 def hash_files(root: Path, paths: Iterable[str], filters: bool = False) -> dict[str, str]:
@@ -104,7 +145,13 @@ def write_blobs(root: Path, contents: Mapping[str, str | bytes]) -> dict[str, st
     each, most of such a commit's time.
     """
     if len(contents) < BULK_BLOBS:
-        return hash_files(root, contents)
+        native = native_repo(root)
+        if native is None:
+            return hash_files(root, contents)
+        return {
+            path: native.db.write("blob", text if isinstance(text, bytes) else text.encode("utf-8"))
+            for path, text in contents.items()
+        }
     try:
         feeder = subprocess.Popen(
             ["git", "fast-import", "--quiet", "--done"],
@@ -143,6 +190,17 @@ def _ls_tree(root: Path, treeish: str) -> dict[str, tuple[str, str, str]]:
             mode, kind, sha = meta.split()
             entries[name] = (mode, kind, sha)
     return entries
+
+
+def head_folder_blobs(root: Path, folder: str) -> dict[str, str]:
+    """name -> blob id of the files directly in ``folder`` at HEAD ({} if none)."""
+    native = native_repo(root)
+    if native is not None:
+        try:
+            return native.folder_blobs(native.head()[1], folder)
+        except (Unsupported, MissingObject, OSError):
+            pass
+    return tree_blobs(root, f"HEAD:{folder}")
 
 
 def tree_blobs(root: Path, treeish: str) -> dict[str, str]:
@@ -198,24 +256,27 @@ def commit_changes(
     date: str,
 ) -> str:
     """One commit on HEAD applying ``changes`` (path -> blob, None = delete)."""
-    parent, base_tree = _head_and_tree(root)
-    tree = build_tree(root, base_tree, changes)
-    env = {
-        "GIT_AUTHOR_NAME": author.name,
-        "GIT_AUTHOR_EMAIL": author.email,
-        "GIT_AUTHOR_DATE": date,
-        "GIT_COMMITTER_NAME": committer.name,
-        "GIT_COMMITTER_EMAIL": committer.email,
-        "GIT_COMMITTER_DATE": date,
-    }
-    parents = ["-p", parent] if parent else []
-    commit = git(root, "commit-tree", tree, *parents, input=message, env=env).strip()
+    native = native_repo(root)
+    tree = commit = None
+    if native is not None:
+        try:
+            parent, base_tree = native.head()
+            tree = native.build_tree(base_tree, changes)
+            people = (author.name, author.email), (committer.name, committer.email)
+            commit = native.commit_object(tree, parent, message, *people, date)
+        except (Unsupported, MissingObject, OSError) as exc:
+            log.debug("git writes this commit: %s", exc)
+    if tree is None:
+        parent, base_tree = _head_and_tree(root)
+        tree = build_tree(root, base_tree, changes)
+    if commit is None:
+        commit = _commit_tree(root, tree, parent, message, author, committer, date)
     # Compare-and-swap: fails rather than lose a commit someone made meanwhile.
-    git(root, "update-ref", "-m", f"cmtool: {message.splitlines()[0]}", "HEAD", commit, parent or "0" * 40)
+    _move_head(root, native is not None, commit, parent, f"cmtool: {message.splitlines()[0]}")
     # The commit is made: HEAD moved. Failing now (a stale index.lock) would make
     # a retry file a duplicate, so the action is reported done, with a warning.
     try:
-        sync_index(root, changes)
+        sync_index(root, changes, just_written=native is not None)
     except GitError as exc:
         log.warning(
             "committed %s, but git's index was not updated (%s); `git status` shows the files "
@@ -226,12 +287,52 @@ def commit_changes(
     return commit
 
 
-def sync_index(root: Path, changes: Mapping[str, str | None]) -> None:
-    """Record the committed files in the index (with stat data) so status is clean."""
+def _move_head(root: Path, native: bool, commit: str, parent: str | None, reason: str) -> None:
+    if native:
+        try:
+            refs.update_head(root, repo_config(root), commit, parent, reason)
+            return
+        except (Unsupported, OSError) as exc:
+            log.debug("git moves HEAD: %s", exc)
+    git(root, "update-ref", "-m", reason, "HEAD", commit, parent or "0" * 40)
+
+
+def _commit_tree(
+    root: Path, tree: str, parent: str | None, message: str, author: Identity, committer: Identity, date: str
+) -> str:
+    env = {
+        "GIT_AUTHOR_NAME": author.name,
+        "GIT_AUTHOR_EMAIL": author.email,
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_NAME": committer.name,
+        "GIT_COMMITTER_EMAIL": committer.email,
+        "GIT_COMMITTER_DATE": date,
+    }
+    parents = ["-p", parent] if parent else []
+    return git(root, "commit-tree", tree, *parents, input=message, env=env).strip()
+
+
+def sync_index(root: Path, changes: Mapping[str, str | None], just_written: bool = False) -> None:
+    """Record the committed files in the index (with stat data) so status is clean.
+
+    ``just_written``: the files were written to disk by this action (so their
+    folders' times changed, which is what git's untracked cache checks); only
+    then are the entries rewritten in-process, else ``git update-index`` does it."""
+    fold = []
+    if just_written and os.environ.get(NATIVE_ENV) != "0":
+        try:
+            splitindex.update(root, changes)
+            return
+        except splitindex.IndexLocked as exc:
+            raise GitError(f"git update-index failed: {exc}") from None
+        except splitindex.Fold:
+            fold = ["--split-index"]  # git writes a new shared index, the split part starts empty
+        except Exception as exc:  # noqa: BLE001 - whatever the reason, git's own update is the answer
+            log.debug("git updates the index: %s", exc)
     present = [path for path, blob in changes.items() if blob is not None]
     removed = [path for path, blob in changes.items() if blob is None]
     if present:
-        git(root, "update-index", "--add", "-z", "--stdin", input="\0".join(present) + "\0")
+        git(root, "update-index", *fold, "--add", "-z", "--stdin", input="\0".join(present) + "\0")
     if removed:
         git(root, "update-index", "--force-remove", "-z", "--stdin", input="\0".join(removed) + "\0")
 

@@ -111,6 +111,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=60, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    # A rebuild writes a few hundred MB in one transaction: with SQLite's default 2 MB
+    # page cache, every page it touches again is read back from the write-ahead log.
+    conn.execute("PRAGMA cache_size=-65536")
     # Rows re-read after an erasure must not linger in free pages of the file.
     conn.execute("PRAGMA secure_delete=ON")
     conn.executescript(_SCHEMA)

@@ -58,7 +58,7 @@ class Transaction:
         rel = self.ws.case_relpath(case_id)
         folder, name = rel.rsplit("/", 1)
         if folder not in self.committed:
-            self.committed[folder] = gitops.tree_blobs(self.ws.root, f"HEAD:{folder}")
+            self.committed[folder] = gitops.head_folder_blobs(self.ws.root, folder)
         if self.committed[folder].get(name) != gitops.blob_id(text.encode("utf-8")):
             raise DirtyWorkspace(
                 f"{rel} has changes that are not committed",
