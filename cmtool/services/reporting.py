@@ -67,7 +67,8 @@ def snapshot(ws: Workspace, as_of: str | None = None, with_cases: bool = True) -
     date = gitops.git(ws.root, "show", "-s", "--format=%cI", commit).strip() if commit else None
     dirty = bool(gitops.git(ws.root, "status", "--porcelain", "--", "cases", "rules.yaml").strip())
     cases = complaints(all_cases(ws, skip_broken=True)) if with_cases else []
-    return Snapshot(cases, rules_from_text(text, "rules.yaml"), text, commit, date, dirty, None)
+    rules = rules_from_text(text, "rules.yaml", ws.root)
+    return Snapshot(cases, rules, text, commit, date, dirty, None)
 
 
 def period_cases(ws: Workspace, data: Snapshot, period: Period) -> tuple[list[Case], str | None]:
