@@ -352,3 +352,24 @@ def test_the_documented_duckdb_queries_run_on_real_exports(cli, demo, tmp_path, 
     paid, missed = results[-2], results[-1]
     assert paid and all(isinstance(amount, Decimal) for _month, _currency, amount in paid)
     assert missed and all(count > 0 for _team, _clock, count in missed)
+
+
+def test_imported_columns_keep_their_names_and_mask_their_values(cli, ws, tmp_path):
+    sheet = tmp_path / "old.csv"
+    sheet.write_text(
+        "Title,Customer,Channel,Received,Home address\n"
+        "Kettle leaks,Ana Lima,email,2025-11-03,1 Rua Augusta\n",
+        encoding="utf-8",
+    )
+    done = cli("import", str(sheet), "--no-rules", cwd=ws)
+    assert done.code == 0, done.err
+    cases, events = export(cli, ws, tmp_path / "out")
+    (row,) = cases.to_pylist()
+    extra = json.loads(row["extra"])
+    assert extra and set(extra.values()) == {"[masked]"}
+    assert row["customer"] == "[masked]"
+    opened, _ = export(cli, ws, tmp_path / "opened", "--show-pii")
+    assert "1 Rua Augusta" in json.loads(opened.to_pylist()[0]["extra"]).values()
+    for change in (c for r in events.to_pylist() for c in r["changes"]):
+        if change["field"] == "extra":
+            assert set(json.loads(change["new"]).values()) == {"[masked]"}

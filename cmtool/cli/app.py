@@ -66,8 +66,9 @@ COMMAND_MODULES = (
 )
 # The module of each top-level command: a command line that names one imports and
 # builds only that module's commands (building all of them costs ~50 ms a start);
-# help, completion and unknown names get every module. tests/test_cli_startup.py
-# holds this table to what the modules register.
+# help, completion and names missing here get every module (a new command works
+# before it is listed, only slower). tests/test_cli_startup.py holds this table to
+# what the modules register.
 COMMAND_MODULE = {
     **dict.fromkeys(("init", "validate", "demo", "people"), "cmtool.cli.workspace_cmds"),
     **dict.fromkeys(
@@ -85,7 +86,7 @@ COMMAND_MODULE = {
     "privacy": "cmtool.cli.privacy_cmds",
     "bulk": "cmtool.cli.bulk_cmds",
     "undo": "cmtool.cli.undo_cmds",
-    **dict.fromkeys(("attach", "link"), "cmtool.cli.evidence_cmds"),
+    **dict.fromkeys(("attach", "link", "attachments"), "cmtool.cli.evidence_cmds"),
     "letter": "cmtool.cli.letter_cmds",
     "intake": "cmtool.cli.intake_cmds",
     "serve": "cmtool.cli.serve_cmds",

@@ -223,8 +223,7 @@ def register_export(app: typer.Typer) -> None:
             typer.Option(
                 "--show-pii",
                 help="Open the personal fields your role may read (masked by default); "
-                "xlsx, csv and json: each case whose personal data goes out records a "
-                "privacy_export event.",
+                "each case whose personal data goes out records a privacy_export event.",
             ),
         ] = False,
         workspace: WorkspaceOpt = None,

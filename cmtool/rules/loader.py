@@ -74,14 +74,18 @@ def check_rules(
 def rules_from_text(text: str, rel: str = "rules.yaml", root: Path | None = None) -> Rules:
     """Rules from a rules.yaml text (the work tree's or a past commit's); DataError
     naming the first problems if it is broken. ``root``: the workspace whose cache
-    may hold this text parsed."""
-    rules, _data, problems = check_rules(text, rel, root=root)
+    may hold this text parsed, and which remembers the texts fully checked."""
+    marks = None if root is None else root / "rules.yaml"
+    checked = marks is not None and is_checked(marks, text)
+    rules, _data, problems = check_rules(text, rel, check_holidays=not checked, root=root)
     if problems or rules is None:
         listed = "; ".join(str(p) for p in problems[:5])
         raise DataError(
             f"{rel} has {len(problems)} problem(s): {listed}",
             hint="fix them, then run: cmtool validate",
         )
+    if marks is not None and not checked:
+        mark_checked(marks, text)
     return rules
 
 

@@ -93,7 +93,7 @@ def rules_as_of(ws: Workspace, commit: str) -> tuple[Rules, str]:
     with gitread.BlobReader(ws.root) as reader:
         raw = reader.read(f"{commit}:rules.yaml")
     text = raw.decode("utf-8", "replace") if raw is not None else ""
-    return rules_from_text(text, f"rules.yaml (at {commit[:12]})"), text
+    return rules_from_text(text, f"rules.yaml (at {commit[:12]})", ws.root), text
 
 
 def _moment(text: str) -> datetime:

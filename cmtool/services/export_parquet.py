@@ -27,14 +27,15 @@ from cmtool.exporting.parquet import CASE_COLUMNS, EVENT_COLUMNS, TableWriter, e
 from cmtool.model.case import Case
 from cmtool.model.enums import Status, values
 from cmtool.model.fields import FIELDS
-from cmtool.model.privacy import NOTES, SEALED
 from cmtool.model.timefmt import format_time, parse_time
-from cmtool.reports.facts import case_facts
+from cmtool.reports.facts import CaseFacts, case_facts
 from cmtool.rules.loader import load_rules
 from cmtool.rules.model import Rules
 from cmtool.rules.privacy import privacy_policy
 from cmtool.services.context import Context
-from cmtool.services.privacy import EXPORT, _record, policy_of
+from cmtool.services.need_to_know import MASKED, masked_case
+from cmtool.services.personal_export import holds_personal, record_export
+from cmtool.services.privacy import policy_of
 from cmtool.services.query import CaseFilter
 from cmtool.services.sla_sweep import facts_key
 from cmtool.sla.facts import clocks_at, derive
@@ -42,11 +43,11 @@ from cmtool.store import index, slafacts
 from cmtool.store.datacommit import DataCommit, changes_since, data_commit, resolve_commit
 from cmtool.store.workspace import Workspace
 
-MASKED = "[masked]"
-MASKED_JSON = json.dumps(MASKED)
 BATCH = 5000  # cases per row group
 SCHEMA_VERSION = "1"
 STATE = tuple((f.name, f.kind) for f in FIELDS)
+# One encoder for every value: json.dumps with options builds a new one per call.
+_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,8 @@ def export_parquet(
     hidden = frozenset(personal - shown)
     if shown:
         changed = changes_since(ws, base, commit.sha).changed if base is not None else None
-        _record_opened(ctx, _disclosing(ws, changed, case_filter, shown), shown)
+        details = {"purpose": "export", "format": "parquet", "fields": sorted(shown)}
+        record_export(ctx, _disclosing(ws, changed, case_filter, shown), details)
         commit = data_commit(ws)
     conn, _ = index.refresh(ws)
     index.raise_broken(conn)
@@ -136,30 +138,10 @@ def _disclosing(
     index.raise_broken(conn)
     found = []
     for data, _detail, _moving in slafacts.with_facts(conn, "", paths):
-        case = json.loads(data)
-        if case_filter.matches(case) and _holds_personal(case, shown):
-            found.append(case["id"])
+        case = Case.from_dict(json.loads(data))
+        if case_filter.matches(case.state) and holds_personal(case, shown):
+            found.append(case.id)
     return found
-
-
-def _holds_personal(case: dict[str, Any], shown: frozenset[str]) -> bool:
-    def clear(value: Any) -> bool:
-        if isinstance(value, dict):  # extra: a map of imported columns
-            return any(clear(v) for v in value.values())
-        return value not in (None, "", SEALED, [])
-
-    if any(clear(case.get(name)) for name in shown if name != NOTES):
-        return True
-    return NOTES in shown and any(
-        clear(e.get("note")) and not e.get("rule") for e in case.get("events") or ()
-    )
-
-
-def _record_opened(ctx: Context, case_ids: list[str], shown: frozenset[str]) -> None:
-    if case_ids:
-        details = {"purpose": "export", "format": "parquet", "fields": sorted(shown)}
-        summary = f"privacy_export: {len(case_ids)} case(s)"
-        _record(ctx, case_ids, EXPORT, lambda _id: details, summary)
 
 
 def _facts(case: Case, rules: Rules) -> slafacts.Facts:
@@ -180,15 +162,17 @@ def _write(
     case_batch, event_batch = empty_batch(CASE_COLUMNS), empty_batch(EVENT_COLUMNS)
     count = 0
     for data, detail, moving in rows:
-        case = Case.from_dict(json.loads(data))
-        if case_filter.wanted and not case_filter.matches(case.state):
+        plain = Case.from_dict(json.loads(data))
+        if case_filter.wanted and not case_filter.matches(plain.state):
             continue
         if detail is None or moving:
-            clocks = [vars(c) for c in clocks_at(case, rules, now)]
+            clocks = [vars(c) for c in clocks_at(plain, rules, now)]
         else:
             clocks = json.loads(detail)
-        _add(case_batch, _case_row(case, clocks, moving, rules, hidden, commit))
-        _add_events(event_batch, case, hidden, commit)
+        # Facts from the case as it is; what is written, masked.
+        case = masked_case(plain, hidden)
+        _add(case_batch, _case_row(case, case_facts(plain), clocks, moving, rules, commit))
+        _add_events(event_batch, case, commit)
         count += 1
         if count % BATCH == 0:
             cases.write(case_batch)
@@ -204,7 +188,7 @@ def _add(batch: dict[str, list[Any]], row: dict[str, Any]) -> None:
 
 
 def _case_row(
-    case: Case, clocks: list[dict], moving: bool, rules: Rules, hidden: frozenset[str], commit: DataCommit
+    case: Case, facts: CaseFacts, clocks: list[dict], moving: bool, rules: Rules, commit: DataCommit
 ) -> dict[str, Any]:
     row: dict[str, Any] = {
         "data_commit": commit.sha,
@@ -217,21 +201,18 @@ def _case_row(
         value = state.get(name)
         if value is None:
             continue
-        if name in hidden:
-            row[name] = MASKED_JSON if kind == "map" else MASKED
-        elif kind == "time":
+        if kind == "time":
             _time(row, name, value)
         elif kind == "number":
             row[name] = Decimal(str(value)).quantize(Decimal("0.0001"))
         elif kind == "map":
-            row[name] = json.dumps(value, ensure_ascii=False, default=str)
+            row[name] = _json(value)
         elif kind == "list":
             row[name] = [str(v) for v in value]
         else:
             row[name] = value
-    if state.get("redress") is not None and "redress_currency" not in hidden:
+    if state.get("redress") is not None and state.get("redress_currency") != MASKED:
         row["redress_currency"] = state.get("redress_currency") or rules.currency_for(state)
-    facts = case_facts(case)
     row["responded_at"] = facts.first_response
     row["first_closed_at"] = facts.closures[0] if facts.closures else None
     row["reopened"] = len(facts.reopens)
@@ -260,36 +241,33 @@ def _time(row: dict[str, Any], name: str, text: Any) -> None:
     row[f"{name}_offset"] = int(offset.total_seconds() // 60) if offset is not None else None
 
 
-def _add_events(batch: dict[str, list[Any]], case: Case, hidden: frozenset[str], commit: DataCommit) -> None:
+def _add_events(batch: dict[str, list[Any]], case: Case, commit: DataCommit) -> None:
+    """Append the case's events to ``batch``, column by column (the hot loop of an export)."""
+    columns = {name: batch[name].append for name in batch}
     for seq, event in enumerate(case.events, 1):
-        row: dict[str, Any] = {
-            "data_commit": commit.sha,
-            "data_generation": commit.generation,
-            "case_id": case.id,
-            "seq": seq,
-            "actor": event.actor,
-            "action": event.action,
-            "rule": event.rule,
-        }
-        _time(row, "event_at", event.at)
-        row["changes"] = [
-            {"field": name, "old": _change(name, old, hidden), "new": _change(name, new, hidden)}
-            for name, (old, new) in event.changes.items()
-        ]
-        masked_note = NOTES in hidden and event.note is not None and event.rule is None
-        row["note"] = MASKED if masked_note else event.note
-        row["details"] = (
-            json.dumps(dict(event.details), ensure_ascii=False, default=str) if event.details else None
+        moment = parse_time(event.at)
+        offset = moment.utcoffset()
+        columns["data_commit"](commit.sha)
+        columns["data_generation"](commit.generation)
+        columns["case_id"](case.id)
+        columns["seq"](seq)
+        columns["event_at"](moment)
+        columns["event_at_offset"](int(offset.total_seconds() // 60) if offset is not None else None)
+        columns["actor"](event.actor)
+        columns["action"](event.action)
+        columns["changes"](
+            [
+                {"field": name, "old": _change(old), "new": _change(new)}
+                for name, (old, new) in event.changes.items()
+            ]
         )
-        _add(batch, row)
+        columns["note"](event.note)
+        columns["rule"](event.rule)
+        columns["details"](_json(dict(event.details)) if event.details else None)
 
 
-def _change(name: str, value: Any, hidden: frozenset[str]) -> str | None:
-    if value is None:
-        return None
-    if name.split(".", 1)[0] in hidden:
-        return MASKED_JSON
-    return json.dumps(value, ensure_ascii=False, default=str)
+def _change(value: Any) -> str | None:
+    return None if value is None else _json(value)
 
 
 def _tombstones(paths: list[str], commit: DataCommit) -> dict[str, list[Any]]:

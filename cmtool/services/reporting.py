@@ -73,7 +73,8 @@ def snapshot(
         date = gitops.git(ws.root, "show", "-s", "--format=%cI", commit).strip() if commit else None
         dirty = bool(gitops.git(ws.root, "status", "--porcelain", "--", "cases", "rules.yaml").strip())
     cases = complaints(all_cases(ws, skip_broken=True)) if with_cases else []
-    return Snapshot(cases, rules_from_text(text, "rules.yaml"), text, commit, date, bool(dirty), None)
+    rules = rules_from_text(text, "rules.yaml", ws.root)
+    return Snapshot(cases, rules, text, commit, date, bool(dirty), None)
 
 
 def complaints(cases: list[Case]) -> list[Case]:

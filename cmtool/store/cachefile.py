@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ def write_cache(path: Path, key: str, value: Any) -> None:
     body = json.dumps({"key": key, "value": value}, ensure_ascii=True, separators=(",", ":")).encode()
     if len(body) > MAX_BYTES:
         return
-    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp.write_bytes(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
