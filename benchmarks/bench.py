@@ -173,10 +173,15 @@ ROWS: list[Row] = [
     Row("intake mail again (all taken)", ["intake", "mail", "--mbox", "{tmp}/inbox.mbox"], target="<= 3 s"),
     Row("import --dry-run (sheet)", ["import", "{sheet}", "--dry-run", "--json"]),
     Row("export csv (all cases)", ["export", "--format", "csv", "-o", "{tmp}/e.csv"]),
+    Row(
+        "export csv --show-pii (all cases, each recorded)",
+        ["export", "--format", "csv", "-o", "{tmp}/p.csv", "--show-pii"],
+        target="one commit",
+    ),
     Row("export parquet (all cases)", ["export", "--format", "parquet", "-o", "{tmp}/parquet"]),
     Row(
-        "export parquet --since HEAD~1",
-        ["export", "--format", "parquet", "-o", "{tmp}/parquet", "--since", "HEAD~1"],
+        "export parquet --since HEAD~10",
+        ["export", "--format", "parquet", "-o", "{tmp}/parquet", "--since", "HEAD~10"],
     ),
     Row("history (one case)", ["history", "{any_id}", "--json"], target="<= 0.3 s"),
     Row("search (English)", ["search", "charger", "--json"], target="<= 0.5 s"),

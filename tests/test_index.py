@@ -107,3 +107,27 @@ def test_two_processes_refreshing_at_once_agree(cli, ws):
     ]
     outputs = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
     assert all({row["id"] for row in out} == ids for out in outputs)
+
+
+def test_search_rows_are_replaced_by_rowid_never_left_behind(cli, ws):
+    """Each file has one full-text row, found by its rowid (a delete by path would scan
+    every row: quadratic on a rebuild), through edits, deletions and rebuilds."""
+    kept = file_case(cli, ws, "Kettle leaks")
+    gone = file_case(cli, ws, "Toaster sparks")
+    assert cli("note", kept, "customer sent photos", cwd=ws).code == 0
+    path = ws / f"cases/2025/11/{kept}.yaml"
+    path.write_text(path.read_text().replace("Kettle leaks", "Kettle leaks badly"))
+    (ws / f"cases/2025/11/{gone}.yaml").unlink()
+    conn, _ = index.refresh(Workspace(ws))
+    rows = conn.execute("SELECT path, id, title FROM case_text ORDER BY id").fetchall()
+    assert rows == [(f"cases/2025/11/{kept}.yaml", kept, "Kettle leaks badly")]
+    mapped = conn.execute(
+        "SELECT r.path FROM case_text_rows r JOIN case_text t ON t.rowid = r.row"
+    ).fetchall()
+    assert mapped == [(f"cases/2025/11/{kept}.yaml",)]
+    index.rebuild(Workspace(ws))
+    conn = sqlite3.connect(index.db_path(Workspace(ws)))
+    assert conn.execute("SELECT count(*) FROM case_text").fetchone() == (1,)
+    assert conn.execute("SELECT count(*) FROM case_text_rows").fetchone() == (1,)
+    found = cli("search", "photos", "--json", cwd=ws)
+    assert found.code == 0 and [hit["id"] for hit in json.loads(found.out)] == [kept]

@@ -82,6 +82,14 @@ def test_an_attachment_is_sealed_with_its_case_and_erased_with_it(cli, tmp_path)
     none = cli("attachments", case_id, "--save", str(out), cwd=root, env=keyless)
     assert none.code == 1 and "[sealed]" in none.out
     assert cli("audit", "verify", cwd=root, env=keyless).code == 0
+    head = _git(root, "rev-parse", "HEAD")
+    refused = cli("attach", case_id, str(letter), cwd=root, env=keyless)  # never stored in clear
+    assert refused.code != 0 and _git(root, "rev-parse", "HEAD") == head
+    assert _git(root, "status", "--porcelain") == ""
+    # The auditor's bundle carries the file as stored: sealed, named by its stored hash.
+    bundle = tmp_path / "bundle"
+    assert cli("audit", "export", "--period", "2025-11", "-o", str(bundle), cwd=root, env=keyless).code == 0
+    assert (bundle / "attachments" / stored).read_bytes() == sealed_bytes
 
     # Erasing the case erases its attachment: the stored bytes no longer open.
     erased = cli(

@@ -177,6 +177,8 @@ def kpi_inputs(
     facts: list[CaseFacts] = []
     clocks: dict[str, list[ClockAt]] = {}
     for case_id, record in chosen.items():
+        if advance:
+            advance(1)
         past: Case | None = None
         if needs_case(case_id):
             blob, case = built[paths[case_id]]
@@ -195,8 +197,6 @@ def kpi_inputs(
                 clocks[case_id] = clocks_of(case_clocks(past, rules, as_at))
             else:
                 clocks[case_id] = record_clocks(record, case_id, as_at)
-        if advance:
-            advance(1)
     if new_records:
         kpifacts.store(conn, key, new_records)
     if advance:

@@ -50,7 +50,7 @@ from cmtool.store.sealing import Sealer
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load, load_with_lines
 
-FORMAT = 10  # bump when the table layout or the stored JSON changes
+FORMAT = 11  # bump when the table layout or the stored JSON changes
 COLUMNS = (
     "status",
     "priority",

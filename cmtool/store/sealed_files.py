@@ -19,7 +19,7 @@ import hashlib
 import hmac
 
 from cmtool.store.keystore import KeyStore
-from cmtool.store.sealing import NONCE_BYTES, _cipher
+from cmtool.store.sealing import NONCE_BYTES, aes_gcm
 
 MAGIC = b"CMTOOL-SEALED-FILE v1\n"
 
@@ -30,7 +30,7 @@ def _aad(case_id: str, plain_sha256: str) -> bytes:
 
 def seal_file(key: bytes, key_id: str, case_id: str, plain_sha256: str, data: bytes) -> bytes:
     nonce = hmac.new(key, f"nonce\0{plain_sha256}".encode(), hashlib.sha256).digest()[:NONCE_BYTES]
-    sealed = _cipher(key).encrypt(nonce, data, _aad(case_id, plain_sha256))
+    sealed = aes_gcm(key).encrypt(nonce, data, _aad(case_id, plain_sha256))
     return MAGIC + key_id.encode() + b"\n" + nonce + sealed
 
 
@@ -50,7 +50,7 @@ def open_file(blob: bytes, case_id: str, plain_sha256: str, keys: KeyStore) -> b
     if key is None or len(body) <= NONCE_BYTES:
         return None
     try:
-        plain = _cipher(key).decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], _aad(case_id, plain_sha256))
+        plain = aes_gcm(key).decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], _aad(case_id, plain_sha256))
     except InvalidTag:
         return None
     return plain if hashlib.sha256(plain).hexdigest() == plain_sha256 else None

@@ -33,7 +33,7 @@ def _aad(case_id: str, field: str) -> bytes:
 
 
 @lru_cache(maxsize=4096)
-def _cipher(key: bytes) -> Any:
+def aes_gcm(key: bytes) -> Any:
     """One AES-GCM object per key: a case's values are opened one after another."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -58,7 +58,7 @@ def _from_plain(plain: bytes) -> Any:
 
 def seal_value(key: bytes, key_id: str, case_id: str, field: str, value: Any) -> str:
     nonce = os.urandom(NONCE_BYTES)
-    sealed = _cipher(key).encrypt(nonce, _plain_bytes(value), _aad(case_id, field))
+    sealed = aes_gcm(key).encrypt(nonce, _plain_bytes(value), _aad(case_id, field))
     return f"{TOKEN_PREFIX}{key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode().rstrip('=')}"
 
 
@@ -76,7 +76,7 @@ def open_value(token: str, case_id: str, field: str, keys: KeyStore) -> Any:
         return SEALED
     try:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        return _from_plain(_cipher(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(case_id, field)))
+        return _from_plain(aes_gcm(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(case_id, field)))
     except (InvalidTag, ValueError, binascii.Error):
         return SEALED
 
