@@ -412,3 +412,28 @@ def test_clock_facts_are_the_clocks_timed_at_the_export(cli, demo, tmp_path):
         assert [(c["clock"], c["due_at"], c["stopped"]) for c in row["clocks"]] == expected, case.id
         paused += row["clocks_paused"]
     assert paused, "the demo has a case waiting on its customer"
+
+
+def test_an_action_during_the_export_is_never_half_in_it(cli, demo, tmp_path, monkeypatch):
+    """The files hold exactly their data commit: when another command commits between
+    reading HEAD and reading the index, the export stops (exit 5: run it again)."""
+    from cmtool.errors import Busy
+    from cmtool.services.context import make_context
+    from cmtool.services.export_parquet import export_parquet
+    from cmtool.services.query import CaseFilter
+    from cmtool.store import index
+
+    some = next(iter(case_files(demo)))
+    real_refresh = index.refresh
+
+    def refresh_after_an_action(*args, **kwargs):
+        assert cli("note", some, "meanwhile", cwd=demo, env={"CMTOOL_ACTOR": "dana"}).code == 0
+        monkeypatch.setattr(index, "refresh", real_refresh)
+        return real_refresh(*args, **kwargs)
+
+    monkeypatch.setattr(index, "refresh", refresh_after_an_action)
+    with pytest.raises(Busy):
+        export_parquet(make_context(demo, "dana"), tmp_path / "out", CaseFilter())
+    assert not list((tmp_path / "out").iterdir())
+    cases, _ = export(cli, demo, tmp_path / "again")  # and again it works
+    assert set(cases.column("data_commit").to_pylist()) == {git(demo, "rev-parse", "HEAD").strip()}
