@@ -180,8 +180,8 @@ ROWS: list[Row] = [
     ),
     Row("export parquet (all cases)", ["export", "--format", "parquet", "-o", "{tmp}/parquet"]),
     Row(
-        "export parquet --since HEAD~1",
-        ["export", "--format", "parquet", "-o", "{tmp}/parquet", "--since", "HEAD~1"],
+        "export parquet --since HEAD~10",
+        ["export", "--format", "parquet", "-o", "{tmp}/parquet", "--since", "HEAD~10"],
     ),
     Row("history (one case)", ["history", "{any_id}", "--json"], target="<= 0.3 s"),
     Row("search (English)", ["search", "charger", "--json"], target="<= 0.5 s"),

@@ -50,6 +50,7 @@ def test_a_command_imports_only_its_own_module():
 def test_help_and_unknown_commands_still_see_every_command():
     help_text, loaded = _loaded_after("--help")
     assert set(COMMAND_MODULES) <= loaded
+    assert _loaded_after("--help", "file") == (help_text, loaded)
     for name in set().union(*(_names(module, hidden=False) for module in COMMAND_MODULES)):
         assert f"  {name} " in help_text or f"  {name}\n" in help_text, name
     done = subprocess.run([sys.executable, "-m", "cmtool", "fil"], capture_output=True, text=True)

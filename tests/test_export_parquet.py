@@ -240,6 +240,15 @@ def test_incremental_export_holds_exactly_the_changed_cases(cli, demo, tmp_path)
     none, no_events = export(cli, demo, tmp_path / "none", "--since", str(newest))
     assert none.num_rows == 0 and no_events.num_rows == 0
 
+    # Opened and incremental: only the changed case goes out, and only it records so.
+    assert cli("note", assigned, "sent the label", cwd=demo, env=actor).code == 0
+    opened, opened_events = export(cli, demo, out, "--since", str(newest), "--show-pii", env=actor)
+    assert opened.column("id").to_pylist() == [assigned]
+    assert opened_events.to_pylist()[-1]["action"] == "privacy_export"
+    assert git(demo, "show", "--name-only", "--format=", "HEAD").split() == [
+        str(next(demo.glob(f"cases/*/*/{assigned}.yaml")).relative_to(demo))
+    ]
+
 
 def test_refusals_say_what_to_do(cli, demo, tmp_path):
     out = tmp_path / "out"
@@ -373,3 +382,58 @@ def test_imported_columns_keep_their_names_and_mask_their_values(cli, ws, tmp_pa
     for change in (c for r in events.to_pylist() for c in r["changes"]):
         if change["field"] == "extra":
             assert set(json.loads(change["new"]).values()) == {"[masked]"}
+
+
+def test_clock_facts_are_the_clocks_timed_at_the_export(cli, demo, tmp_path):
+    """The facts kept in the index, and a paused case timed at the export's moment,
+    give what timing every clock in full gives."""
+    from cmtool.model.timefmt import parse_time
+    from cmtool.rules.loader import load_rules
+    from cmtool.sla.clocks import case_clocks
+    from cmtool.store.catalog import all_cases
+    from cmtool.store.workspace import Workspace
+    from tests.conftest import FIXED_NOW
+
+    cases, _ = export(cli, demo, tmp_path / "out")
+    exported = {r["id"]: r for r in cases.to_pylist()}
+    rules = load_rules(demo / "rules.yaml")
+    now = parse_time(FIXED_NOW)
+    paused = 0
+    for case in all_cases(Workspace(demo)):
+        expected = [
+            (
+                s.clock,
+                parse_time(s.due_at) if s.due_at else None,
+                s.state if s.state in ("met", "missed") else None,
+            )
+            for s in case_clocks(case, rules, now)
+        ]
+        row = exported[case.id]
+        assert [(c["clock"], c["due_at"], c["stopped"]) for c in row["clocks"]] == expected, case.id
+        paused += row["clocks_paused"]
+    assert paused, "the demo has a case waiting on its customer"
+
+
+def test_an_action_during_the_export_is_never_half_in_it(cli, demo, tmp_path, monkeypatch):
+    """The files hold exactly their data commit: when another command commits between
+    reading HEAD and reading the index, the export stops (exit 5: run it again)."""
+    from cmtool.errors import Busy
+    from cmtool.services.context import make_context
+    from cmtool.services.export_parquet import export_parquet
+    from cmtool.services.query import CaseFilter
+    from cmtool.store import index
+
+    some = next(iter(case_files(demo)))
+    real_refresh = index.refresh
+
+    def refresh_after_an_action(*args, **kwargs):
+        assert cli("note", some, "meanwhile", cwd=demo, env={"CMTOOL_ACTOR": "dana"}).code == 0
+        monkeypatch.setattr(index, "refresh", real_refresh)
+        return real_refresh(*args, **kwargs)
+
+    monkeypatch.setattr(index, "refresh", refresh_after_an_action)
+    with pytest.raises(Busy):
+        export_parquet(make_context(demo, "dana"), tmp_path / "out", CaseFilter())
+    assert not list((tmp_path / "out").iterdir())
+    cases, _ = export(cli, demo, tmp_path / "again")  # and again it works
+    assert set(cases.column("data_commit").to_pylist()) == {git(demo, "rev-parse", "HEAD").strip()}

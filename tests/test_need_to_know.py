@@ -79,6 +79,8 @@ def test_a_role_sees_and_finds_only_what_it_may_read(cli, tmp_path):
     due = run("survey", "due", "--json")  # the invitation names and greets the customer
     assert due.code == 0 and json.loads(due.out)[0]["customer"] == "[masked]" and NAME not in due.out
     assert run("survey", "due", "--render", "-").code == 4
+    noted = run("note", second, "Called the courier", "--json")  # a command's --json answer too
+    assert noted.code == 0 and json.loads(noted.out)["customer"] == "[masked]"
     # A report that prints names is an export of them: recorded on each case it names.
     named = run("report", "compliance", "--period", "2025-11", "-f", "csv", "--show-pii", actor="dana")
     assert named.code == 0 and NAME in named.out

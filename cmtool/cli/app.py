@@ -99,7 +99,7 @@ _registered: list[str] = []
 def _register(argv: list[str] | None = None) -> None:
     """Add the commands this command line needs (all of them for help and completion)."""
     args = sys.argv[1:] if argv is None else argv
-    name = next((arg for arg in args if not arg.startswith("-")), None)
+    name = args[0] if args else None  # an option first (cmtool --help file) shows every command
     if name in COMMAND_MODULE and not os.environ.get(COMPLETION_ENV):
         wanted: tuple[str, ...] = (COMMAND_MODULE[name],)
     else:

@@ -12,6 +12,7 @@ from cmtool.cli.common import (
     JsonOpt,
     NowOpt,
     WorkspaceOpt,
+    case_json,
     context,
     echo,
     print_json,
@@ -20,9 +21,9 @@ from cmtool.cli.common import (
 from cmtool.errors import UsageError
 
 
-def _done(case, as_json: bool, message: str) -> None:
+def _done(case, as_json: bool, message: str, workspace=None, actor=None) -> None:
     if as_json:
-        print_json(case.to_dict())
+        print_json(case_json(case, workspace, actor))
     else:
         echo(message)
 
@@ -84,7 +85,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         }
         ctx = context(workspace, actor, now)
         case = file_complaint(ctx, fields)
-        _done(case, as_json, case.id)
+        _done(case, as_json, case.id, workspace, actor)
         tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
@@ -111,7 +112,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             from cmtool.services.filing import assign_case
 
             case = assign_case(ctx, case_id, to, auto, reason)
-        _done(case, as_json, f"{case.id} assigned to {case.get('assignee')}")
+        _done(case, as_json, f"{case.id} assigned to {case.get('assignee')}", workspace, actor)
         tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
@@ -152,14 +153,20 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
 
             case = send_holding_reply(context(workspace, actor, now), case_id, text, late, reason)
             late_note = " (late)" if case.events[-1].details.get("late") else ""
-            _done(case, as_json, f"{case.id} holding reply recorded{late_note} ({case.status.value})")
+            _done(
+                case,
+                as_json,
+                f"{case.id} holding reply recorded{late_note} ({case.status.value})",
+                workspace,
+                actor,
+            )
             return
         if late or reason:
             raise UsageError("--late and --reason go with --holding-reply")
         from cmtool.services import lifecycle
 
         case = lifecycle.note(context(workspace, actor, now), case_id, text, internal)
-        _done(case, as_json, f"{case.id} noted ({case.status.value})")
+        _done(case, as_json, f"{case.id} noted ({case.status.value})", workspace, actor)
 
     @app.command(rich_help_panel="Cases")
     def wait(
@@ -174,7 +181,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         from cmtool.services import lifecycle
 
         case = lifecycle.wait(context(workspace, actor, now), case_id, reason)
-        _done(case, as_json, f"{case.id} waiting: {reason}")
+        _done(case, as_json, f"{case.id} waiting: {reason}", workspace, actor)
 
     @app.command(rich_help_panel="Cases")
     def resume(
@@ -189,7 +196,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         from cmtool.services import lifecycle
 
         case = lifecycle.resume(context(workspace, actor, now), case_id, note_text)
-        _done(case, as_json, f"{case.id} in progress again")
+        _done(case, as_json, f"{case.id} in progress again", workspace, actor)
 
     @app.command(rich_help_panel="Cases")
     def escalate(
@@ -207,7 +214,13 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
 
         ctx = context(workspace, actor, now)
         case = lifecycle.escalate(ctx, case_id, to, reason)
-        _done(case, as_json, f"{case.id} escalated to {to} (level {case.get('escalation_level')})")
+        _done(
+            case,
+            as_json,
+            f"{case.id} escalated to {to} (level {case.get('escalation_level')})",
+            workspace,
+            actor,
+        )
         tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
@@ -258,7 +271,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         }
         updates = {k: v for k, v in given.items() if v is not None}
         case = lifecycle.edit(context(workspace, actor, now), case_id, updates, reason, correct)
-        _done(case, as_json, f"{case.id} edited: {', '.join(updates)}")
+        _done(case, as_json, f"{case.id} edited: {', '.join(updates)}", workspace, actor)
 
     @app.command(rich_help_panel="Cases")
     def resolve(
@@ -291,7 +304,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         case = lifecycle.resolve(
             context(workspace, actor, now), case_id, resolution, remedy, redress, upheld, currency
         )
-        _done(case, as_json, f"{case.id} resolved")
+        _done(case, as_json, f"{case.id} resolved", workspace, actor)
 
     @app.command(rich_help_panel="Cases")
     def close(
@@ -306,7 +319,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         from cmtool.services import lifecycle
 
         case = lifecycle.close(context(workspace, actor, now), case_id, note_text)
-        _done(case, as_json, f"{case.id} closed")
+        _done(case, as_json, f"{case.id} closed", workspace, actor)
 
     @app.command(rich_help_panel="Cases")
     def reopen(
@@ -321,4 +334,4 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         from cmtool.services import lifecycle
 
         case = lifecycle.reopen(context(workspace, actor, now), case_id, reason)
-        _done(case, as_json, f"{case.id} reopened")
+        _done(case, as_json, f"{case.id} reopened", workspace, actor)

@@ -66,6 +66,15 @@ def color_enabled() -> bool:
     return is_terminal() and not os.environ.get("NO_COLOR")
 
 
+def case_json(case: Any, workspace: Path | None, actor: str | None) -> dict[str, Any]:
+    """A case as JSON for whoever runs the command: fields their role may not read
+    (privacy.need_to_know) masked, as `show` masks them."""
+    from cmtool.services.need_to_know import masked_for
+
+    ctx = context(workspace, actor)
+    return masked_for(ctx.ws, ctx.actor, case).to_dict()
+
+
 def print_json(data: Any) -> None:
     """Indented for a person on a terminal; compact when piped (json's C encoder only
     runs without indent, which matters for the thousands of findings a cron job reads)."""

@@ -11,6 +11,7 @@ from cmtool.cli.common import (
     JsonOpt,
     NowOpt,
     WorkspaceOpt,
+    case_json,
     context,
     echo,
     is_terminal,
@@ -210,7 +211,7 @@ def register(app: typer.Typer) -> None:
         message = f"{case.id}: {clock} extended to {event.details['target']}"
         if event.details.get("late"):
             message += f" (late: it was due by {event.details['missed_due_at']}; that breach stays)"
-        _done(case, as_json, message)
+        _done(case, as_json, message, workspace, actor)
         for due in holding_replies_due(ctx, case):
             warn(f"a holding reply is due by {due}: cmtool note {case.id} --holding-reply TEXT")
 
@@ -233,12 +234,12 @@ def register(app: typer.Typer) -> None:
         from cmtool.services.sla_actions import exclude_period
 
         case = exclude_period(context(workspace, actor, now), case_id, start, end, reason, clock)
-        _done(case, as_json, f"{case.id}: excluded {start} to {end}")
+        _done(case, as_json, f"{case.id}: excluded {start} to {end}", workspace, actor)
 
 
-def _done(case, as_json: bool, message: str) -> None:
+def _done(case, as_json: bool, message: str, workspace=None, actor=None) -> None:
     if as_json:
-        print_json(case.to_dict())
+        print_json(case_json(case, workspace, actor))
     else:
         echo(message)
 

@@ -55,12 +55,12 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Record an answer on a resolved or closed case (also: cmtool survey ID --csat 4)."""
-        from cmtool.cli.common import context
+        from cmtool.cli.common import case_json, context
         from cmtool.services.survey import record_survey
 
         case = record_survey(context(workspace, actor, now), case_id, csat, nps, comment)
         if as_json:
-            print_json(case.to_dict())
+            print_json(case_json(case, workspace, actor))
         else:
             echo(f"{case.id} survey recorded (CSAT {case.get('csat', '-')}, NPS {case.get('nps', '-')})")
 

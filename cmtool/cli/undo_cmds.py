@@ -4,7 +4,17 @@ from typing import Annotated
 
 import typer
 
-from cmtool.cli.common import ActorOpt, IdArg, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_json
+from cmtool.cli.common import (
+    ActorOpt,
+    IdArg,
+    JsonOpt,
+    NowOpt,
+    WorkspaceOpt,
+    case_json,
+    context,
+    echo,
+    print_json,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -23,7 +33,7 @@ def register(app: typer.Typer) -> None:
 
         case, reverted = undo_last(context(workspace, actor, now), case_id, reason)
         if as_json:
-            print_json({**case.to_dict(), "reverted_event": reverted})
+            print_json({**case_json(case, workspace, actor), "reverted_event": reverted})
         else:
             action = case.events[reverted - 1].action
             echo(f"{case.id}: undid event {reverted} ({action}); now {case.status.value}")

@@ -25,7 +25,8 @@ INSTALL_HINT = "pip install 'cmtool[parquet]' (or: pip install pyarrow)"
 MONEY_PRECISION, MONEY_SCALE = 18, 4  # amounts take at most 4 decimals (model.money)
 # Strings of a state field that are free text, not words from a small set.
 FREE_TEXT = frozenset({"title", "customer", "contact"})
-KINDS = {"str": "enum", "text": "text", "enum": "enum", "int": "int32", "bool": "bool"}
+# Whole numbers of a case file may reach model.schema.MAX_NUMBER (10**12): int64.
+KINDS = {"str": "enum", "text": "text", "enum": "enum", "int": "int64", "bool": "bool"}
 KINDS |= {"number": "money", "list": "list", "map": "json", "time": "time"}
 
 

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from cmtool.errors import UsageError
+from cmtool.errors import Busy, UsageError
 from cmtool.exporting.parquet import CASE_COLUMNS, EVENT_COLUMNS, TableWriter, empty_batch, read_metadata
 from cmtool.model.case import Case
 from cmtool.model.enums import Status, values
@@ -115,7 +115,12 @@ def export_parquet(
     targets = (folder / f"cases-{stem}.parquet", folder / f"events-{stem}.parquet")
     cases = TableWriter(targets[0], CASE_COLUMNS, {**meta, "cmtool.table": "cases"})
     events = TableWriter(targets[1], EVENT_COLUMNS, {**meta, "cmtool.table": "events"})
+    # One read transaction: the rows streamed are those of one state of the index,
+    # and that state must be the data commit (a command run meanwhile moves HEAD).
+    conn.execute("BEGIN")
     try:
+        if index.indexed_commit(conn) != commit.sha:
+            raise Busy("the workspace changed while the export started", hint="run the export again")
         rows = slafacts.with_facts(conn, key, changes.changed if changes else None)
         _write(rows, rules, ctx.now, hidden, commit, case_filter, cases, events)
         if changes and changes.removed:
@@ -126,6 +131,8 @@ def export_parquet(
         cases.abort()
         events.abort()
         raise
+    finally:
+        conn.execute("COMMIT")
     removed = len(changes.removed) if changes else 0
     return ParquetExport(cases.rows - removed, removed, events.rows, commit, base, targets, shown, hidden)
 

@@ -125,6 +125,12 @@ def _meta(conn: sqlite3.Connection, key: str) -> str | None:
     return row[0] if row else None
 
 
+def indexed_commit(conn: sqlite3.Connection) -> str | None:
+    """The commit the index was last brought up to (read inside a transaction, the
+    commit of the rows that transaction sees)."""
+    return _meta(conn, "commit")
+
+
 def open_current(ws: Workspace) -> sqlite3.Connection:
     """The database, recreated when missing, corrupt or of an older format."""
     path = db_path(ws)

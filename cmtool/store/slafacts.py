@@ -113,14 +113,16 @@ def with_facts(
     conn: sqlite3.Connection, key: str, paths: Collection[str] | None = None, chunk: int = 500
 ) -> Iterable[tuple[str, str | None, bool]]:
     """``(parsed file as JSON, clock facts as JSON or None, moving)`` of every readable
-    case (or those at ``paths``) in ID order, streamed; facts not current are None."""
+    case (or those at ``paths``) in path order (filing month, then ID), streamed; facts
+    not current are None. Path order walks the primary key: ordering by ID would make
+    SQLite sort every parsed file in memory first (200 MB at 100k cases)."""
     query = (
         "SELECT p.data, f.detail, coalesce(f.moving, 0) FROM cases c JOIN payloads p ON p.path = c.path "
         "LEFT JOIN clock_facts f ON f.path = c.path AND f.blob IS c.blob AND f.rules IS ? "
         "WHERE c.error IS NULL"
     )
     if paths is None:
-        for data, detail, moving in conn.execute(f"{query} ORDER BY c.id", (key,)):
+        for data, detail, moving in conn.execute(f"{query} ORDER BY c.path", (key,)):
             yield data, detail, bool(moving)
         return
     wanted = sorted(paths)
@@ -128,6 +130,6 @@ def with_facts(
         part = wanted[start : start + chunk]
         marks = ",".join("?" * len(part))
         for data, detail, moving in conn.execute(
-            f"{query} AND c.path IN ({marks}) ORDER BY c.id", [key, *part]
+            f"{query} AND c.path IN ({marks}) ORDER BY c.path", [key, *part]
         ):
             yield data, detail, bool(moving)
