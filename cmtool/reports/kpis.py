@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from cmtool.model.timefmt import parse_time
-from cmtool.reports.facts import CaseFacts, Filing
+from cmtool.reports.facts import OPEN, CaseFacts, Filing
 from cmtool.reports.figures import nps, rate, summary
 from cmtool.reports.periods import Period
 
@@ -137,6 +137,11 @@ def movements(facts: Iterable[CaseFacts], start: datetime, end: datetime) -> dic
     end = max(start, end)
     open_start = received = reopened = closed = open_end = 0
     for fact in facts:
+        times = fact.status_times
+        # Filed after the window, or done for good before it: counts nowhere (most of
+        # a long history, for a week's or a month's window).
+        if fact.filed >= end or (times and times[-1] < start and fact.status_values[-1] not in OPEN):
+            continue
         open_start += fact.open_before(start)
         received += start <= fact.filed < end
         reopened += fact.reopens_in(start, end)
