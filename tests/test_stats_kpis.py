@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from report_fixture import fixture_cases
@@ -186,3 +187,24 @@ def test_anomaly_alert_uses_history_of_previous_periods():
         }
     ]
     assert category_alerts(facts, parse_period("2026-06", UTC)) == []  # 2 is usual
+
+
+def test_kpis_count_business_time_on_the_sla_default_calendar(tmp_path):
+    """``sla.calendar`` names the calendar KPIs count on, wherever it stands among the calendars."""
+    from cmtool.rules.loader import load_rules
+    from cmtool.services.reporting import kpi_calendar
+    from tests.conftest import put_rules_sections
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((Path(__file__).resolve().parent.parent / "rules.yaml").read_text(encoding="utf-8"))
+    now = datetime(2025, 11, 21, tzinfo=timezone.utc)
+    assert kpi_calendar(load_rules(rules), now).calendar.spec.name == "cn_business"
+    text = rules.read_text(encoding="utf-8")
+    second = next(name for name in load_rules(rules).calendars.specs if name != "cn_business")
+    put_rules_sections(
+        rules,
+        text[text.index("\nsla:\n") + 1 :]
+        .split("\n# ---")[0]
+        .replace("calendar: cn_business", f"calendar: {second}", 1),
+    )
+    assert kpi_calendar(load_rules(rules), now).calendar.spec.name == second

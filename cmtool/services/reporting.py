@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -87,7 +87,8 @@ def kpi_calendar(rules: Rules, now: datetime) -> KpiCalendar:
     """The calendar KPIs count business time on: the SLA default calendar
     (``sla.calendar``), else the first calendar, else office hours in UTC."""
     specs = rules.calendars.specs
-    default = (rules.raw.get("sla") or {}).get("calendar") if isinstance(rules.raw, dict) else None
+    sla = rules.raw.get("sla")  # the checked rules' raw sections are read-only mappings
+    default = sla.get("calendar") if isinstance(sla, Mapping) else None
     name = default if default in specs else next(iter(specs), None)
     if name is None:
         return KpiCalendar.fallback(getattr(now.tzinfo, "key", None) or "UTC")
