@@ -299,6 +299,17 @@ def test_attach_stores_evidence_by_hash_and_audit_checks_it(team, cli, tmp_path)
     git(ws, "commit", "-qam", "touch up")
     report = cli("audit", "verify", "--json", cwd=ws)
     assert report.code == 1 and "ATTACHMENT_HASH" in report.out
+    # A file attached since the last check, then deleted by hand: the case files read
+    # again are the changed ones (the check keeps what it read), and both are caught.
+    third = file(cli, ws, "Third kettle")
+    letter = tmp_path / "letter.txt"
+    letter.write_text("Dear team")
+    assert cli("attach", third, str(letter), *ACTOR, cwd=ws).code == 0
+    git(ws, "rm", "-rq", str(stored), f"attachments/{hashlib.sha256(b'Dear team').hexdigest()[:2]}")
+    git(ws, "commit", "-qm", "tidy up")
+    items = json.loads(cli("audit", "verify", "--json", cwd=ws).out)["items"]
+    missing = sorted(i["case_id"] for i in items if i["code"] == "ATTACHMENT_MISSING")
+    assert missing == sorted([case_id, other, third])
 
 
 def test_attachments_go_through_git_lfs_when_the_workspace_tracks_them(team, cli, tmp_path):

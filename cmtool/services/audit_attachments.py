@@ -9,6 +9,7 @@ from cmtool.audit.findings import Finding
 from cmtool.errors import DataError
 from cmtool.store import gitread
 from cmtool.store.attachments import FOLDER, content_sha256
+from cmtool.store.statefiles import read_json, write_json
 from cmtool.store.workspace import Workspace
 from cmtool.store.yamlio import load
 
@@ -33,23 +34,61 @@ def attachment_findings(ws: Workspace, head: str) -> list[Finding]:
     return found
 
 
+# What the previous check found in the case files of one tree: the next check reads
+# only the files changed since (an action changes one). Kept with the clone's other
+# state in .git/cmtool/, as trusted as the verified marks beside it.
+CITED_CACHE = "attachments-cited.json"
+
+
 def _cited(ws: Workspace, head: str) -> list[tuple[str, str, list[str]]]:
-    """(case file, case ID, sha256s) of every case at ``head`` with an attach event;
-    ``git grep`` narrows the files to read to those that mention one."""
-    listing = gitread.run_git(ws.root, "grep", "-l", "-z", "action: attach", head, "--", "cases", check=False)
-    paths = [p.split(":", 1)[1] for p in listing.split("\0") if ":" in p]
-    result = []
-    for path, blob in zip(paths, gitread.read_blobs(ws.root, (f"{head}:{p}" for p in paths)), strict=True):
-        try:
-            data = load((blob or b"").decode("utf-8"), path)
-        except (DataError, UnicodeDecodeError):
-            continue  # a broken case file is reported by the checks of its commit
-        shas = [
-            str(item.get("stored_sha256") or item.get("sha256"))  # a sealed file: its ciphertext's
-            for event in (data.get("events") or [] if isinstance(data, dict) else [])
-            if isinstance(event, dict) and event.get("action") == "attach"
-            for item in event.get("files") or []
-            if isinstance(item, dict)
-        ]
-        result.append((path, path.rsplit("/", 1)[-1].removesuffix(".yaml"), shas))
-    return result
+    """(case file, case ID, sha256s) of every case at ``head`` with an attach event."""
+    tree = _tree(ws, f"{head}:cases")
+    cache = read_json(ws, CITED_CACHE, {})
+    cited = cache.get("cited") if isinstance(cache, dict) else None
+    changed = _changed_since(ws, cache.get("tree"), tree) if isinstance(cited, dict) and tree else None
+    if changed is None:  # no usable record: the files that mention an attach event
+        listing = gitread.run_git(
+            ws.root, "grep", "-l", "-z", "action: attach", head, "--", "cases", check=False
+        )
+        cited, changed = {}, [p.split(":", 1)[1] for p in listing.split("\0") if ":" in p]
+    cited = {path: shas for path, shas in cited.items() if path not in changed}
+    blobs = gitread.read_blobs(ws.root, (f"{head}:{p}" for p in changed))
+    for path, blob in zip(changed, blobs, strict=True):
+        shas = _shas(path, blob)
+        if shas is not None:
+            cited[path] = shas
+    if tree:
+        write_json(ws, CITED_CACHE, {"tree": tree, "cited": cited})
+    return [
+        (path, path.rsplit("/", 1)[-1].removesuffix(".yaml"), shas) for path, shas in sorted(cited.items())
+    ]
+
+
+def _changed_since(ws: Workspace, old: object, new: str) -> list[str] | None:
+    """The case files that differ between two trees of cases/ (None: cannot tell)."""
+    if not isinstance(old, str) or _tree(ws, f"{old}^{{tree}}") is None:
+        return None
+    listing = gitread.run_git(ws.root, "diff-tree", "-r", "--name-only", "-z", old, new, check=False)
+    return [f"cases/{p}" for p in listing.split("\0") if p]
+
+
+def _tree(ws: Workspace, rev: str) -> str | None:
+    out = gitread.run_git(ws.root, "rev-parse", "-q", "--verify", rev, check=False).strip()
+    return out or None
+
+
+def _shas(path: str, blob: bytes | None) -> list[str] | None:
+    """The files a case's attach events cite (None: the file is gone, or cites none)."""
+    if not blob or b"action: attach" not in blob:
+        return None
+    try:
+        data = load(blob.decode("utf-8"), path)
+    except (DataError, UnicodeDecodeError):
+        return None  # a broken case file is reported by the checks of its commit
+    return [
+        str(item.get("stored_sha256") or item.get("sha256"))  # a sealed file: its ciphertext's
+        for event in (data.get("events") or [] if isinstance(data, dict) else [])
+        if isinstance(event, dict) and event.get("action") == "attach"
+        for item in event.get("files") or []
+        if isinstance(item, dict)
+    ]
