@@ -142,6 +142,10 @@ def movements(facts: Iterable[CaseFacts], start: datetime, end: datetime) -> dic
         # a long history, for a week's or a month's window).
         if fact.filed >= end or (times and times[-1] < start and fact.status_values[-1] not in OPEN):
             continue
+        if times and times[-1] < start:  # open, and nothing changed since before the window
+            open_start += 1
+            open_end += 1
+            continue
         open_start += fact.open_before(start)
         received += start <= fact.filed < end
         reopened += fact.reopens_in(start, end)
