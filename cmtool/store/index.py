@@ -111,9 +111,6 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=60, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    # A rebuild writes a few hundred MB in one transaction: with SQLite's default 2 MB
-    # page cache, every page it touches again is read back from the write-ahead log.
-    conn.execute("PRAGMA cache_size=-65536")
     # Rows re-read after an erasure must not linger in free pages of the file.
     conn.execute("PRAGMA secure_delete=ON")
     conn.executescript(_SCHEMA)
@@ -319,6 +316,10 @@ def refresh(
         rebuilt = changed is None
         dirty = _worktree_changes(ws) if worktree or rebuilt else previous_dirty
         if rebuilt:
+            # A rebuild writes a few hundred MB in one transaction: with SQLite's default
+            # 2 MB page cache, every page it touches again is read back from the
+            # write-ahead log. Reads keep the default (64 MB more of a report's memory).
+            conn.execute(f"PRAGMA cache_size=-{slafacts.BULK_CACHE_KB}")
             conn.execute("DELETE FROM cases")
             conn.execute("DELETE FROM payloads")
             textindex.clear(conn)

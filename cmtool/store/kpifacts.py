@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from cmtool.model.timefmt import to_utc
+from cmtool.store.slafacts import BULK_CACHE_KB, BULK_ROWS
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kpi_facts (
@@ -117,6 +118,8 @@ def store(conn: sqlite3.Connection, key: str, rows: Iterable[tuple[str, str, int
     ]
     if not values:
         return
+    if len(values) > BULK_ROWS:  # as a rebuild does (index.refresh): pages stay cached
+        conn.execute(f"PRAGMA cache_size=-{BULK_CACHE_KB}")
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.executemany(f"INSERT OR REPLACE INTO kpi_facts VALUES ({','.join('?' * 12)})", values)
