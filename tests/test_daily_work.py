@@ -310,6 +310,10 @@ def test_attach_stores_evidence_by_hash_and_audit_checks_it(team, cli, tmp_path)
     items = json.loads(cli("audit", "verify", "--json", cwd=ws).out)["items"]
     missing = sorted(i["case_id"] for i in items if i["code"] == "ATTACHMENT_MISSING")
     assert missing == sorted([case_id, other, third])
+    # What the check keeps is the clone's own: damaged, it is read afresh.
+    (ws / ".git" / "cmtool" / "attachments-cited.json").write_text('{"tree": "--all", "cited": {"x": [1]}}')
+    items = json.loads(cli("audit", "verify", "--json", cwd=ws).out)["items"]
+    assert sorted(i["case_id"] for i in items if i["code"] == "ATTACHMENT_MISSING") == missing
 
 
 def test_attachments_go_through_git_lfs_when_the_workspace_tracks_them(team, cli, tmp_path):

@@ -5,6 +5,8 @@ all of this is checked without keys."""
 
 from __future__ import annotations
 
+import re
+
 from cmtool.audit.findings import Finding
 from cmtool.errors import DataError
 from cmtool.store import gitread
@@ -38,20 +40,21 @@ def attachment_findings(ws: Workspace, head: str) -> list[Finding]:
 # only the files changed since (an action changes one). Kept with the clone's other
 # state in .git/cmtool/, as trusted as the verified marks beside it.
 CITED_CACHE = "attachments-cited.json"
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def _cited(ws: Workspace, head: str) -> list[tuple[str, str, list[str]]]:
     """(case file, case ID, sha256s) of every case at ``head`` with an attach event."""
     tree = _tree(ws, f"{head}:cases")
-    cache = read_json(ws, CITED_CACHE, {})
-    cited = cache.get("cited") if isinstance(cache, dict) else None
-    changed = _changed_since(ws, cache.get("tree"), tree) if isinstance(cited, dict) and tree else None
+    previous, cited = _previous_check(ws)
+    changed = _changed_since(ws, previous, tree) if tree else None
     if changed is None:  # no usable record: the files that mention an attach event
         listing = gitread.run_git(
             ws.root, "grep", "-l", "-z", "action: attach", head, "--", "cases", check=False
         )
         cited, changed = {}, [p.split(":", 1)[1] for p in listing.split("\0") if ":" in p]
-    cited = {path: shas for path, shas in cited.items() if path not in changed}
+    again = set(changed)
+    cited = {path: shas for path, shas in cited.items() if path not in again}
     blobs = gitread.read_blobs(ws.root, (f"{head}:{p}" for p in changed))
     for path, blob in zip(changed, blobs, strict=True):
         shas = _shas(path, blob)
@@ -64,9 +67,25 @@ def _cited(ws: Workspace, head: str) -> list[tuple[str, str, list[str]]]:
     ]
 
 
-def _changed_since(ws: Workspace, old: object, new: str) -> list[str] | None:
+def _previous_check(ws: Workspace) -> tuple[str | None, dict[str, list[str]]]:
+    """(tree, cited) of the last check; anything damaged counts as no record."""
+    try:
+        cache = read_json(ws, CITED_CACHE, {})
+    except DataError:
+        return None, {}
+    tree = cache.get("tree") if isinstance(cache, dict) else None
+    cited = cache.get("cited") if isinstance(cache, dict) else None
+    valid = isinstance(tree, str) and _OBJECT_ID.fullmatch(tree) is not None and isinstance(cited, dict)
+    if not valid or not all(
+        isinstance(shas, list) and all(isinstance(sha, str) for sha in shas) for shas in cited.values()
+    ):
+        return None, {}
+    return tree, cited
+
+
+def _changed_since(ws: Workspace, old: str | None, new: str) -> list[str] | None:
     """The case files that differ between two trees of cases/ (None: cannot tell)."""
-    if not isinstance(old, str) or _tree(ws, f"{old}^{{tree}}") is None:
+    if old is None or _tree(ws, f"{old}^{{tree}}") is None:
         return None
     listing = gitread.run_git(ws.root, "diff-tree", "-r", "--name-only", "-z", old, new, check=False)
     return [f"cases/{p}" for p in listing.split("\0") if p]
