@@ -21,8 +21,6 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from cmtool.model.case import Case
@@ -39,10 +37,10 @@ from cmtool.reports.kpifacts import (
     upto,
 )
 from cmtool.rules.model import Rules
+from cmtool.services.codeversion import code_version
 from cmtool.services.links import counts_as_complaint
 from cmtool.sla.clocks import case_clocks
 from cmtool.store import index, indexqueries, kpifacts
-from cmtool.store.cachefile import installed_version
 from cmtool.store.workspace import Workspace
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
@@ -96,7 +94,9 @@ def facts_key(ws_rules: Rules) -> str:
     raw = ws_rules.raw if isinstance(ws_rules.raw, Mapping) else {}
     kept = {str(k): v for k, v in raw.items() if k not in NOT_FACTS}
     text = json.dumps(kept, sort_keys=True, default=_plain, ensure_ascii=False)
-    return hashlib.sha256((text + _code_version()).encode("utf-8")).hexdigest()
+    return hashlib.sha256(
+        (text + code_version("calendar.py", "reports/facts.py", "reports/kpifacts.py")).encode("utf-8")
+    ).hexdigest()
 
 
 def _plain(value: Any) -> Any:
@@ -105,18 +105,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return sorted(value, key=str)
     return str(value)
-
-
-@cache
-def _code_version() -> str:
-    package = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256(installed_version("holidays", "holidays").encode())
-    sources = [package / "calendar.py", package / "reports" / "facts.py", package / "reports" / "kpifacts.py"]
-    for folder in ("model", "rules", "sla"):
-        sources += sorted((package / folder).glob("*.py"))
-    for source in sources:
-        digest.update(source.read_bytes())
-    return digest.hexdigest()
 
 
 def _derived(case: Case, rules: Rules) -> kpifacts.Derived:

@@ -16,8 +16,6 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cmtool.errors import DirtyWorkspace
@@ -26,13 +24,13 @@ from cmtool.model.enums import OPEN_STATUSES
 from cmtool.model.problems import Problem
 from cmtool.rules.loader import load_rules
 from cmtool.rules.model import Rules
+from cmtool.services.codeversion import code_version
 from cmtool.services.context import Context, commit_message
 from cmtool.sla.clocks import ClockState, evaluate
 from cmtool.sla.facts import derive
 from cmtool.sla.ladder import DueStep, due_step, fired_steps, step_event
 from cmtool.store import git as gitops
 from cmtool.store import slafacts
-from cmtool.store.cachefile import installed_version
 from cmtool.store.catalog import cases_to_time
 from cmtool.store.workspace import Workspace
 
@@ -145,21 +143,9 @@ def sla_check(
 
 def facts_key(ws: Workspace) -> str:
     """What clock facts depend on besides the case file: rules.yaml and the code."""
-    return hashlib.sha256(ws.rules_path.read_bytes() + _code_version().encode()).hexdigest()
-
-
-@cache
-def _code_version() -> str:
-    """cmtool's and the holidays package's versions and the source of the modules that
-    time clocks, so that changed code (even unreleased) derives the facts again."""
-    package = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256(installed_version("holidays", "holidays").encode())
-    sources = [package / "__init__.py", package / "calendar.py"]
-    for folder in ("model", "rules", "sla"):
-        sources += sorted((package / folder).glob("*.py"))
-    for source in sources:
-        digest.update(source.read_bytes())
-    return digest.hexdigest()
+    return hashlib.sha256(
+        ws.rules_path.read_bytes() + code_version("__init__.py", "calendar.py").encode()
+    ).hexdigest()
 
 
 def _deriver(rules: Rules):
