@@ -82,6 +82,7 @@ CREATE TABLE IF NOT EXISTS cases (
 -- The parsed files live apart: rows of the table above stay small, so listing and
 -- routing scan a few MB instead of walking every file's JSON.
 CREATE TABLE IF NOT EXISTS payloads (path TEXT PRIMARY KEY, data TEXT);
+CREATE INDEX IF NOT EXISTS cases_id ON cases(id);
 CREATE INDEX IF NOT EXISTS cases_status ON cases(status);
 CREATE INDEX IF NOT EXISTS cases_filed ON cases(filed_at);
 CREATE INDEX IF NOT EXISTS cases_broken ON cases(error) WHERE error IS NOT NULL;

@@ -132,8 +132,12 @@ def text_row(conn: sqlite3.Connection, case_id: str, fields: Collection[str] | N
     columns = _columns(fields)
     if not columns:
         return None
+    # The text table's id column is not indexed (FTS5): find its row through the
+    # case's path, as replace() does, rather than scanning every case's text.
     row = conn.execute(
-        f"SELECT {' || char(10) || '.join(columns)} FROM case_text WHERE id = ?", (case_id,)
+        f"SELECT {' || char(10) || '.join(columns)} FROM case_text WHERE rowid = ("
+        "SELECT r.row FROM case_text_rows r JOIN cases c ON c.path = r.path WHERE c.id = ? LIMIT 1)",
+        (case_id,),
     ).fetchone()
     return row[0] if row else None
 
