@@ -20,8 +20,8 @@ import pytest
 
 from cmtool.rules.loader import load_rules
 from cmtool.services.context import make_context
-from cmtool.services.sla_sweep import OPEN, SweepResult, _deriver, _sweep, facts_key, sla_check
-from cmtool.sla.facts import derive
+from cmtool.services.sla_sweep import OPEN, SweepResult, _sweep, _sweep_facts, deriver, facts_key, sla_check
+from cmtool.sla.facts import derive, timed
 from cmtool.store import catalog
 from cmtool.store.workspace import find_workspace
 from tests.conftest import git
@@ -78,22 +78,33 @@ def moments() -> list[datetime]:
     return [start + timedelta(minutes=557 * i) for i in range(int(22 * 24 * 60 / 557))]
 
 
-def assert_same_as_full(root: Path, at: list[datetime]) -> int:
-    """sla check with facts equals the full recomputation at each moment; returns how
-    many findings were compared (so a test can show the comparison was not empty)."""
-    compared = 0
+def assert_same_as_full(root: Path, at: list[datetime]) -> tuple[int, int]:
+    """sla check with facts equals the full recomputation at each moment, findings
+    and rungs due alike; returns how many findings were compared and how many
+    cases the facts alone answered for (so a test can show neither was empty)."""
+    compared = from_facts = 0
+    ws = find_workspace(root)
     for now in at:
         result = sla_check(make_context(root, now=now.isoformat()))
-        full = full_recomputation(root, now)
+        full, full_due = _sweep(
+            catalog.all_cases(ws, statuses=OPEN, skip_broken=True), load_rules(ws.rules_path), now
+        )
         assert [f.to_dict() for f in result.findings] == [f.to_dict() for f in full.findings], now
         assert (result.cases_checked, result.clocks_checked) == (full.cases_checked, full.clocks_checked)
+        rules = load_rules(ws.rules_path)
+        chosen = catalog.cases_to_time(ws, OPEN, facts_key(ws), deriver(rules), now)
+        assert _sweep_facts(chosen, rules, now)[1] == full_due, now
+        from_facts += sum(
+            1 for case_id, _p, facts in chosen.facts if facts and timed(case_id, facts, rules, now)
+        )
         compared += len(full.findings)
-    return compared
+    return compared, from_facts
 
 
 def test_facts_answer_as_the_full_recomputation_at_every_moment(ws):
-    compared = assert_same_as_full(ws, moments())
+    compared, from_facts = assert_same_as_full(ws, moments())
     assert compared > 100  # warnings and breaches were really compared
+    assert from_facts > 100  # and many overdue cases were answered from their facts alone
 
 
 def test_quiet_cases_are_not_built(ws):
@@ -101,8 +112,8 @@ def test_quiet_cases_are_not_built(ws):
     root = find_workspace(ws)
     rules = load_rules(root.rules_path)
     now = END - timedelta(days=3)
-    chosen = catalog.cases_to_time(root, OPEN, facts_key(root), _deriver(rules), now)
-    timed, quiet = chosen.cases, chosen.quiet_cases
+    chosen = catalog.cases_to_time(root, OPEN, facts_key(root), deriver(rules), now)
+    timed, quiet = list(chosen.cases([path for _id, path, _f in chosen.facts]).values()), chosen.quiet_cases
     assert quiet > 0 and len(timed) < len(catalog.all_cases(root, statuses=OPEN))
     full = full_recomputation(ws, now)
     assert {f.clock.case_id for f in full.findings} <= {c.id for c in timed}

@@ -37,8 +37,8 @@ from cmtool.services.need_to_know import MASKED, masked_case
 from cmtool.services.personal_export import holds_personal, record_export
 from cmtool.services.privacy import policy_of
 from cmtool.services.query import CaseFilter
-from cmtool.services.sla_sweep import facts_key
-from cmtool.sla.facts import clocks_at, derive
+from cmtool.services.sla_sweep import deriver, facts_key
+from cmtool.sla.facts import clocks_at, stored_clocks
 from cmtool.store import index, slafacts
 from cmtool.store.datacommit import DataCommit, changes_since, data_commit, resolve_commit
 from cmtool.store.workspace import Workspace
@@ -100,7 +100,8 @@ def export_parquet(
     conn, _ = index.refresh(ws)
     index.raise_broken(conn)
     key = facts_key(ws)
-    slafacts.refresh(conn, key, values(Status), lambda data: _facts(Case.from_dict(json.loads(data)), rules))
+    clock_facts = deriver(rules)
+    slafacts.refresh(conn, key, values(Status), lambda data: clock_facts(Case.from_dict(json.loads(data))))
     changes = changes_since(ws, base, commit.sha) if base is not None else None
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{commit.generation:09d}-{commit.sha[:12]}" + (f"-since-{base[:12]}" if base else "")
@@ -151,11 +152,6 @@ def _disclosing(
     return found
 
 
-def _facts(case: Case, rules: Rules) -> slafacts.Facts:
-    facts = derive(case, rules)
-    return slafacts.Facts(len(facts.clocks), facts.wake, facts.moving, facts.to_dict())
-
-
 def _write(
     rows: Iterable[tuple[str, str | None, bool]],
     rules: Rules,
@@ -173,9 +169,9 @@ def _write(
         if case_filter.wanted and not case_filter.matches(plain.state):
             continue
         if detail is None or moving:
-            clocks = [vars(c) for c in clocks_at(plain, rules, now)]
+            clocks = [c._asdict() for c in clocks_at(plain, rules, now)]
         else:
-            clocks = json.loads(detail)
+            clocks = [c._asdict() for c in stored_clocks(json.loads(detail))]
         # Facts from the case as it is; what is written, masked.
         case = masked_case(plain, hidden)
         _add(case_batch, _case_row(case, case_facts(plain), clocks, moving, rules, commit))

@@ -13,7 +13,7 @@ nothing to do and makes no commit.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -27,11 +27,11 @@ from cmtool.rules.model import Rules
 from cmtool.services.codeversion import code_version
 from cmtool.services.context import Context, commit_message
 from cmtool.sla.clocks import ClockState, evaluate
-from cmtool.sla.facts import derive
+from cmtool.sla.facts import derive, timed
 from cmtool.sla.ladder import DueStep, due_step, fired_steps, step_event
 from cmtool.store import git as gitops
 from cmtool.store import slafacts
-from cmtool.store.catalog import cases_to_time
+from cmtool.store.catalog import ToTime, cases_to_time
 from cmtool.store.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -126,8 +126,8 @@ def sla_check(
     rules = load_rules(ctx.ws.rules_path)
     data_commit = gitops.head(ctx.ws.root)
     key = facts_key(ctx.ws)
-    chosen = cases_to_time(ctx.ws, OPEN, key, _deriver(rules), ctx.now)
-    result, due_by_case = _sweep(chosen.cases, rules, ctx.now)
+    chosen = cases_to_time(ctx.ws, OPEN, key, deriver(rules), ctx.now)
+    result, due_by_case = _sweep_facts(chosen, rules, ctx.now)
     result.cases_checked += chosen.quiet_cases
     result.clocks_checked += chosen.quiet_clocks
     result.broken = chosen.broken
@@ -148,10 +148,12 @@ def facts_key(ws: Workspace) -> str:
     ).hexdigest()
 
 
-def _deriver(rules: Rules):
+def deriver(rules: Rules) -> Callable[[Case], slafacts.Facts]:
+    """The clock facts of a case under ``rules``, as the index keeps them."""
+
     def facts_of(case: Case) -> slafacts.Facts:
         facts = derive(case, rules)
-        return slafacts.Facts(len(facts.clocks), facts.wake, facts.moving, facts.to_dict())
+        return slafacts.Facts(len(facts.clocks), facts.wake, facts.moving, facts.stored())
 
     return facts_of
 
@@ -186,44 +188,82 @@ def _sweep(
     result = SweepResult(now=now)
     due_by_case: dict[str, list[DueStep]] = {}
     for case in cases:
-        result.cases_checked += 1
-        findings, due, clocks = _check_case(case, rules, now)
-        result.clocks_checked += clocks
-        result.findings += findings
-        if due:
-            due_by_case[case.id] = due
+        _add(result, due_by_case, case.id, *_check_case(case, rules, now))
     return result, due_by_case
+
+
+def _sweep_facts(chosen: ToTime, rules: Rules, now: datetime) -> tuple[SweepResult, dict[str, list[DueStep]]]:
+    """As ``_sweep`` over the cases chosen, answering from their clock facts where
+    those suffice (``sla.facts.timed``) and timing the others in full."""
+    answers = {
+        path: timed(case_id, facts, rules, now) if facts else None for case_id, path, facts in chosen.facts
+    }
+    cases = chosen.cases([path for path, answer in answers.items() if answer is None])
+    result = SweepResult(now=now)
+    due_by_case: dict[str, list[DueStep]] = {}
+    for case_id, path, facts in chosen.facts:
+        answer = answers[path]
+        if answer is None:
+            _add(result, due_by_case, case_id, *_check_case(cases[path], rules, now))
+            continue
+        about = facts[1]
+        fired = {clock: set(steps) for clock, steps in about["fired"].items()}
+        findings = _findings(answer, fired, about, rules)
+        _add(result, due_by_case, case_id, findings, [d for _s, d in answer if d], len(facts[0]))
+    return result, due_by_case
+
+
+def _add(
+    result: SweepResult,
+    due_by_case: dict[str, list[DueStep]],
+    case_id: str,
+    findings: list[Finding],
+    due: list[DueStep],
+    clocks: int,
+) -> None:
+    result.cases_checked += 1
+    result.clocks_checked += clocks
+    result.findings += findings
+    if due:
+        due_by_case[case_id] = due
 
 
 def _check_case(case: Case, rules: Rules, now: datetime) -> tuple[list[Finding], list[DueStep], int]:
     """(findings, due rungs, number of clocks) for one case."""
     clocks = evaluate(case, rules, now)
     fired = fired_steps(case)
+    answer = [(clock.state, due_step(case, clock, rules, now, fired)) for clock in clocks]
+    about = {name: case.get(name) for name in ("title", "priority", "team", "assignee")}
+    return _findings(answer, fired, about, rules), [d for _s, d in answer if d], len(clocks)
+
+
+def _findings(
+    answer: list[tuple[ClockState, DueStep | None]],
+    fired: dict[str, set[str]],
+    about: dict[str, Any],
+    rules: Rules,
+) -> list[Finding]:
+    """The clocks in warning or breach, with the rung due on each (``answer``), the
+    rungs already ``fired`` per clock and what the case is ``about``."""
+    levels = {s.name: s.level for s in rules.escalation}
+    order = [s.name for s in rules.escalation]
     findings: list[Finding] = []
-    due_steps = []
-    for clock in clocks:
-        due = due_step(case, clock, rules, now, fired)
-        if due is not None:
-            due_steps.append(due)
-        state = clock.state
+    for state, due in answer:
         if state.state not in FINDING_STATES or state.advisory:
             continue
         done = fired.get(state.clock, set())
-        if state.state == "breached":
-            levels = {s.name: s.level for s in rules.escalation}
-            new = not any(levels.get(name, 0) > 0 for name in done)
-        else:
-            new = not done
-        order = [s.name for s in rules.escalation]
+        # New: a breach not yet escalated, a warning without any rung yet.
+        breached = state.state == "breached"
+        new = not any(levels.get(name, 0) > 0 for name in done) if breached else not done
         reached = max(done, key=lambda name: order.index(name) if name in order else -1, default=None)
         notify = due.notify if due else ()
         findings.append(
             Finding(
                 state,
-                case.get("title"),
-                case.get("priority"),
-                case.get("team"),
-                case.get("assignee"),
+                about["title"],
+                about["priority"],
+                about["team"],
+                about["assignee"],
                 new,
                 due.step.name if due else None,
                 notify,
@@ -231,7 +271,7 @@ def _check_case(case: Case, rules: Rules, now: datetime) -> tuple[list[Finding],
                 tuple(rules.people[n].email if n in rules.people else None for n in notify),
             )
         )
-    return findings, due_steps, len(clocks)
+    return findings
 
 
 def _apply(ctx: Context, rules: Rules, case_ids: list[str], result: SweepResult, lock_timeout: float) -> None:

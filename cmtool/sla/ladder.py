@@ -16,7 +16,7 @@ from cmtool.model.case import Case
 from cmtool.model.events import Event
 from cmtool.model.timefmt import format_time
 from cmtool.rules.model import Rules, Step
-from cmtool.sla.clocks import Clock
+from cmtool.sla.clocks import Clock, ClockState
 
 LADDER_ACTIONS = ("sla_warn", "sla_escalate")
 
@@ -45,33 +45,47 @@ def due_step(
 ) -> DueStep | None:
     """The rung to fire now for ``clock``, or None."""
     state = clock.state
-    if state.stopped_at is not None or state.advisory or not rules.escalation:
+    if state.stopped_at is not None or state.advisory:
         return None
-    done = fired.get(state.clock, set())
-    ladder = rules.escalation
-    highest_fired = max((i for i, step in enumerate(ladder) if step.name in done), default=-1)
     due_now = [
         step
-        for step in ladder[highest_fired + 1 :]
+        for _i, step in pending_rungs(rules, fired.get(state.clock, set()))
         if clock.reached_at(step.share) + timedelta(seconds=step.after_seconds) <= now
     ]
+    return rung_due(state, due_now, rules, case.get("team"), case.get("assignee"))
+
+
+def pending_rungs(rules: Rules, done: set[str]) -> list[tuple[int, Step]]:
+    """(place on the ladder, rung) of the rungs above the highest one fired."""
+    ladder = rules.escalation
+    highest_fired = max((i for i, step in enumerate(ladder) if step.name in done), default=-1)
+    return list(enumerate(ladder))[highest_fired + 1 :]
+
+
+def rung_due(
+    state: ClockState, due_now: list[Step], rules: Rules, team: str | None, assignee: str | None
+) -> DueStep | None:
+    """Of the pending rungs whose moment has come (``due_now``, ladder order), the
+    one to fire, telling the people of the escalations it skips as well."""
     if not due_now:
         return None
     due = due_now[-1]
     # Skipped escalation rungs still tell their people (a lead should hear of a breach
     # even when the sweep first sees it hours late); skipped warnings do not.
     words = [w for step in due_now[:-1] if step.level > 0 for w in step.notify] + list(due.notify)
-    notify = resolve_notify(case, rules, tuple(words))
-    return DueStep(case.id, state.clock, due, notify, state.due_at, state.state)
+    notify = resolve_notify(team, assignee, rules, tuple(words))
+    return DueStep(state.case_id, state.clock, due, notify, state.due_at, state.state)
 
 
-def resolve_notify(case: Case, rules: Rules, words: tuple[str, ...]) -> tuple[str, ...]:
+def resolve_notify(
+    team_name: str | None, assignee: str | None, rules: Rules, words: tuple[str, ...]
+) -> tuple[str, ...]:
     """assignee / team_lead / manager -> the people's names (missing ones dropped)."""
-    team = rules.teams.get(case.get("team") or "")
+    team = rules.teams.get(team_name or "")
     names: list[str] = []
     for word in words:
         if word == "assignee":
-            found = [case.get("assignee")]
+            found = [assignee]
         elif word == "team_lead":
             found = [team.lead if team else None]
         elif word == "manager":

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from cmtool.model.case import Case
 from cmtool.model.problems import Problem
-from cmtool.store import index, indexqueries, slafacts
+from cmtool.store import index, indexqueries, kpifacts, slafacts
 from cmtool.store.casefiles import check_file
 from cmtool.store.workspace import Workspace
 
@@ -112,10 +112,18 @@ def similar_text(
 
 @dataclass(frozen=True)
 class ToTime:
-    cases: list[Case]  # whose clocks may need the sweep now, in ID order
+    # (case ID, path, clock facts) of the cases whose clocks may need the sweep now,
+    # in ID order; facts None when not current or a pause is going on.
+    facts: list[tuple[str, str, Any]]
     quiet_cases: int  # passed by: nothing is due on them yet
     quiet_clocks: int  # and their clocks
     broken: list[Problem]  # case files skipped, as broken_files says
+    conn: sqlite3.Connection = field(repr=False)
+
+    def cases(self, paths: Collection[str]) -> dict[str, Case]:
+        """path -> the case, for those the facts cannot answer for."""
+        found = kpifacts.payloads(self.conn, paths)
+        return {path: Case.from_dict(json.loads(data)) for path, (_blob, data) in found.items()}
 
 
 def cases_to_time(
@@ -131,5 +139,5 @@ def cases_to_time(
     conn, _ = index.refresh(ws)
     slafacts.refresh(conn, facts_key, statuses, lambda data: derive(Case.from_dict(json.loads(data))))
     chosen = slafacts.select(conn, facts_key, statuses, now)
-    cases = [Case.from_dict(json.loads(data)) for data in chosen.payloads]
-    return ToTime(cases, chosen.quiet_cases, chosen.quiet_clocks, broken_files(ws, conn))
+    facts = [(case_id, path, json.loads(d) if d else None) for case_id, path, d in chosen.rows]
+    return ToTime(facts, chosen.quiet_cases, chosen.quiet_clocks, broken_files(ws, conn), conn)

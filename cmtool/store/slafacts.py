@@ -41,7 +41,9 @@ class Facts:
 
 @dataclass(frozen=True)
 class Selection:
-    payloads: list[str]  # the parsed files (JSON) of the cases to time, in ID order
+    # (case ID, path, facts as JSON) of the cases to time, in ID order; facts None
+    # when not current or moving (a pause going on): those need their files.
+    rows: list[tuple[str, str, str | None]]
     quiet_cases: int  # cases passed by: nothing is due on them yet
     quiet_clocks: int  # and their clocks
 
@@ -101,17 +103,18 @@ def select(conn: sqlite3.Connection, key: str, statuses: Collection[str], now: d
         "OR coalesce(f.wake <= ?, 0))"
     )
     args = [*params, key, now.timestamp()]
-    payloads = conn.execute(
-        "SELECT p.data FROM cases c JOIN payloads p ON p.path = c.path "
+    current = "f.blob IS c.blob AND f.rules IS ? AND f.moving = 0"
+    rows = conn.execute(
+        f"SELECT c.id, c.path, CASE WHEN {current} THEN f.detail END FROM cases c "
         f"LEFT JOIN clock_facts f ON f.path = c.path WHERE {where} AND {needs} ORDER BY c.id",
-        args,
+        [key, *args],
     ).fetchall()
     quiet = conn.execute(
         "SELECT count(*), sum(f.clocks) FROM cases c "
         f"LEFT JOIN clock_facts f ON f.path = c.path WHERE {where} AND NOT {needs}",
         args,
     ).fetchone()
-    return Selection([data for (data,) in payloads], quiet[0], quiet[1] or 0)
+    return Selection(rows, quiet[0], quiet[1] or 0)
 
 
 def with_facts(
