@@ -1,5 +1,6 @@
 """`cmtool serve`: the web complaint form, the JSON API and the customer status page."""
 
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -40,6 +41,7 @@ def register(app: typer.Typer) -> None:
             warn(f"listening on {host}: put a TLS reverse proxy in front (docs/channels.md)")
         bound_host, bound_port = server.server_address[:2]
         echo(f"serving http://{bound_host}:{bound_port}/ for {ws.root} (Ctrl-C stops)")
+        gc.enable()  # off for short commands (cli/app.py); a server runs for days
         try:
             server.serve_forever()
         except KeyboardInterrupt:

@@ -39,7 +39,7 @@ from cmtool.services.privacy import policy_of
 from cmtool.services.query import CaseFilter
 from cmtool.services.sla_sweep import deriver, facts_key
 from cmtool.sla.facts import clocks_at, stored_clocks
-from cmtool.store import index, slafacts
+from cmtool.store import fastjson, index, slafacts
 from cmtool.store.datacommit import DataCommit, changes_since, data_commit, resolve_commit
 from cmtool.store.workspace import Workspace
 
@@ -101,7 +101,9 @@ def export_parquet(
     index.raise_broken(conn)
     key = facts_key(ws)
     clock_facts = deriver(rules)
-    slafacts.refresh(conn, key, values(Status), lambda data: clock_facts(Case.from_dict(json.loads(data))))
+    slafacts.refresh(
+        conn, key, values(Status), lambda data: clock_facts(Case.from_dict(fastjson.loads(data)))
+    )
     changes = changes_since(ws, base, commit.sha) if base is not None else None
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{commit.generation:09d}-{commit.sha[:12]}" + (f"-since-{base[:12]}" if base else "")
@@ -146,7 +148,7 @@ def _disclosing(
     index.raise_broken(conn)
     found = []
     for data, _detail, _moving in slafacts.with_facts(conn, "", paths):
-        case = Case.from_dict(json.loads(data))
+        case = Case.from_dict(fastjson.loads(data))
         if case_filter.matches(case.state) and holds_personal(case, shown):
             found.append(case.id)
     return found
@@ -165,13 +167,13 @@ def _write(
     case_batch, event_batch = empty_batch(CASE_COLUMNS), empty_batch(EVENT_COLUMNS)
     count = 0
     for data, detail, moving in rows:
-        plain = Case.from_dict(json.loads(data))
+        plain = Case.from_dict(fastjson.loads(data))
         if case_filter.wanted and not case_filter.matches(plain.state):
             continue
         if detail is None or moving:
             clocks = [c._asdict() for c in clocks_at(plain, rules, now)]
         else:
-            clocks = [c._asdict() for c in stored_clocks(json.loads(detail))]
+            clocks = [c._asdict() for c in stored_clocks(fastjson.loads(detail))]
         # Facts from the case as it is; what is written, masked.
         case = masked_case(plain, hidden)
         _add(case_batch, _case_row(case, case_facts(plain), clocks, moving, rules, commit))

@@ -40,7 +40,7 @@ from cmtool.rules.model import Rules
 from cmtool.services.codeversion import code_version
 from cmtool.services.links import counts_as_complaint
 from cmtool.sla.clocks import case_clocks
-from cmtool.store import index, indexqueries, kpifacts
+from cmtool.store import fastjson, index, indexqueries, kpifacts
 from cmtool.store.workspace import Workspace
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
@@ -129,7 +129,9 @@ def kpi_inputs(
     conn, _ = index.refresh(ws)
     key = facts_key(rules)
     since = min(active_since, history_since)
-    kpifacts.refresh(conn, key, since, OPEN, lambda data: _derived(Case.from_dict(json.loads(data)), rules))
+    kpifacts.refresh(
+        conn, key, since, OPEN, lambda data: _derived(Case.from_dict(fastjson.loads(data)), rules)
+    )
     rows = list(kpifacts.select(conn, key, since, OPEN, as_at, active_since))
     advance = progress("reading cases", len(rows)) if progress else None
     stamp = as_at.timestamp()
@@ -196,7 +198,7 @@ def kpi_inputs(
 
 def _cases(conn: Any, paths: list[str]) -> dict[str, tuple[str, Case]]:
     found = kpifacts.payloads(conn, paths)
-    return {path: (blob, Case.from_dict(json.loads(data))) for path, (blob, data) in found.items()}
+    return {path: (blob, Case.from_dict(fastjson.loads(data))) for path, (blob, data) in found.items()}
 
 
 def _details(

@@ -40,7 +40,7 @@ from cmtool.model.ids import is_valid_id
 from cmtool.model.privacy import TOKEN_PREFIX
 from cmtool.model.schema import check_case_data
 from cmtool.model.timefmt import to_utc
-from cmtool.store import kpifacts, slafacts, textindex
+from cmtool.store import fastjson, kpifacts, slafacts, textindex
 from cmtool.store.casefiles import iter_case_paths
 from cmtool.store.git import blob_id, git, git_ok, head
 from cmtool.store.gitenv import git_environ
@@ -436,7 +436,7 @@ def load_cases(
         f"WHERE c.error IS NULL{where} ORDER BY c.id",
         params,
     )
-    return [Case.from_dict(json.loads(data)) for (data,) in rows]
+    return [Case.from_dict(fastjson.loads(data)) for (data,) in rows]
 
 
 def summary_rows(

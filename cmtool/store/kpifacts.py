@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from cmtool.model.timefmt import to_utc
+from cmtool.store import fastjson
 from cmtool.store.slafacts import BULK_CACHE_KB, BULK_ROWS
 
 SCHEMA = """
@@ -161,7 +162,7 @@ def select(
             bool(is_open),
             customer,
             category,
-            json.loads(record) if record is not None else None,
+            fastjson.loads(record) if record is not None else None,
         )
 
 
@@ -179,7 +180,7 @@ def kept(
             f"WHERE ({marks}) AND f.blob = c.blob AND f.rules = ?",
             [*(v for pair in chunk for v in pair), key],
         )
-        found.update({(path, upto): json.loads(record) for path, upto, record in rows})
+        found.update({(path, upto): fastjson.loads(record) for path, upto, record in rows})
     return found
 
 
