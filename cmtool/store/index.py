@@ -86,6 +86,10 @@ CREATE INDEX IF NOT EXISTS cases_id ON cases(id);
 CREATE INDEX IF NOT EXISTS cases_status ON cases(status);
 CREATE INDEX IF NOT EXISTS cases_filed ON cases(filed_at);
 CREATE INDEX IF NOT EXISTS cases_broken ON cases(error) WHERE error IS NOT NULL;
+-- Routing on every `file` (indexqueries.team_workload): open load per person and
+-- each person's latest case of a team, without scanning every case.
+CREATE INDEX IF NOT EXISTS cases_load ON cases(assignee, status);
+CREATE INDEX IF NOT EXISTS cases_assigned ON cases(team, assignee, assigned_at);
 """
     + textindex.SCHEMA
     + slafacts.SCHEMA
