@@ -119,8 +119,13 @@ def _clock_facts(clock: Clock, rules: Rules) -> ClockFacts:
     state = clock.state
     running = state.stopped_at is None
     warn = clock.reached_at(rules.warn_share) if running else None
-    rungs = tuple(
-        (clock.reached_at(s.share) + timedelta(seconds=s.after_seconds)).timestamp() for s in rules.escalation
+    rungs = (
+        tuple(
+            (clock.reached_at(s.share) + timedelta(seconds=s.after_seconds)).timestamp()
+            for s in rules.escalation
+        )
+        if running
+        else ()
     )
     # When this clock first enters warning or breach or has a rung due (None: never).
     wake = min(clock.due.timestamp(), warn.timestamp(), *rungs) if _running(clock) and warn else None
@@ -141,7 +146,7 @@ def _clock_facts(clock: Clock, rules: Rules) -> ClockFacts:
         state.extends,
         clock.due.timestamp(),
         wake,
-        rungs if running else (),
+        rungs,
     )
 
 
