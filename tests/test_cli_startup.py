@@ -55,3 +55,22 @@ def test_help_and_unknown_commands_still_see_every_command():
         assert f"  {name} " in help_text or f"  {name}\n" in help_text, name
     done = subprocess.run([sys.executable, "-m", "cmtool", "fil"], capture_output=True, text=True)
     assert done.returncode == 2 and "No such command 'fil'" in done.stderr
+
+
+def test_the_cyclic_collector_is_off_during_a_command_and_back_after():
+    """A command runs without the cyclic GC (README, Speed); whoever called ``run``
+    gets it back as it was, even when the command fails."""
+    probe = (
+        "import gc, contextlib, io\n"
+        "from cmtool.cli import app\n"
+        "seen = []\n"
+        "def crash(argv):\n"
+        "    seen.append(gc.isenabled())\n"
+        "    raise RuntimeError('the command broke')\n"
+        "app._run = crash\n"
+        "with contextlib.suppress(RuntimeError):\n"
+        "    app.run(['--version'])\n"
+        "print(seen, gc.isenabled())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["[False]", "True"]
