@@ -61,7 +61,7 @@ def test_the_cyclic_collector_is_off_during_a_command_and_back_after():
     """A command runs without the cyclic GC (README, Speed); whoever called ``run``
     gets it back as it was, even when the command fails."""
     probe = (
-        "import gc, contextlib, io\n"
+        "import contextlib, gc\n"
         "from cmtool.cli import app\n"
         "seen = []\n"
         "def crash(argv):\n"
