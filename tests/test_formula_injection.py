@@ -12,15 +12,21 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from types import MappingProxyType
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from cmtool.model.case import Case
 from cmtool.model.events import Event
 from cmtool.model.ids import new_id
 from cmtool.model.timefmt import parse_time
+from cmtool.reports.excel import write_workbook
+from cmtool.reports.jinja_env import make_environment
+from cmtool.reports.sheetspec import parse_spec
 from cmtool.services.context import commit_message, make_context
 from cmtool.store.transaction import transaction
 
@@ -46,6 +52,8 @@ OWASP = [
 # Independent of the code under test: what a spreadsheet would evaluate.
 DANGER = re.compile(r"^[ \u00a0\u3000]*[=+\-@\t\r\n＝＋－＠]")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+# What an xlsx file cannot hold (XML 1.0 allows tab, LF and CR of the C0 controls).
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 NOW = "2025-11-21T17:30:00+08:00"
 LATER = {"CMTOOL_NOW": "2025-12-02T17:30:00+08:00"}
 FIELDS = ("title", "customer", "contact", "product", "region", "assignee", "description", "root_cause")
@@ -181,3 +189,66 @@ def test_no_writer_bypasses_the_neutralising_module():
     assert not [
         str(p.relative_to(package)) for p in writers if "cellsafe" not in p.read_text(encoding="utf-8")
     ]
+
+
+# Text that may reach a cell: formula starts, leading spaces, control characters,
+# error-code look-alikes, long text, and anything else.
+CELL_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.builds(
+        lambda lead, start, rest: lead + start + rest,
+        st.text(alphabet=" \u00a0\u3000\t\r\n\x00\x07\x1b", max_size=3),
+        st.sampled_from(["=", "+", "-", "@", "＝", "＋", "－", "＠", "#N/A", "'", "", "a"]),
+        st.text(max_size=20),
+    ),
+    st.just("x" * 40000),
+)
+CELL_VALUES = st.one_of(
+    CELL_TEXT,
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+    st.datetimes(timezones=st.just(timezone.utc)),
+    st.lists(CELL_TEXT, max_size=3),
+)
+# The same value in a plain column and in one with a number format (every cell of
+# which is built and styled): the plain column must store exactly the same.
+SPEC = """
+sheets:
+  - name: Cells
+    rows: rows
+    columns:
+      - {header: Plain, value: row.v}
+      - {header: Styled, value: row.v, format: "@"}
+"""
+
+
+@settings(max_examples=30, deadline=None)
+@given(values=st.lists(CELL_VALUES, min_size=1, max_size=40))
+def test_xlsx_cells_of_any_value_are_inert_and_stored_alike_with_or_without_a_format(
+    values, tmp_path_factory
+):
+    target = tmp_path_factory.mktemp("xlsx") / "cells.xlsx"
+    env = make_environment([])
+    context = {"rows": [{"v": value} for value in values]}
+    write_workbook(parse_spec(SPEC, "spec"), env, context, target, timezone.utc, "spec")
+    sheet = load_workbook(target)["Cells"]
+    rows = list(sheet.iter_rows(min_row=2))
+    assert len(rows) == len(values)
+    for value, (plain, styled) in zip(values, rows, strict=True):
+        for cell in (plain, styled):
+            assert cell.data_type != "f", (value, cell.value)
+            if dangerous(cell.value):
+                assert cell.quotePrefix, (value, cell.value)
+            if isinstance(cell.value, str):
+                assert not CONTROL_CHARS.search(cell.value) and len(cell.value) <= 32767
+        if isinstance(value, datetime):  # styled in both columns ("@" shows it as a number)
+            assert plain.is_date and plain.number_format == "yyyy-mm-dd hh:mm"
+            continue
+        assert (plain.value, plain.data_type) == (styled.value, styled.data_type), value
+        if isinstance(value, str):
+            # XML reads a CR (alone or before LF) back as LF
+            kept = CONTROL_CHARS.sub("", value)[:32767].replace("\r\n", "\n").replace("\r", "\n")
+            assert plain.value == (kept or None)
+            assert plain.quotePrefix == styled.quotePrefix == bool(DANGER.match(kept))

@@ -20,7 +20,8 @@ from cmtool.model.case import Case
 from cmtool.model.events import UNDATED_NOTE, Event
 from cmtool.reports.facts import case_facts, truncate
 from cmtool.reports.fca import fca_return
-from cmtool.reports.kpis import group_kpis, movements, period_kpis
+from cmtool.reports.headline import TREND_PERIODS, trend
+from cmtool.reports.kpis import group_kpis, movements, movements_of, period_kpis
 from cmtool.reports.periods import Period, parse_period
 from cmtool.reports.sections import volumes
 from cmtool.reports.timing import KpiCalendar
@@ -168,3 +169,76 @@ def test_a_back_dated_filing_counts_in_the_period_it_is_dated_in():
         "reconciles": True,
     }
     assert movements([fact], mar.start, mar.end)["open_at_start"] == 1
+
+
+def by_definition(facts, start: datetime, end: datetime) -> dict:
+    """The reconciliation of ``[start, end)`` read straight from the definitions in
+    ``kpis`` (each case asked on its own; no shortcuts)."""
+    end = max(start, end)
+    flows = {
+        "open_at_start": sum(1 for f in facts if f.filed < start and f.open_before(start)),
+        "received": sum(1 for f in facts if start <= f.filed < end),
+        "reopened_in_period": sum(f.reopens_in(start, end) for f in facts),
+        "closed": sum(len(f.closures_in(start, end)) for f in facts),
+        "open_at_end": sum(1 for f in facts if f.filed < end and f.open_before(end)),
+    }
+    start_open, received, reopened, closed, end_open = flows.values()
+    return {**flows, "reconciles": start_open + received + reopened - closed == end_open}
+
+
+instants = st.floats(min_value=-24 * 60, max_value=24 * 220).map(lambda h: BASE + timedelta(hours=h))
+# Windows as callers make them (weeks or months end to end, the last one cut at the
+# evaluation time) and any others: overlapping, nested, empty, reversed, repeated,
+# bounds on an event's own instant, bounds in another time zone.
+chained = st.tuples(instants, st.sampled_from([1, 24, 24 * 7, 24 * 30]), st.integers(1, 12), instants).map(
+    lambda t: [
+        (t[0] + timedelta(hours=t[1] * i), min(t[0] + timedelta(hours=t[1] * (i + 1)), t[3]))
+        for i in range(t[2])
+    ]
+)
+loose = st.lists(st.tuples(instants, instants), min_size=1, max_size=8)
+ZONE = timezone(timedelta(hours=-5))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cases=cases_strategy,
+    as_at_hours=st.floats(min_value=0, max_value=24 * 200),
+    windows=st.one_of(chained, loose, st.tuples(chained, loose).map(lambda t: t[0] + t[1])),
+    on_events=st.booleans(),
+    zoned=st.booleans(),
+)
+def test_movements_of_many_windows_equal_each_window_by_definition(
+    cases, as_at_hours, windows, on_events, zoned
+):
+    as_at = BASE + timedelta(hours=as_at_hours)
+    facts = [case_facts(c, "GBP") for c in (truncate(c, as_at) for c in cases) if c is not None]
+    if on_events:  # bounds exactly on status changes, filings and closures
+        moments = sorted({m for f in facts for m in (f.filed, *f.status_times, *f.closures, *f.reopens)})
+        windows = windows + list(zip(moments, moments[1:], strict=False))
+    if zoned:
+        windows = [(start.astimezone(ZONE), end) for start, end in windows]
+    expected = [by_definition(facts, start, end) for start, end in windows]
+    assert movements_of(facts, windows) == expected
+    assert [movements(facts, start, end) for start, end in windows] == expected
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases=cases_strategy, as_at_hours=st.floats(min_value=24 * 30, max_value=24 * 200))
+def test_trend_counts_each_period_as_the_period_itself_does(cases, as_at_hours):
+    as_at = BASE + timedelta(hours=as_at_hours)
+    facts = [case_facts(c, "GBP") for c in (truncate(c, as_at) for c in cases) if c is not None]
+    month = parse_period(f"{as_at:%Y-%m}", UTC)
+    own = period_kpis(facts, month, as_at, CALENDAR)
+    rows = trend(facts, month, as_at, CALENDAR, {})
+    assert trend(facts, month, as_at, CALENDAR, {}, current=own) == rows
+    shown = [p for p in [*month.previous(TREND_PERIODS), month] if p.start < as_at]
+    assert [row["period"] for row in rows] == [p.label for p in shown]
+    for past, row in zip(shown, rows, strict=True):
+        if row["no_data"]:
+            continue
+        alone = period_kpis(facts, past, as_at, CALENDAR)
+        assert [row[name] for name in ("open_at_start", "received", "reopened", "closed", "open_at_end")] == [
+            alone[name] for name in FLOW
+        ]
+        assert row["within_8_weeks"] == alone["closed_within_8_weeks"]["rate"]

@@ -175,7 +175,7 @@ def build_context(
         "root_causes": _all_top(
             f.get("root_cause") for f in facts if f.closure_in(period.start, end) and f.get("root_cause")
         ),
-        "trend": trend(facts, period, as_at, calendar, clocks, _moment(first_filing), history),
+        "trend": trend(facts, period, as_at, calendar, clocks, _moment(first_filing), history, current=kpis),
         "fca": fca_return(facts, period, end, calendar, fca.regimes, fca.currency),
         "cases": CaseRows(received, lambda some: [_case_row(f, show_pii, end) for f in whole(some)]),
     }

@@ -1,9 +1,9 @@
 """What the dashboard shows beyond the reports' own figures, counted the same way.
 
-The weekly flow is ``kpis.movements`` over week-long windows (so a week's bars
-reconcile exactly as a month's do); the overdue board groups the open breached
-clocks of ``sections.breaches`` by team and person. Everything else on the
-dashboard is the report context as it is.
+The weekly flow is ``kpis.movements`` over week-long windows, all weeks counted in
+one pass (so a week's bars reconcile exactly as a month's do); the overdue board
+groups the open breached clocks of ``sections.breaches`` by team and person.
+Everything else on the dashboard is the report context as it is.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cmtool.reports.facts import CaseFacts
-from cmtool.reports.kpis import movements
+from cmtool.reports.kpis import movements_of
 
 WEEKS = 12
 
@@ -25,14 +25,13 @@ def weekly_flow(facts: Sequence[CaseFacts], as_at: datetime, weeks: int = WEEKS)
     local = as_at
     monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     first_filed = min((f.filed for f in facts), default=None)
+    starts = [monday - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+    windows = [(start, min(start + timedelta(weeks=1), as_at)) for start in starts]
     rows = []
-    for back in range(weeks - 1, -1, -1):
-        start = monday - timedelta(weeks=back)
-        end = min(start + timedelta(weeks=1), as_at)
+    for (start, end), flow in zip(windows, movements_of(facts, windows), strict=True):
         if first_filed is not None and start + timedelta(weeks=1) <= first_filed:
             rows.append({"week": start.date().isoformat(), "no_data": True, "partial": False})
             continue
-        flow = movements(facts, start, end)
         rows.append(
             {
                 "week": start.date().isoformat(),

@@ -17,11 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.chart import BarChart, LineChart, PieChart, Reference
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
 
 from cmtool.reports.excel_page import print_setup, title_lines, write_sign_off, write_title_block
 from cmtool.reports.sheetspec import Chart, Sheet, WorkbookSpec
 from cmtool.reports.tables import column_getters, iter_cells, sheet_rows
-from cmtool.store.cellsafe import xlsx_cell
+from cmtool.store.cellsafe import xlsx_cell, xlsx_value
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -39,8 +44,6 @@ def write_workbook(
     where: str,
     tick: Callable[[int], None] | None = None,
 ) -> None:
-    from openpyxl import Workbook
-
     book = Workbook(write_only=True)
     _set_properties(book, spec.properties)
     for index, sheet in enumerate(spec.sheets):
@@ -58,9 +61,6 @@ def _write_sheet(
     tick: Callable[[int], None] | None,
     sign_off: bool = False,
 ) -> None:
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
-
     rows = sheet_rows(env, sheet, context, where)
     getters = column_getters(env, sheet, where)
     page = book.create_sheet(sheet.name)
@@ -92,14 +92,19 @@ def _write_sheet(
     totals = [_Total(column.total) for column in sheet.columns]
     # ``format: row.key`` takes each row's number format from the row (mixed rows).
     per_row = [c.format[4:] if c.format and c.format.startswith("row.") else None for c in sheet.columns]
+    plan = [(key, None if key else column.format) for column, key in zip(sheet.columns, per_row, strict=True)]
+    summed = [(index, total) for index, total in enumerate(totals) if total.how is not None]
     cells = iter_cells(rows, getters, context)
     for count, (row, values) in enumerate(zip(rows, cells, strict=True), 1):
-        out = []
-        for column, key, total, value in zip(sheet.columns, per_row, totals, values, strict=True):
-            number_format = (row.get(key) if isinstance(row, dict) else None) if key else column.format
-            out.append(_cell(page, value, number_format, zone))
-            total.add(value)
-        page.append(out)
+        mapping = row if isinstance(row, dict) else {}
+        page.append(
+            [
+                _entry(page, value, mapping.get(key) if key else number_format, zone)
+                for (key, number_format), value in zip(plan, values, strict=True)
+            ]
+        )
+        for index, total in summed:
+            total.add(values[index])
         if tick and count % 500 == 0:
             tick(500)
     if tick:
@@ -128,9 +133,20 @@ def _write_sheet(
         )
 
 
-def _cell(page: Any, value: Any, number_format: str | None, zone: tzinfo) -> Any:
-
+def _entry(page: Any, value: Any, number_format: str | None, zone: tzinfo) -> Any:
+    """A table cell as ``append`` takes it: a styled cell when it has a number
+    format (dates and times always do), else the plain value when it is safe."""
     value = _excel_value(value, zone)
+    if number_format or isinstance(value, date):  # a datetime is a date too
+        return _styled(page, value, number_format)
+    return xlsx_value(page, value)
+
+
+def _cell(page: Any, value: Any, number_format: str | None, zone: tzinfo) -> Any:
+    return _styled(page, _excel_value(value, zone), number_format)
+
+
+def _styled(page: Any, value: Any, number_format: str | None) -> Any:
     cell = xlsx_cell(page, value)
     if number_format:
         cell.number_format = number_format
@@ -142,6 +158,11 @@ def _cell(page: Any, value: Any, number_format: str | None, zone: tzinfo) -> Any
 
 
 def _excel_value(value: Any, zone: tzinfo) -> Any:
+    kind = type(value)  # the common cases first, by exact type (a bool is not an int here)
+    if kind is str:
+        return _text(value)
+    if value is None or kind is int or kind is float:
+        return value
     if isinstance(value, datetime):
         # Excel has no time zones: show the local time of the report's zone.
         return value.astimezone(zone).replace(tzinfo=None) if value.tzinfo else value
@@ -153,14 +174,12 @@ def _excel_value(value: Any, zone: tzinfo) -> Any:
         return _text(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if value is None or isinstance(value, (int, float, date)):
+    if isinstance(value, (int, float, date)):
         return value
     return _text(str(value))
 
 
 def _text(value: str) -> str:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
     return ILLEGAL_CHARACTERS_RE.sub("", value)[:32767]
 
 
@@ -197,8 +216,6 @@ def _shift(cell: str, rows: int) -> str:
 
 
 def _chart(page: Any, sheet: Sheet, spec: Chart, count: int, header_row: int = 1) -> Any:
-    from openpyxl.chart import BarChart, LineChart, PieChart, Reference
-
     headers = [column.header for column in sheet.columns]
     if spec.type == "line":
         chart = LineChart()

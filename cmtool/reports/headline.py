@@ -9,7 +9,7 @@ from typing import Any
 
 from cmtool.reports.facts import CaseFacts, Filing
 from cmtool.reports.figures import rate
-from cmtool.reports.kpis import BusinessCalendar, ClockLookup, period_kpis
+from cmtool.reports.kpis import BusinessCalendar, ClockLookup, movements_of, period_kpis
 from cmtool.reports.periods import Period
 from cmtool.reports.wording import say, wording
 
@@ -114,20 +114,27 @@ def trend(
     clocks: ClockLookup,
     first_filing: datetime | None = None,
     history: Sequence[CaseFacts | Filing] | None = None,
+    current: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The headline figures of this period and the ones before it, oldest first.
     A period that ended before the first case ever filed has no data: its figures
-    are None (shown "no data"), not zero."""
+    are None (shown "no data"), not zero. ``current``: the KPIs of ``period`` when
+    the caller has them already."""
     if first_filing is None and facts:
         first_filing = min(f.filed for f in facts)
+    shown = [past for past in [*period.previous(TREND_PERIODS), period] if past.start < as_at]
+    counted = [p for p in shown if first_filing is not None and p.end > first_filing]
+    # The periods' movements in one pass over the facts, not one pass each.
+    flows = dict(zip(counted, movements_of(facts, [(p.start, p.until(as_at)) for p in counted]), strict=True))
     rows = []
-    for past in [*period.previous(TREND_PERIODS), period]:
-        if past.start >= as_at:
-            continue
-        if first_filing is None or past.end <= first_filing:
+    for past in shown:
+        if past not in flows:
             rows.append({"period": past.label, "no_data": True, **dict.fromkeys(TREND_FIGURES)})
             continue
-        kpis = period_kpis(facts, past, as_at, calendar, clocks, history=history)
+        if past == period and current is not None:
+            kpis = current
+        else:
+            kpis = period_kpis(facts, past, as_at, calendar, clocks, history=history, flows=flows[past])
         met = sum(c["met"] for c in kpis["sla"])
         missed = sum(c["missed"] for c in kpis["sla"])
         rows.append(

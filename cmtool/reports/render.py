@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from cmtool.reports.csvout import write_csv
-from cmtool.reports.excel import write_workbook
 from cmtool.reports.jinja_env import make_environment, render
 from cmtool.reports.library import ReportTemplate, check_format
 from cmtool.reports.sheetspec import parse_spec
@@ -38,6 +37,8 @@ def render_workbook(
     zone: tzinfo,
     tick: Tick | None = None,
 ) -> None:
+    from cmtool.reports.excel import write_workbook  # its spreadsheet library: only when needed
+
     file = check_format(template, "xlsx")
     where = f"templates/reports/{template.name}/{file}"
     env = make_environment([template.folder])

@@ -5,7 +5,8 @@ full-width forms East Asian input methods type, after any leading spaces) as a
 formula or a DDE command: ``=HYPERLINK(...)`` leaks data on a click,
 ``=cmd|' /C calc'!A0`` runs a program (OWASP, "CSV injection"). Customers write
 the text cmtool exports, so every CSV and xlsx writer puts its cells through
-``neutralise`` (CSV) or ``xlsx_cell`` (xlsx), both deciding with ``is_formula_like``:
+``neutralise`` (CSV) or ``xlsx_cell`` / ``xlsx_value`` (xlsx), all deciding with
+``is_formula_like``:
 
 - CSV: such text gets a leading apostrophe (OWASP's advice); ``cmtool import``
   removes it again (``restore``), so an export imports back unchanged.
@@ -77,3 +78,18 @@ def xlsx_cell(page: Any, value: Any) -> Any:
         cell.data_type = "s"
         cell.quotePrefix = True
     return cell
+
+
+# First characters of text that may be formula-like (its own start or a leading space).
+_RISKY_FIRST = frozenset(start[0] for start in FORMULA_STARTS) | frozenset(_LEADING_SPACE)
+
+
+def xlsx_value(page: Any, value: Any) -> Any:
+    """What a write-only sheet's ``append`` takes for ``value`` when the cell needs
+    no style: the value itself, or ``xlsx_cell``'s quoted text cell when it is text
+    that could be formula-like. openpyxl stores a plain value exactly as it would the
+    same value in a cell of its own, without building one per cell (the bulk of a
+    100,000-row sheet)."""
+    if type(value) is str and value[:1] not in _RISKY_FIRST:
+        return value
+    return xlsx_cell(page, value) if isinstance(value, str) else value
