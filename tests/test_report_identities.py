@@ -21,7 +21,8 @@ from cmtool.model.events import UNDATED_NOTE, Event
 from cmtool.reports.facts import case_facts, truncate
 from cmtool.reports.fca import fca_return
 from cmtool.reports.headline import TREND_PERIODS, trend
-from cmtool.reports.kpis import group_kpis, movements, movements_of, period_kpis
+from cmtool.reports.kpis import group_kpis, period_kpis
+from cmtool.reports.movements import movements, movements_by, movements_of
 from cmtool.reports.periods import Period, parse_period
 from cmtool.reports.sections import volumes
 from cmtool.reports.timing import KpiCalendar
@@ -221,6 +222,16 @@ def test_movements_of_many_windows_equal_each_window_by_definition(
     expected = [by_definition(facts, start, end) for start, end in windows]
     assert movements_of(facts, windows) == expected
     assert [movements(facts, start, end) for start, end in windows] == expected
+    # Groups: every case in one group per field, all fields counted in the one pass.
+    fields = ("category", "product")
+    grouped = movements_by(facts, windows, lambda f: [(name, f.get(name)) for name in fields])
+    members: dict = {}
+    for fact in facts:
+        for name in fields:
+            members.setdefault((name, fact.get(name)), []).append(fact)
+    assert grouped == {
+        key: [by_definition(group, start, end) for start, end in windows] for key, group in members.items()
+    }
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -31,7 +31,7 @@ from cmtool.reports.sections import (
     escalations,
     in_window,
     score_distribution,
-    volumes,
+    volumes_by,
 )
 
 CASE_FIELDS = (
@@ -153,7 +153,7 @@ def build_context(
         "about_rows": about_rows(report),
         "sign_off": SIGN_OFF,
         "data_quality": data_quality(facts, period, end),
-        "volumes": {field: volumes(facts, field, period, end) for field in VOLUME_FIELDS},
+        "volumes": volumes_by(facts, VOLUME_FIELDS, period, end),
         "category_labels": dict(category_labels or {}),
         "breaches": breaches(facts, clocks, period, end),
         "ageing": ageing(open_end, end),

@@ -1,6 +1,6 @@
 """What the dashboard shows beyond the reports' own figures, counted the same way.
 
-The weekly flow is ``kpis.movements`` over week-long windows, all weeks counted in
+The weekly flow is ``movements`` over week-long windows, all weeks counted in
 one pass (so a week's bars reconcile exactly as a month's do); the overdue board
 groups the open breached clocks of ``sections.breaches`` by team and person.
 Everything else on the dashboard is the report context as it is.
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cmtool.reports.facts import CaseFacts
-from cmtool.reports.kpis import movements_of
+from cmtool.reports.movements import movements_of
 
 WEEKS = 12
 

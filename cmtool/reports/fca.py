@@ -17,7 +17,8 @@ from typing import Any
 
 from cmtool.reports.facts import CaseFacts
 from cmtool.reports.figures import rate
-from cmtool.reports.kpis import EIGHT_WEEKS, BusinessCalendar, movements
+from cmtool.reports.kpis import EIGHT_WEEKS, BusinessCalendar
+from cmtool.reports.movements import movements
 from cmtool.reports.periods import Period
 
 COUNTS = (

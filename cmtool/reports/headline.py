@@ -9,7 +9,8 @@ from typing import Any
 
 from cmtool.reports.facts import CaseFacts, Filing
 from cmtool.reports.figures import rate
-from cmtool.reports.kpis import BusinessCalendar, ClockLookup, movements_of, period_kpis
+from cmtool.reports.kpis import BusinessCalendar, ClockLookup, period_kpis
+from cmtool.reports.movements import movements_of
 from cmtool.reports.periods import Period
 from cmtool.reports.wording import say, wording
 

@@ -24,22 +24,20 @@ Definitions (docs/reports.md repeats them for readers):
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from itertools import accumulate
 from typing import Any, Protocol
 
 from cmtool.model.timefmt import parse_time
-from cmtool.reports.facts import OPEN, CaseFacts, Filing
+from cmtool.reports.facts import CaseFacts, Filing
 from cmtool.reports.figures import nps, rate, summary
+from cmtool.reports.movements import FLOW_NAMES, movements
 from cmtool.reports.periods import Period
 
 HOUR = 3600.0
 EIGHT_WEEKS = timedelta(weeks=8)
 REPEAT_WINDOW = timedelta(days=90)
-FLOW_NAMES = ("open_at_start", "received", "reopened_in_period", "closed", "open_at_end")
 TOP = 5
 
 
@@ -63,7 +61,7 @@ def period_kpis(
 ) -> dict[str, Any]:
     """Every KPI of ``period`` over ``facts``; ``history`` (``facts`` and every case
     filed in the 90 days before the period) feeds repeats. ``flows``: the period's
-    :func:`movements` over ``facts``, when counted already (:func:`movements_of`)."""
+    ``movements`` over ``facts``, when counted already (``movements_of``)."""
     start, end = period.start, period.until(as_at)
     history = facts if history is None else history
     facts = [f for f in facts if f.active_during(start, end)]
@@ -133,73 +131,6 @@ def period_kpis(
         "top_categories": top(f.get("category", "(none)") for f in received),
         "top_root_causes": top(f.get("root_cause") for f in _cases(closed) if f.get("root_cause")),
     }
-
-
-def movements(facts: Iterable[CaseFacts], start: datetime, end: datetime) -> dict[str, Any]:
-    """The five figures of the reconciliation, counted the one way every report uses:
-    open at start + received + reopened - closed = open at end."""
-    return movements_of(facts, [(start, end)])[0]
-
-
-def movements_of(
-    facts: Iterable[CaseFacts], windows: Sequence[tuple[datetime, datetime]]
-) -> list[dict[str, Any]]:
-    """:func:`movements` of each ``(start, end)`` window (an end before its start is
-    the start), from one pass over ``facts``: a dashboard's weeks or a trend's months
-    cost about what one window does.
-
-    The windows' bounds cut time into slices. Each fact adds its filing, closures
-    and reopens to the slice they fall in, and each stretch of its status timeline
-    spent in an open status to the bounds it covers (``open_before`` of a bound:
-    the status of the last change strictly before it). A window's flows are the
-    sums over its slices; its open at start and end are read at its two bounds."""
-    spans = [(start, max(start, end)) for start, end in windows]
-    bounds = sorted({moment for span in spans for moment in span})
-    if not bounds:
-        return []
-    first, last, size = bounds[0], bounds[-1], len(bounds) + 1
-    received, reopened, closed = [0] * size, [0] * size, [0] * size
-    opened = [0] * size  # differences: open at bound j = opened[0] + ... + opened[j]
-    for fact in facts:
-        times, values = fact.status_times, fact.status_values
-        # Filed after every window, or quiet since before them (most of a long
-        # history): nothing to place, but open at every bound if it stayed open.
-        if fact.filed >= last or (times and times[-1] < first):
-            if fact.filed < last and values[-1] in OPEN:
-                opened[0] += 1
-            continue
-        received[bisect_right(bounds, fact.filed)] += 1
-        for moment in fact.reopens:
-            reopened[bisect_right(bounds, moment)] += 1
-        for moment in fact.closures:
-            closed[bisect_right(bounds, moment)] += 1
-        for index, value in enumerate(values):
-            if value in OPEN:  # open from times[index] until the next change (or ever after)
-                nxt = index + 1
-                opened[bisect_right(bounds, times[index])] += 1
-                opened[bisect_right(bounds, times[nxt]) if nxt < len(times) else len(bounds)] -= 1
-    # Index i of received/closed/reopened is the slice [bounds[i - 1], bounds[i])
-    # (0: before the first bound; len(bounds): from the last one on).
-    open_at = list(accumulate(opened))
-    received_to, reopened_to, closed_to = (
-        list(accumulate(counts)) for counts in (received, reopened, closed)
-    )
-    rows = []
-    for start, end in spans:
-        a, b = bisect_left(bounds, start), bisect_left(bounds, end)
-        row = {
-            "open_at_start": open_at[a],
-            "received": received_to[b] - received_to[a],
-            "reopened_in_period": reopened_to[b] - reopened_to[a],
-            "closed": closed_to[b] - closed_to[a],
-            "open_at_end": open_at[b],
-        }
-        row["reconciles"] = (
-            row["open_at_start"] + row["received"] + row["reopened_in_period"] - row["closed"]
-            == row["open_at_end"]
-        )
-        rows.append(row)
-    return rows
 
 
 def redress_totals(facts: Iterable[CaseFacts]) -> list[dict[str, Any]]:
