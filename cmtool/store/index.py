@@ -399,7 +399,13 @@ def broken_files(ws: Workspace, conn: sqlite3.Connection | None = None) -> list[
     """(path, error) of every case file the index could not read, from a current index
     (``conn``: one just refreshed)."""
     conn = conn or refresh(ws)[0]
-    return conn.execute("SELECT path, error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
+    return _broken_rows(conn)
+
+
+def _broken_rows(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    # Sorted here, not by SQL: ORDER BY path makes SQLite walk every row in path
+    # order instead of the few in the partial index cases_broken (25 ms at 100k).
+    return sorted(conn.execute("SELECT path, error FROM cases WHERE error IS NOT NULL"))
 
 
 def raise_broken(conn: sqlite3.Connection, skip_broken: bool = False) -> None:
@@ -407,10 +413,10 @@ def raise_broken(conn: sqlite3.Connection, skip_broken: bool = False) -> None:
     sweeps, listings and reports skip it (``skip_broken``) and report it apart."""
     if skip_broken:
         return
-    broken = conn.execute("SELECT error FROM cases WHERE error IS NOT NULL ORDER BY path").fetchall()
+    broken = _broken_rows(conn)
     if broken:
         more = f" (and {len(broken) - 1} more broken files)" if len(broken) > 1 else ""
-        raise DataError(f"{broken[0][0]}{more}", hint="fix it, then see all with: cmtool validate")
+        raise DataError(f"{broken[0][1]}{more}", hint="fix it, then see all with: cmtool validate")
 
 
 def _status_clause(statuses: Collection[str] | None) -> tuple[str, list[Any]]:
