@@ -221,6 +221,7 @@ sheets:
     columns:
       - {header: Plain, value: row.v}
       - {header: Styled, value: row.v, format: "@"}
+      - {header: Row, value: row.n}
 """
 
 
@@ -231,12 +232,13 @@ def test_xlsx_cells_of_any_value_are_inert_and_stored_alike_with_or_without_a_fo
 ):
     target = tmp_path_factory.mktemp("xlsx") / "cells.xlsx"
     env = make_environment([])
-    context = {"rows": [{"v": value} for value in values]}
+    context = {"rows": [{"v": value, "n": number} for number, value in enumerate(values)]}
     write_workbook(parse_spec(SPEC, "spec"), env, context, target, timezone.utc, "spec")
     sheet = load_workbook(target)["Cells"]
     rows = list(sheet.iter_rows(min_row=2))
     assert len(rows) == len(values)
-    for value, (plain, styled) in zip(values, rows, strict=True):
+    for number, (value, (plain, styled, row)) in enumerate(zip(values, rows, strict=True)):
+        assert row.value == number
         for cell in (plain, styled):
             assert cell.data_type != "f", (value, cell.value)
             if dangerous(cell.value):

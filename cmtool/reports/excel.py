@@ -134,8 +134,11 @@ def _write_sheet(
 
 
 def _entry(page: Any, value: Any, number_format: str | None, zone: tzinfo) -> Any:
-    """A table cell as ``append`` takes it: a styled cell when it has a number
-    format (dates and times always do), else the plain value when it is safe."""
+    """A table cell as ``append`` takes it: nothing when empty (a blank needs no
+    number format), a styled cell when it has a number format (dates and times
+    always do), else the plain value when it is safe."""
+    if value is None:
+        return None
     value = _excel_value(value, zone)
     if number_format or isinstance(value, date):  # a datetime is a date too
         return _styled(page, value, number_format)
