@@ -183,11 +183,15 @@ def sla_compliance(
     table: dict[str, Counter] = {}
     for fact in facts:
         for clock in clocks.get(fact.id, ()):
-            counts = table.setdefault(clock.clock, Counter())
-            stopped = _moment(clock.stopped_at)
-            if clock.state in ("met", "missed") and stopped and start <= stopped < end:
-                counts[clock.state] += 1
-            elif clock.state == "breached":
+            counts = table.get(clock.clock)
+            if counts is None:  # (not setdefault: a Counter per clock is most of the time)
+                counts = table[clock.clock] = Counter()
+            state = clock.state
+            if state == "met" or state == "missed":
+                stopped = _moment(clock.stopped_at)
+                if stopped and start <= stopped < end:
+                    counts[state] += 1
+            elif state == "breached":
                 counts["breached_open"] += 1
     return [
         {
