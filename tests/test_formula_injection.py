@@ -240,7 +240,7 @@ def test_xlsx_cells_of_any_value_are_inert_and_stored_alike_with_or_without_a_fo
     for number, (value, (plain, styled, row)) in enumerate(zip(values, rows, strict=True)):
         assert row.value == number
         for cell in (plain, styled):
-            assert cell.data_type != "f", (value, cell.value)
+            assert cell.data_type not in ("f", "e"), (value, cell.value)
             if dangerous(cell.value):
                 assert cell.quotePrefix, (value, cell.value)
             if isinstance(cell.value, str):
@@ -254,3 +254,14 @@ def test_xlsx_cells_of_any_value_are_inert_and_stored_alike_with_or_without_a_fo
             kept = CONTROL_CHARS.sub("", value)[:32767].replace("\r\n", "\n").replace("\r", "\n")
             assert plain.value == (kept or None)
             assert plain.quotePrefix == styled.quotePrefix == bool(DANGER.match(kept))
+
+
+def test_text_that_spells_an_excel_error_stays_text(tmp_path):
+    values = ["#N/A", "#DIV/0!", "#REF!", "#NAME?", "#VALUE!", "#NULL!", "#NUM!", "#1 priority"]
+    target = tmp_path / "errors.xlsx"
+    context = {"rows": [{"v": value, "n": number} for number, value in enumerate(values)]}
+    write_workbook(parse_spec(SPEC, "spec"), make_environment([]), context, target, timezone.utc, "spec")
+    rows = list(load_workbook(target)["Cells"].iter_rows(min_row=2))
+    assert [(plain.value, plain.data_type, styled.value, styled.data_type) for plain, styled, _n in rows] == [
+        (value, "s", value, "s") for value in values
+    ]

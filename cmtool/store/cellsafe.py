@@ -70,18 +70,22 @@ def csv_writer(handle: IO[str], **options: Any) -> SafeCsvWriter:
 
 def xlsx_cell(page: Any, value: Any) -> Any:
     """An openpyxl write-only cell; formula-like text is stored as quoted text
-    (openpyxl would otherwise store any string starting with ``=`` as a formula)."""
+    (openpyxl would otherwise store any string starting with ``=`` as a formula),
+    and text that spells an Excel error (``#N/A``) as the text a customer wrote."""
     from openpyxl.cell import WriteOnlyCell
 
     cell = WriteOnlyCell(page, value=value)
     if isinstance(value, str) and (is_formula_like(value) or cell.data_type == "f"):
         cell.data_type = "s"
         cell.quotePrefix = True
+    elif cell.data_type == "e":
+        cell.data_type = "s"
     return cell
 
 
-# First characters of text that may be formula-like (its own start or a leading space).
-_RISKY_FIRST = frozenset(start[0] for start in FORMULA_STARTS) | frozenset(_LEADING_SPACE)
+# First characters of text that may be formula-like (its own start or a leading
+# space) or an Excel error code.
+_RISKY_FIRST = frozenset(start[0] for start in FORMULA_STARTS) | frozenset(_LEADING_SPACE + "#")
 
 
 def xlsx_value(page: Any, value: Any) -> Any:
