@@ -204,7 +204,9 @@ def _sweep_facts(chosen: ToTime, rules: Rules, now: datetime) -> tuple[SweepResu
     for case_id, path, facts in chosen.facts:
         answer = answers[path]
         if answer is None:
-            _add(result, due_by_case, case_id, *_check_case(cases[path], rules, now))
+            case = cases.get(path)
+            if case is not None:  # None: a commit meanwhile removed it; the next sweep sees that
+                _add(result, due_by_case, case_id, *_check_case(case, rules, now))
             continue
         about = facts[1]
         fired = {clock: set(steps) for clock, steps in about["fired"].items()}
