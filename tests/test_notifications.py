@@ -377,3 +377,54 @@ def test_a_failed_message_whose_channel_left_the_rules_is_dropped_once(ws, cli, 
     _result, sent, _summary = sweep(cli, ws, QUIET_AT)
     assert sent == []
     assert [path for path, _body in seen.posts].count("/teams") == 0
+
+
+def test_each_reader_is_told_only_what_their_role_may_read(ws, cli, inbox, hooks, critical):
+    """privacy.need_to_know reaches notifications: an agent who may not read the
+    customer's details or the notes gets them masked, a manager (no limit) in
+    clear, and a chat channel, whose readers are unknown, what every role may read."""
+    rules = ws / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    assert "    agent: [customer, contact, description, notes, resolution]\n" in text
+    rules.write_text(
+        text.replace("agent: [customer, contact, description, notes", "agent: [description"), "utf-8"
+    )
+    messages = ws / "templates" / "messages"
+    messages.mkdir(parents=True, exist_ok=True)
+    (messages / "assigned.en.txt.j2").write_text(
+        "Subject: {{ case.id }} to {{ case.assignee }}\n\n"
+        "Customer: {{ case.customer }} / {{ case.contact }}\nReason: {{ reason }}\n",
+        encoding="utf-8",
+    )
+    git(ws, "add", "-A")
+    git(ws, "commit", "-qm", "agents see no customer details; a template that would show them")
+    filed = cli(
+        "file",
+        "--title",
+        "Kettle sparks",
+        "--channel",
+        "phone",
+        "--customer",
+        "Zhang Wei",
+        "--contact",
+        "13800138000",
+        "--actor",
+        "dana",
+        cwd=ws,
+    )
+    assert filed.code == 0, filed.err
+    case_id = filed.out.strip()
+    inbox.mails.clear()
+    hooks[0].posts.clear()
+    for to in ("li.na", "omar"):
+        done = cli(
+            "escalate", case_id, "--to", to, "--reason", "Zhang Wei rang twice", "--actor", "dana", cwd=ws
+        )
+        assert done.code == 0 and f"notified {to}@example.com (email)" in done.err, done.err
+    bodies = {str(m["To"]): m.get_content().replace("\r\n", "\n") for m in inbox.mails}
+    assert "Customer: [masked] / [masked]\nReason: [masked]" in bodies["li.na@example.com"]
+    assert "Customer: Zhang Wei / 13800138000\nReason: Zhang Wei rang twice" in bodies["omar@example.com"]
+    posted = json.dumps([body for _path, body in hooks[0].posts], ensure_ascii=False)
+    assert hooks[0].posts and "[masked]" in posted
+    assert "Zhang Wei" not in posted and "13800138000" not in posted
+    assert cli("audit", "verify", cwd=ws).code == 0

@@ -19,7 +19,16 @@ from cmtool.model.events import Event
 from cmtool.model.privacy import MASKED, NOTES
 from cmtool.store.workspace import Workspace
 
-__all__ = ["MASKED", "hidden_for", "mask", "masked_case", "masked_for", "masked_row", "refuse_hidden"]
+__all__ = [
+    "MASKED",
+    "hidden_for",
+    "hidden_from_anyone",
+    "mask",
+    "masked_case",
+    "masked_for",
+    "masked_row",
+    "refuse_hidden",
+]
 
 
 def hidden_for(ws: Workspace, actor: str) -> frozenset[str]:
@@ -35,6 +44,24 @@ def hidden_for(ws: Workspace, actor: str) -> frozenset[str]:
 
         return sealer_for(ws).personal
     return frozenset() if visible is None else policy.personal - visible
+
+
+def hidden_from_anyone(ws: Workspace) -> frozenset[str]:
+    """The personal fields some role may not read: what a reader of unknown role,
+    such as a team's chat channel, is not shown."""
+    from cmtool.services.privacy import policy_of
+
+    try:
+        policy = policy_of(ws)
+    except DataError:
+        from cmtool.store.personal import sealer_for
+
+        return sealer_for(ws).personal
+    hidden: set[str] = set()
+    for role in policy.need_to_know:
+        visible = policy.visible(role)
+        hidden |= set() if visible is None else policy.personal - visible
+    return frozenset(hidden)
 
 
 def mask(value: Any, name: str, hidden: Collection[str]) -> Any:
@@ -67,8 +94,7 @@ def masked_for(ws: Workspace, actor: str, case: Case) -> Case:
 
 def _masked_event(event: Event, hidden: frozenset[str]) -> Event:
     changes = {name: tuple(mask(v, name, hidden) for v in pair) for name, pair in event.changes.items()}
-    # A note a rule wrote (routing, a ladder) is the tool's text, not the customer's.
-    note = mask(event.note, NOTES, hidden) if event.rule is None else event.note
+    note = masked_note(event, hidden)
     return Event(
         event.at, event.actor, event.action, MappingProxyType(changes), note, event.rule, event.details
     )
@@ -97,3 +123,9 @@ def refuse_hidden(used: Collection[str], hidden: Collection[str], what: str) -> 
             "(privacy.need_to_know in rules.yaml)",
             hint="ask someone whose role may, or leave that out",
         )
+
+
+def masked_note(event: Event, hidden: Collection[str]) -> str | None:
+    """An event's note as a reader who may not see ``hidden`` sees it. A note a rule
+    wrote (routing, a ladder) is the tool's text, not the customer's."""
+    return mask(event.note, NOTES, hidden) if event.rule is None else event.note

@@ -11,8 +11,9 @@ the failure, so the retry says what the first attempt would have said).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from cmtool.rules.build_notify import NotifySettings
 from cmtool.rules.loader import load_rules
 from cmtool.rules.model import Rules
 from cmtool.services.context import Context
+from cmtool.services.need_to_know import hidden_for, hidden_from_anyone, masked_note, masked_row
 from cmtool.store.lock import workspace_lock
 from cmtool.store.statefiles import append_lines, read_lines, state_dir
 from cmtool.store.workspace import Workspace
@@ -75,16 +77,8 @@ def step_messages(
         if event not in settings.events:
             continue
         case = {"id": step.case_id, **cases.get(step.case_id, {})}
-        context = {
-            "case": case,
-            "clock": step.clock,
-            "rung": step.step.name,
-            "level": step.step.level,
-            "state": step.state,
-            "due_at": step.due_at,
-            "notify": list(step.notify),
-            "now": now,
-        }
+
+        render = partial(_sla_alert, ws, settings.language, now, case, step)
         facts = {
             "case_id": step.case_id,
             "clock": step.clock,
@@ -93,11 +87,26 @@ def step_messages(
             "due_at": step.due_at,
             "notify": list(step.notify),
         }
-        subject, body = _render(ws, f"sla_alert.{settings.language}.txt.j2", context)
-        sent, missing = _addressed(rules, settings, step.notify, subject, body, facts)
+        sent, missing = _addressed(ws, rules, settings, step.notify, render, facts)
         out += sent
         unreachable += missing
     return out, unreachable
+
+
+def _sla_alert(
+    ws: Workspace, language: str, now: str, case: Mapping[str, Any], step: DueStep, hidden: frozenset[str]
+) -> tuple[str, str]:
+    context = {
+        "case": masked_row(case, hidden),
+        "clock": step.clock,
+        "rung": step.step.name,
+        "level": step.step.level,
+        "state": step.state,
+        "due_at": step.due_at,
+        "notify": list(step.notify),
+        "now": now,
+    }
+    return _render(ws, f"sla_alert.{language}.txt.j2", context)
 
 
 def action_messages(ws: Workspace, rules: Rules, case: Case, event: Event, now: str) -> list[Message]:
@@ -106,38 +115,47 @@ def action_messages(ws: Workspace, rules: Rules, case: Case, event: Event, now: 
     if settings is None or event.action not in settings.events or "assignee" not in event.changes:
         return []
     owner = event.changes["assignee"][1]
-    context = {
-        "case": {"id": case.id, **case.state},
-        "action": event.action,
-        "actor": event.actor,
-        "reason": event.note,
-        "at": event.at,
-        "now": now,
-    }
+
+    def render(hidden: frozenset[str]) -> tuple[str, str]:
+        context = {
+            "case": {"id": case.id, **masked_row(case.state, hidden)},
+            "action": event.action,
+            "actor": event.actor,
+            "reason": masked_note(event, hidden),
+            "at": event.at,
+            "now": now,
+        }
+        return _render(ws, f"assigned.{settings.language}.txt.j2", context)
+
     facts = {"case_id": case.id, "clock": "-", "rung": f"{event.action}@{event.at}", "assignee": owner}
-    subject, body = _render(ws, f"assigned.{settings.language}.txt.j2", context)
-    return _addressed(rules, settings, (owner,), subject, body, facts)[0]
+    return _addressed(ws, rules, settings, (owner,), render, facts)[0]
 
 
 def _addressed(
+    ws: Workspace,
     rules: Rules,
     settings: NotifySettings,
     names: Iterable[str],
-    subject: str,
-    body: str,
+    render: Callable[[frozenset[str]], tuple[str, str]],
     facts: Mapping[str, Any],
 ) -> tuple[list[Message], list[Message]]:
+    """A message per person, rendered with what their role may read
+    (privacy.need_to_know), and per chat webhook, rendered with what every role
+    may read: a channel's readers are not known."""
     frozen = MappingProxyType(dict(facts))
     out, missing = [], []
     if settings.email is not None:
         for name in names:
+            subject, body = render(hidden_for(ws, name))
             person = rules.people.get(name)
             if person is not None and person.email:
                 out.append(Message("email", person.email, subject, body, frozen))
             else:
                 missing.append(Message("email", name, subject, body, frozen))
-    for hook in settings.webhooks:
-        out.append(Message(f"webhook:{hook.name}", hook.name, subject, body, frozen))
+    if settings.webhooks:
+        subject, body = render(hidden_from_anyone(ws))
+        for hook in settings.webhooks:
+            out.append(Message(f"webhook:{hook.name}", hook.name, subject, body, frozen))
     return out, missing
 
 
