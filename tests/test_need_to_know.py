@@ -135,3 +135,31 @@ def test_export_masks_personal_data_unless_opened_and_records_who_opened_it(cli,
         "survey_comment",
     ]
     assert cli("audit", "verify", cwd=root, env=env).code == 0
+
+
+def test_attachment_names_are_masked_where_the_notes_are(cli, tmp_path):
+    """A file's name (a customer's letter) is sealed with the notes, so a role that
+    may not read the notes sees it masked in show, history and attachments."""
+    keys = tmp_path / "keys.sqlite"
+    root = sealed_workspace(cli, tmp_path, keys)
+    first, _second = file_story(cli, root, keys)
+    _agents_see_only_contacts(root)
+    letter = tmp_path / "Zhang-Wei-complaint-letter.txt"
+    letter.write_text("Dear team, my charger burned.\n", encoding="utf-8")
+    env = {"CMTOOL_KEY_STORE": str(keys), "CMTOOL_NOW": "2025-11-20T09:00:00+08:00"}
+
+    def run(*args: str, actor: str = "alice"):
+        done = cli(*args, "--actor", actor, cwd=root, env=env)
+        assert done.code == 0, done.err
+        return done.out
+
+    run("attach", first, str(letter), actor="dana")
+    for shown in (
+        run("show", first, "--json"),
+        run("history", first, "--json"),
+        run("attachments", first, "--json"),
+    ):
+        assert letter.name not in shown and "[masked]" in shown
+    assert letter.name in run("attachments", first, "--json", actor="dana")
+    assert letter.name in run("show", first, "--json", actor="dana")
+    assert cli("audit", "verify", cwd=root, env=env).code == 0

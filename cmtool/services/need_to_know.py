@@ -95,14 +95,27 @@ def masked_for(ws: Workspace, actor: str, case: Case) -> Case:
 def _masked_event(event: Event, hidden: frozenset[str]) -> Event:
     changes = {name: tuple(mask(v, name, hidden) for v in pair) for name, pair in event.changes.items()}
     note = masked_note(event, hidden)
-    return Event(
-        event.at, event.actor, event.action, MappingProxyType(changes), note, event.rule, event.details
-    )
+    details = MappingProxyType(masked_files(event.details, hidden))
+    return Event(event.at, event.actor, event.action, MappingProxyType(changes), note, event.rule, details)
+
+
+def masked_files(event: Mapping[str, Any], hidden: Collection[str]) -> dict[str, Any]:
+    """``event`` (its details, or the event as a file holds it) with the names of the
+    files it attached masked when the notes are hidden: a name (a customer's letter)
+    is personal whenever the notes are, and sealed with them."""
+    out = dict(event)
+    files = event.get("files")
+    if NOTES in hidden and isinstance(files, (list, tuple)):
+        out["files"] = [
+            {**f, "name": MASKED} if isinstance(f, Mapping) and f.get("name") is not None else f
+            for f in files
+        ]
+    return out
 
 
 def masked_event_dict(event: Mapping[str, Any], hidden: Collection[str]) -> dict[str, Any]:
     """An event as a file holds it (``changes: {field: [old, new]}``), masked."""
-    out = dict(event)
+    out = masked_files(event, hidden)
     changes = event.get("changes")
     if isinstance(changes, Mapping):
         out["changes"] = {
