@@ -264,3 +264,25 @@ def test_a_store_file_made_by_its_first_key_opens_that_key(tmp_path):
     made = store.create("C-251103-AAAAAAA", "2025-11-03T09:00:00+08:00")
     assert len(made) == 32 and store.get("C-251103-AAAAAAA") == made
     assert SqliteKeyStore(tmp_path / "keys.sqlite").get("C-251103-AAAAAAA") == made
+
+
+def test_doctor_says_when_this_clone_cannot_open_the_key_store(cli, tmp_path):
+    keys = tmp_path / "keys.sqlite"
+    root = sealed_workspace(cli, tmp_path, keys)
+    file_story(cli, root, keys)
+    dana, omar = _people(tmp_path, keys)
+
+    def findings(env) -> dict[str, str]:
+        done = cli("doctor", "--json", cwd=root, env=env)
+        return {f["code"]: f["message"] for f in json.loads(done.out)["findings"]}
+
+    assert "KEY_STORE_UNAVAILABLE" not in findings(dana)
+    assert cli("privacy", "members", "add", "dana", _keygen(cli, dana), cwd=root, env=dana).code == 0
+    assert "KEY_STORE_UNAVAILABLE" not in findings(dana)
+    _keygen(cli, omar)  # an identity, but not a member
+    locked = findings(omar)
+    assert "not a member" in locked["KEY_STORE_UNAVAILABLE"]
+    done = cli("doctor", cwd=root, env=omar)
+    assert done.code == 1 and "privacy members add" in done.out + done.err
+    elsewhere = findings({**dana, "CMTOOL_KEY_STORE": str(tmp_path / "share" / "keys.sqlite")})
+    assert "does not exist" in elsewhere["KEY_STORE_UNAVAILABLE"]

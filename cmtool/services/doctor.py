@@ -17,6 +17,7 @@ from cmtool.services.context import Context, commit_message
 from cmtool.store import health
 from cmtool.store import remote as remote_git
 from cmtool.store.lock import workspace_lock
+from cmtool.store.personal import key_store_problem
 from cmtool.store.transaction import JOURNAL, recover
 
 
@@ -158,6 +159,18 @@ def doctor(ctx: Context, repair: bool = False) -> DoctorReport:
                 f"case-file merge driver not registered: {', '.join(missing)}",
                 repair,
                 "registered" if repair else "run cmtool install",
+            )
+        )
+    key_problem = key_store_problem(ws)
+    if key_problem:
+        add(
+            Finding(
+                "KEY_STORE_UNAVAILABLE",
+                f"the key store cannot be opened: {key_problem}",
+                False,
+                "sealed personal data reads [sealed] and new personal data cannot be sealed: "
+                "point CMTOOL_KEY_STORE at the team's store, or ask a member to add you "
+                "(cmtool privacy members add); docs/privacy.md",
             )
         )
     if shutil.which("cmtool") is None:

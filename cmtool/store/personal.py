@@ -153,3 +153,21 @@ def key_store_label(sealer: Sealer) -> str:
         return f"none ({keys.why})"
     label = getattr(keys, "label", None)  # optional for a plugin
     return label() if callable(label) else f"{type(keys).__module__}.{type(keys).__qualname__}"
+
+
+def key_store_problem(ws: Workspace) -> str | None:
+    """Why this clone cannot open the key store rules.yaml names (its sealed personal
+    data then reads ``[sealed]`` and new data cannot be sealed), or None: it opens,
+    or no key store is named."""
+    if read_settings(ws).key_store is None:
+        return None
+    keys = sealer_for(ws).keys
+    if isinstance(keys, NoKeys):
+        return keys.why
+    if isinstance(keys, SqliteKeyStore):
+        if not keys.path.exists():
+            return f"key store {keys.path} does not exist here"
+        keys.key_ids()  # reads the store and opens the team key with this user's identity
+        if keys.locked is not None:
+            return str(keys.locked) + (f" ({keys.locked.hint})" if keys.locked.hint else "")
+    return None
