@@ -9,15 +9,18 @@ refused, so a person cannot find cases by a value they may not read.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cmtool.errors import DataError, Refused
 from cmtool.model.case import Case
 from cmtool.model.events import Event
 from cmtool.model.privacy import MASKED, NOTES
 from cmtool.store.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cmtool.rules.privacy import PrivacyPolicy
 
 __all__ = [
     "MASKED",
@@ -34,33 +37,31 @@ __all__ = [
 def hidden_for(ws: Workspace, actor: str) -> frozenset[str]:
     """The personal fields (``notes``: the notes of events) ``actor``'s role may
     not read; empty when they may read them all."""
-    from cmtool.services.privacy import policy_of, role_of
+    from cmtool.services.privacy import role_of
 
-    try:
-        policy = policy_of(ws)
-        visible = policy.visible(role_of(ws, actor))
-    except DataError:  # rules.yaml is broken: nobody's rights are known, so hide all
-        from cmtool.store.personal import sealer_for
-
-        return sealer_for(ws).personal
-    return frozenset() if visible is None else policy.personal - visible
+    return _hidden(ws, lambda _policy: [role_of(ws, actor)])
 
 
 def hidden_from_anyone(ws: Workspace) -> frozenset[str]:
     """The personal fields some role may not read: what a reader of unknown role,
     such as a team's chat channel, is not shown."""
+    return _hidden(ws, lambda policy: list(policy.need_to_know))
+
+
+def _hidden(ws: Workspace, roles: Callable[[PrivacyPolicy], list[str | None]]) -> frozenset[str]:
+    """The personal fields at least one of ``roles`` may not read."""
     from cmtool.services.privacy import policy_of
 
     try:
         policy = policy_of(ws)
-    except DataError:
+        hidden: set[str] = set()
+        for role in roles(policy):
+            visible = policy.visible(role)
+            hidden |= set() if visible is None else policy.personal - visible
+    except DataError:  # rules.yaml is broken: nobody's rights are known, so hide all
         from cmtool.store.personal import sealer_for
 
         return sealer_for(ws).personal
-    hidden: set[str] = set()
-    for role in policy.need_to_know:
-        visible = policy.visible(role)
-        hidden |= set() if visible is None else policy.personal - visible
     return frozenset(hidden)
 
 
