@@ -308,7 +308,7 @@ def imap_server():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def test_imap_takes_unseen_mail_and_marks_it_seen(ws, cli, imap_server):
+def test_imap_takes_new_mail_even_when_someone_read_it_first(ws, cli, imap_server):
     import imaplib
 
     port, deliver = imap_server
@@ -343,6 +343,23 @@ def test_imap_takes_unseen_mail_and_marks_it_seen(ws, cli, imap_server):
     second = json.loads(cli("intake", "mail", "--imap", "--json", cwd=ws, env=env).out)
     assert len(second["filed"]) == 1 and second["skipped"] == [] and second["duplicates"] == []
     assert show(cli, ws, second["filed"][0])["title"] == "账单金额错误"
+    # Someone opens a new complaint in their mail client before the cron run: it is
+    # marked seen, and is taken all the same (new is what came after the last run).
+    deliver(
+        message("Dai Lu <dai@example.cn>", "Refund never arrived", "Still waiting.", "<imap-3@example.cn>"),
+        message("Eli Ma <eli@example.cn>", "Wrong size", "Sent size M, ordered L.", "<imap-4@example.cn>"),
+    )
+    server = imaplib.IMAP4("127.0.0.1", port)
+    server.login("complaints", "imap-secret")
+    server.select("INBOX")
+    unseen = server.uid("SEARCH", None, "UNSEEN")[1][0].split()
+    assert len(unseen) == 2
+    server.uid("STORE", unseen[0], "+FLAGS", "(\\Seen)")
+    server.logout()
+    third = json.loads(cli("intake", "mail", "--imap", "--json", cwd=ws, env=env).out)
+    assert sorted(show(cli, ws, i)["title"] for i in third["filed"]) == ["Refund never arrived", "Wrong size"]
+    fourth = json.loads(cli("intake", "mail", "--imap", "--json", cwd=ws, env=env).out)
+    assert fourth["filed"] == [] and fourth["duplicates"] == [] and fourth["skipped"] == []
     assert cli("audit", "verify", cwd=ws).code == 0
 
 

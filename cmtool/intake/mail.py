@@ -11,6 +11,7 @@ from cmtool.intake.mailparse import parse_message
 from cmtool.rules.loader import load_rules
 from cmtool.services.context import Context
 from cmtool.services.mail_intake import InboundMail, IntakeReport, take_mail
+from cmtool.store.mailledger import imap_mark, save_imap_mark
 
 
 def run(ctx: Context, maildir: Path | None, mbox: Path | None, imap: bool) -> IntakeReport:
@@ -25,8 +26,10 @@ def run(ctx: Context, maildir: Path | None, mbox: Path | None, imap: bool) -> In
         raise UsageError("--imap: rules.yaml has no intake.mail section", hint="see docs/channels.md")
     source = ImapSource(settings)
     try:
-        report = _take(ctx, source.messages())
-        source.mark_seen(report.taken + [s for s, _ in report.skipped])
+        report = _take(ctx, source.messages(imap_mark(ctx.ws, source.key)))
+        done = report.taken + [s for s, _ in report.skipped]
+        source.mark_seen(done)
+        save_imap_mark(ctx.ws, source.key, source.next_mark(done))
         return report
     finally:
         source.close()

@@ -10,6 +10,7 @@ behind HEAD (a clone, a rewritten branch) or the ledger is missing, every case i
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from cmtool.errors import CmtoolError
 from cmtool.model.case import Case
@@ -62,3 +63,34 @@ def _scan(cases: Iterable[Case]) -> set[str]:
     for case in cases:
         ids |= message_ids(case)
     return ids
+
+
+# -- how far each IMAP mailbox was read --------------------------------------
+
+MARKS = "imap-marks.json"
+
+
+@dataclass(frozen=True)
+class ImapMark:
+    """Every message of the mailbox up to ``uid`` was taken (or skipped, and said so)."""
+
+    uidvalidity: str
+    uid: int
+
+
+def imap_mark(ws: Workspace, mailbox: str) -> ImapMark | None:
+    """The mark last saved for ``mailbox``, or None."""
+    data = read_json(ws, MARKS, {})
+    entry = data.get(mailbox) if isinstance(data, dict) else None
+    if not isinstance(entry, dict) or type(entry.get("uid")) is not int:
+        return None
+    return ImapMark(str(entry.get("uidvalidity")), entry["uid"])
+
+
+def save_imap_mark(ws: Workspace, mailbox: str, mark: ImapMark | None) -> None:
+    if mark is None:
+        return
+    data = read_json(ws, MARKS, {})
+    data = data if isinstance(data, dict) else {}
+    data[mailbox] = {"uidvalidity": mark.uidvalidity, "uid": mark.uid}
+    write_json(ws, MARKS, data)
