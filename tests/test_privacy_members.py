@@ -81,6 +81,13 @@ def test_removing_a_member_locks_them_out_and_the_team_keeps_working(cli, tmp_pa
     removed = cli("privacy", "members", "remove", "omar", cwd=root, env=dana)
     assert removed.code == 0, removed.err
     assert "2 case key(s) re-sealed, 1 member(s) left" in removed.out
+    # Who could open the store, since when, and who said so: kept after the removal.
+    logged = json.loads(cli("privacy", "members", "log", "--json", cwd=root, env=dana).out)
+    assert [(e["action"], e["name"], e["public_key"], e["by"], e["at"]) for e in logged] == [
+        ("add", "dana", dana_key, "dana", "2025-11-20T09:00:00+08:00"),
+        ("add", "omar", omar_key, "dana", "2025-11-20T09:00:00+08:00"),
+        ("remove", "omar", omar_key, "dana", "2025-11-20T09:00:00+08:00"),
+    ]
 
     # Omar's identity opens nothing in the store, nor does the team key he kept.
     omar_identity = load_identity(tmp_path / "omar" / "identity")
@@ -221,7 +228,9 @@ def test_a_key_made_while_the_kek_is_replaced_opens_for_the_team(tmp_path):
     keymembers.add_member(admin, "omar", omar.public_text, "2025-11-03T09:00:00+08:00", "dana")
     filing = SqliteKeyStore(keys, dana.path)
     assert filing.get("C-251103-AAAAAAA") == first  # read under the first KEK
-    change = keymembers.remove_member(SqliteKeyStore(keys, dana.path), "omar")
+    change = keymembers.remove_member(
+        SqliteKeyStore(keys, dana.path), "omar", "2025-11-03T10:00:00+08:00", "dana"
+    )
     assert (change.keys, change.members) == (1, 1)
     made = filing.create("C-251103-BBBBBBB", "2025-11-03T10:00:00+08:00")
     fresh = SqliteKeyStore(keys, dana.path)

@@ -1,4 +1,4 @@
-"""`cmtool privacy keygen` and `cmtool privacy members add|remove|list` (docs/privacy.md)."""
+"""`cmtool privacy keygen` and `cmtool privacy members add|remove|list|log` (docs/privacy.md)."""
 
 from typing import Annotated
 
@@ -7,6 +7,7 @@ import typer
 from cmtool.cli.common import ActorOpt, JsonOpt, NowOpt, WorkspaceOpt, context, echo, print_rows, warn
 
 MEMBER_COLUMNS = ("name", "public_key", "added_at", "added_by", "you")
+LOG_COLUMNS = ("seq", "at", "action", "name", "public_key", "by")
 
 
 def register(privacy: typer.Typer) -> None:
@@ -66,14 +67,25 @@ def register(privacy: typer.Typer) -> None:
     def remove(
         name: Annotated[str, typer.Argument(help="The member to remove.")],
         workspace: WorkspaceOpt = None,
+        actor: ActorOpt = None,
+        now: NowOpt = None,
     ) -> None:
         """Remove a member: a new team key, every case key re-sealed under it and wrapped
         for the members who stay, in one step. Their identity opens nothing from then on."""
         from cmtool.services.privacy_keys import remove_member
-        from cmtool.store.workspace import find_workspace
 
-        done = remove_member(find_workspace(workspace), name)
+        done = remove_member(context(workspace, actor, now), name)
         echo(
             f"removed {done.member}: a new team key, {done.keys} case key(s) re-sealed, "
             f"{done.members} member(s) left"
         )
+
+    @members.command("log")
+    def log(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+        """Every enrolment and removal in this workspace's key store, oldest first: who
+        could open the team's personal data, since when, and who said so."""
+        from cmtool.services.privacy_keys import member_log
+        from cmtool.store.workspace import find_workspace
+
+        _where, entries = member_log(find_workspace(workspace))
+        print_rows([e.to_dict() for e in entries], LOG_COLUMNS, as_json, False)

@@ -50,5 +50,10 @@ def add_member(ctx: Context, name: str, public_key: str) -> keymembers.Change:
     return keymembers.add_member(team_store(ctx.ws), name, public_key, ctx.now_text, ctx.actor)
 
 
-def remove_member(ws: Workspace, name: str) -> keymembers.Change:
-    return keymembers.remove_member(team_store(ws), name)
+def remove_member(ctx: Context, name: str) -> keymembers.Change:
+    return keymembers.remove_member(team_store(ctx.ws), name, ctx.now_text, ctx.actor)
+
+
+def member_log(ws: Workspace) -> tuple[str, list[keymembers.LogEntry]]:
+    store = team_store(ws)
+    return str(store.path), keymembers.member_log(store)

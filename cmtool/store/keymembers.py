@@ -49,6 +49,19 @@ class Member:
 
 
 @dataclass(frozen=True)
+class LogEntry:
+    seq: int
+    at: str
+    action: str  # "add" | "remove"
+    name: str
+    public_key: str
+    by: str
+
+    def to_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
 class Change:
     member: str
     members: int  # enrolled after the change
@@ -64,6 +77,14 @@ def members(store: SqliteKeyStore) -> list[Member]:
         "SELECT name, public_key, added_at, added_by FROM members ORDER BY name"
     )
     return [Member(name, key, at, by, key == mine) for name, key, at, by in rows]
+
+
+def member_log(store: SqliteKeyStore) -> list[LogEntry]:
+    """Every enrolment and removal, oldest first."""
+    rows = store.connection().execute(
+        "SELECT seq, at, action, name, public_key, by FROM member_log ORDER BY seq"
+    )
+    return [LogEntry(*row) for row in rows]
 
 
 def add_member(store: SqliteKeyStore, name: str, public_key: str, at: str, by: str) -> Change:
@@ -98,12 +119,13 @@ def add_member(store: SqliteKeyStore, name: str, public_key: str, at: str, by: s
             "INSERT INTO members VALUES (?, ?, ?, ?, ?)",
             (name, public, wrap_for(parse_public(public), kek), at, by),
         )
+        _log(conn, at, "add", name, public, by)
         count = conn.execute("SELECT count(*) FROM members").fetchone()[0]
     store.forget_loaded()
     return Change(name, count, sealed)
 
 
-def remove_member(store: SqliteKeyStore, name: str) -> Change:
+def remove_member(store: SqliteKeyStore, name: str, at: str, by: str) -> Change:
     """Remove a member: a new KEK, every data key re-sealed under it, wrapped for
     the members who stay (one transaction)."""
     conn = store.connection()
@@ -134,10 +156,19 @@ def remove_member(store: SqliteKeyStore, name: str) -> Change:
                 "UPDATE members SET wrapped_kek = ? WHERE name = ?",
                 (wrap_for(parse_public(public), new), other),
             )
+        removed = conn.execute("SELECT public_key FROM members WHERE name = ?", (name,)).fetchone()[0]
         conn.execute("DELETE FROM members WHERE name = ?", (name,))
+        _log(conn, at, "remove", name, removed, by)
         _set_generation(conn, kek_generation(conn) + 1)
     store.forget_loaded()
     return Change(name, len(staying), sealed)
+
+
+def _log(conn: sqlite3.Connection, at: str, action: str, name: str, public_key: str, by: str) -> None:
+    conn.execute(
+        "INSERT INTO member_log (at, action, name, public_key, by) VALUES (?, ?, ?, ?, ?)",
+        (at, action, name, public_key, by),
+    )
 
 
 def _first_member(store: SqliteKeyStore) -> Identity:

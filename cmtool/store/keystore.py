@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS members (
     added_at TEXT NOT NULL, added_by TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Every enrolment and removal, kept: who could open the store, and since when.
+CREATE TABLE IF NOT EXISTS member_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, action TEXT NOT NULL,
+    name TEXT NOT NULL, public_key TEXT NOT NULL, by TEXT NOT NULL
+);
 """
 
 log = logging.getLogger("cmtool")
