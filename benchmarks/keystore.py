@@ -75,7 +75,7 @@ def run(count: int) -> dict[str, float]:
             lambda: every_key(path, ids, me.path)
         )
         out["members remove (new team key, seals every key again)"] = timed(
-            lambda: keymembers.remove_member(SqliteKeyStore(path, me.path), "other")
+            lambda: keymembers.remove_member(SqliteKeyStore(path, me.path), "other", AT, "me")
         )
         out["read every key, after the removal"] = timed(lambda: every_key(path, ids, me.path))
         return out
