@@ -100,10 +100,7 @@ def export_parquet(
     conn, _ = index.refresh(ws)
     index.raise_broken(conn)
     key = facts_key(ws)
-    clock_facts = deriver(rules)
-    slafacts.refresh(
-        conn, key, values(Status), lambda data: clock_facts(Case.from_dict(fastjson.loads(data)))
-    )
+    slafacts.refresh(conn, key, values(Status), deriver(rules))
     changes = changes_since(ws, base, commit.sha) if base is not None else None
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{commit.generation:09d}-{commit.sha[:12]}" + (f"-since-{base[:12]}" if base else "")
@@ -148,7 +145,7 @@ def _disclosing(
     index.raise_broken(conn)
     found = []
     for data, _detail, _moving in slafacts.with_facts(conn, "", paths):
-        case = Case.from_dict(fastjson.loads(data))
+        case = fastjson.case_of(data)
         if case_filter.matches(case.state) and holds_personal(case, shown):
             found.append(case.id)
     return found
@@ -167,7 +164,7 @@ def _write(
     case_batch, event_batch = empty_batch(CASE_COLUMNS), empty_batch(EVENT_COLUMNS)
     count = 0
     for data, detail, moving in rows:
-        plain = Case.from_dict(fastjson.loads(data))
+        plain = fastjson.case_of(data)
         if case_filter.wanted and not case_filter.matches(plain.state):
             continue
         if detail is None or moving:

@@ -129,9 +129,7 @@ def kpi_inputs(
     conn, _ = index.refresh(ws)
     key = facts_key(rules)
     since = min(active_since, history_since)
-    kpifacts.refresh(
-        conn, key, since, OPEN, lambda data: _derived(Case.from_dict(fastjson.loads(data)), rules)
-    )
+    kpifacts.refresh(conn, key, since, OPEN, lambda case: _derived(case, rules))
     rows = list(kpifacts.select(conn, key, since, OPEN, as_at, active_since))
     advance = progress("reading cases", len(rows)) if progress else None
     stamp = as_at.timestamp()
@@ -198,7 +196,7 @@ def kpi_inputs(
 
 def _cases(conn: Any, paths: list[str]) -> dict[str, tuple[str, Case]]:
     found = kpifacts.payloads(conn, paths)
-    return {path: (blob, Case.from_dict(fastjson.loads(data))) for path, (blob, data) in found.items()}
+    return {path: (blob, fastjson.case_of(data)) for path, (blob, data) in found.items()}
 
 
 def _details(

@@ -122,7 +122,7 @@ class ToTime:
     def cases(self, paths: Collection[str]) -> dict[str, Case]:
         """path -> the case, for those the facts cannot answer for."""
         found = kpifacts.payloads(self.conn, paths)
-        return {path: Case.from_dict(fastjson.loads(data)) for path, (_blob, data) in found.items()}
+        return {path: fastjson.case_of(data) for path, (_blob, data) in found.items()}
 
 
 def cases_to_time(
@@ -136,7 +136,7 @@ def cases_to_time(
     a sweep at ``now``, by the clock facts in the index; facts missing or derived
     under another ``facts_key`` are derived first (``derive``)."""
     conn, _ = index.refresh(ws)
-    slafacts.refresh(conn, facts_key, statuses, lambda data: derive(Case.from_dict(fastjson.loads(data))))
+    slafacts.refresh(conn, facts_key, statuses, derive)
     chosen = slafacts.select(conn, facts_key, statuses, now)
     facts = [(case_id, path, fastjson.loads(d) if d else None) for case_id, path, d in chosen.rows]
     return ToTime(facts, chosen.quiet_cases, chosen.quiet_clocks, broken_files(ws, conn), conn)

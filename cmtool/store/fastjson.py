@@ -14,9 +14,16 @@ from typing import Any
 
 import orjson
 
+from cmtool.model.case import Case
+
 
 def loads(text: str | bytes) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
+
+
+def case_of(data: str | bytes) -> Case:
+    """A case from its parsed file as the index keeps it (the payloads table)."""
+    return Case.from_dict(loads(data))

@@ -321,16 +321,13 @@ def refresh(
         rebuilt = changed is None
         dirty = _worktree_changes(ws) if worktree or rebuilt else previous_dirty
         if rebuilt:
-            # A rebuild writes a few hundred MB in one transaction: with SQLite's default
-            # 2 MB page cache, every page it touches again is read back from the
-            # write-ahead log. Reads keep the default (64 MB more of a report's memory).
-            conn.execute(f"PRAGMA cache_size=-{slafacts.BULK_CACHE_KB}")
+            paths = [str(p.relative_to(ws.root)) for p in iter_case_paths(ws)]
+            slafacts.prepare_bulk_write(conn, len(paths))
             conn.execute("DELETE FROM cases")
             conn.execute("DELETE FROM payloads")
             textindex.clear(conn)
             slafacts.clear(conn)
             kpifacts.clear(conn)
-            paths = [str(p.relative_to(ws.root)) for p in iter_case_paths(ws)]
             refreshed = _store(conn, _parse_many(ws.root, paths))
         else:
             wanted = sorted(set(changed or ()) | set(dirty) | set(previous_dirty))
@@ -446,7 +443,7 @@ def load_cases(
         f"WHERE c.error IS NULL{where} ORDER BY c.id",
         params,
     )
-    return [Case.from_dict(fastjson.loads(data)) for (data,) in rows]
+    return [fastjson.case_of(data) for (data,) in rows]
 
 
 def summary_rows(

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cmtool.model.case import Case
 from cmtool.model.timefmt import to_utc
 from cmtool.store import fastjson
-from cmtool.store.slafacts import BULK_CACHE_KB, BULK_ROWS
+from cmtool.store.slafacts import prepare_bulk_write
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kpi_facts (
@@ -85,10 +86,10 @@ def refresh(
     key: str,
     since: datetime,
     open_statuses: Iterable[str],
-    derive: Callable[[str], Derived],
+    derive: Callable[[Case], Derived],
 ) -> int:
     """Derive the ``upto = 0`` row of every case open now or changed since ``since``
-    whose row is missing or stale (``derive`` takes the parsed file as JSON)."""
+    whose row is missing or stale (with ``derive``)."""
     where, params = _chosen(since, open_statuses)
     stale = [
         path
@@ -100,7 +101,9 @@ def refresh(
     ]
     # The parsed files are read for the stale rows alone (most runs: none).
     found = payloads(conn, stale)
-    store(conn, key, ((path, blob, 0, derive(data)) for path, (blob, data) in found.items()))
+    store(
+        conn, key, ((path, blob, 0, derive(fastjson.case_of(data))) for path, (blob, data) in found.items())
+    )
     return len(found)
 
 
@@ -119,8 +122,7 @@ def store(conn: sqlite3.Connection, key: str, rows: Iterable[tuple[str, str, int
     ]
     if not values:
         return
-    if len(values) > BULK_ROWS:  # as a rebuild does (index.refresh): pages stay cached
-        conn.execute(f"PRAGMA cache_size=-{BULK_CACHE_KB}")
+    prepare_bulk_write(conn, len(values))
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.executemany(f"INSERT OR REPLACE INTO kpi_facts VALUES ({','.join('?' * 12)})", values)

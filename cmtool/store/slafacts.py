@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cmtool.model.case import Case
+from cmtool.store.fastjson import case_of
+
 # Writing this many rows at once gets a 64 MB page cache; reads keep SQLite's 2 MB.
 BULK_ROWS, BULK_CACHE_KB = 10_000, 65_536
 
@@ -48,6 +51,14 @@ class Selection:
     quiet_clocks: int  # and their clocks
 
 
+def prepare_bulk_write(conn: sqlite3.Connection, rows: int) -> None:
+    """A write of many rows in one transaction (a rebuild, facts derived anew) gets a
+    large page cache: with SQLite's default 2 MB every page it touches again is read
+    back from the write-ahead log. Reads keep the default (64 MB less per report)."""
+    if rows > BULK_ROWS:
+        conn.execute(f"PRAGMA cache_size=-{BULK_CACHE_KB}")
+
+
 def forget(conn: sqlite3.Connection, rel: str) -> None:
     conn.execute("DELETE FROM clock_facts WHERE path = ?", (rel,))
 
@@ -61,10 +72,10 @@ def _among(statuses: Collection[str]) -> tuple[str, list[str]]:
 
 
 def refresh(
-    conn: sqlite3.Connection, key: str, statuses: Collection[str], derive: Callable[[str], Facts]
+    conn: sqlite3.Connection, key: str, statuses: Collection[str], derive: Callable[[Case], Facts]
 ) -> int:
     """Derive the facts of every case in ``statuses`` whose row is missing or stale
-    (``derive`` takes the parsed file as JSON); returns how many it derived."""
+    (with ``derive``); returns how many it derived."""
     where, params = _among(statuses)
     stale = conn.execute(
         "SELECT c.path, c.blob, p.data FROM cases c JOIN payloads p ON p.path = c.path "
@@ -74,9 +85,8 @@ def refresh(
     ).fetchall()
     if not stale:
         return 0
-    rows = [(path, blob, key, derive(data)) for path, blob, data in stale]
-    if len(rows) > BULK_ROWS:  # as a rebuild does (index.refresh): pages stay cached
-        conn.execute(f"PRAGMA cache_size=-{BULK_CACHE_KB}")
+    rows = [(path, blob, key, derive(case_of(data))) for path, blob, data in stale]
+    prepare_bulk_write(conn, len(rows))
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.executemany("INSERT OR REPLACE INTO clock_facts VALUES (?, ?, ?, ?, ?, ?, ?)", _rows(rows))
