@@ -21,7 +21,7 @@ import pytest
 from cmtool.rules.loader import load_rules
 from cmtool.services.context import make_context
 from cmtool.services.sla_sweep import OPEN, SweepResult, _sweep, _sweep_facts, deriver, facts_key, sla_check
-from cmtool.sla.facts import derive, timed
+from cmtool.sla.facts import Stored, derive, timed
 from cmtool.store import catalog
 from cmtool.store.workspace import find_workspace
 from tests.conftest import git
@@ -95,7 +95,9 @@ def assert_same_as_full(root: Path, at: list[datetime]) -> tuple[int, int]:
         chosen = catalog.cases_to_time(ws, OPEN, facts_key(ws), deriver(rules), now)
         assert _sweep_facts(chosen, rules, now)[1] == full_due, now
         from_facts += sum(
-            1 for case_id, _p, facts in chosen.facts if facts and timed(case_id, facts, rules, now)
+            1
+            for case_id, _p, facts in chosen.facts
+            if facts and timed(case_id, Stored.read(facts), rules, now)
         )
         compared += len(full.findings)
     return compared, from_facts

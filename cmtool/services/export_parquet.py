@@ -38,7 +38,7 @@ from cmtool.services.personal_export import holds_personal, record_export
 from cmtool.services.privacy import policy_of
 from cmtool.services.query import CaseFilter
 from cmtool.services.sla_sweep import deriver, facts_key
-from cmtool.sla.facts import clocks_at, stored_clocks
+from cmtool.sla.facts import Stored, clocks_at
 from cmtool.store import fastjson, index, slafacts
 from cmtool.store.datacommit import DataCommit, changes_since, data_commit, resolve_commit
 from cmtool.store.workspace import Workspace
@@ -170,7 +170,7 @@ def _write(
         if detail is None or moving:
             clocks = [c._asdict() for c in clocks_at(plain, rules, now)]
         else:
-            clocks = [c._asdict() for c in stored_clocks(fastjson.loads(detail))]
+            clocks = [c._asdict() for c in Stored.read(fastjson.loads(detail)).clocks]
         # Facts from the case as it is; what is written, masked.
         case = masked_case(plain, hidden)
         _add(case_batch, _case_row(case, case_facts(plain), clocks, moving, rules, commit))

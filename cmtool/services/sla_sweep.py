@@ -27,7 +27,7 @@ from cmtool.rules.model import Rules
 from cmtool.services.codeversion import code_version
 from cmtool.services.context import Context, commit_message
 from cmtool.sla.clocks import ClockState, evaluate
-from cmtool.sla.facts import derive, timed
+from cmtool.sla.facts import Stored, derive, timed
 from cmtool.sla.ladder import DueStep, due_step, fired_steps, step_event
 from cmtool.store import git as gitops
 from cmtool.store import slafacts
@@ -195,23 +195,24 @@ def _sweep(
 def _sweep_facts(chosen: ToTime, rules: Rules, now: datetime) -> tuple[SweepResult, dict[str, list[DueStep]]]:
     """As ``_sweep`` over the cases chosen, answering from their clock facts where
     those suffice (``sla.facts.timed``) and timing the others in full."""
+    stored = {path: Stored.read(facts) for _id, path, facts in chosen.facts if facts}
     answers = {
-        path: timed(case_id, facts, rules, now) if facts else None for case_id, path, facts in chosen.facts
+        path: timed(case_id, stored[path], rules, now) if path in stored else None
+        for case_id, path, _f in chosen.facts
     }
     cases = chosen.cases([path for path, answer in answers.items() if answer is None])
     result = SweepResult(now=now)
     due_by_case: dict[str, list[DueStep]] = {}
-    for case_id, path, facts in chosen.facts:
+    for case_id, path, _facts in chosen.facts:
         answer = answers[path]
         if answer is None:
             case = cases.get(path)
             if case is not None:  # None: a commit meanwhile removed it; the next sweep sees that
                 _add(result, due_by_case, case_id, *_check_case(case, rules, now))
             continue
-        about = facts[1]
-        fired = {clock: set(steps) for clock, steps in about["fired"].items()}
-        findings = _findings(answer, fired, about, rules)
-        _add(result, due_by_case, case_id, findings, [d for _s, d in answer if d], len(facts[0]))
+        facts = stored[path]
+        findings = _findings(answer, facts.fired, facts.case, rules)
+        _add(result, due_by_case, case_id, findings, [d for _s, d in answer if d], len(facts.clocks))
     return result, due_by_case
 
 

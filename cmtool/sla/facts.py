@@ -70,12 +70,23 @@ class CaseFacts:
     case: dict[str, Any] = field(default_factory=dict)
 
     def stored(self) -> list[Any]:
-        """JSON-ready, as ``stored_clocks`` and ``timed`` read it."""
+        """JSON-ready: ``[clock rows, case]``, as :meth:`Stored.read` reads it back."""
         return [[list(c) for c in self.clocks], self.case]
 
 
-def stored_clocks(stored: list[Any]) -> list[ClockFacts]:
-    return [ClockFacts(*row) for row in stored[0]]
+@dataclass(frozen=True)
+class Stored:
+    """A case's facts as the index keeps them, read back."""
+
+    clocks: list[ClockFacts]
+    case: dict[str, Any]  # settled (epoch seconds), fired, title, priority, team, assignee
+    fired: dict[str, set[str]]  # clock -> the rungs already recorded for it
+
+    @classmethod
+    def read(cls, value: list[Any]) -> Stored:
+        rows, case = value
+        fired = {clock: set(steps) for clock, steps in case["fired"].items()}
+        return cls([ClockFacts(*row) for row in rows], case, fired)
 
 
 def derive(case: Case, rules: Rules) -> CaseFacts:
@@ -157,30 +168,33 @@ def clocks_at(case: Case, rules: Rules, now: datetime) -> tuple[ClockFacts, ...]
 
 
 def timed(
-    case_id: str, facts: dict[str, Any], rules: Rules, now: datetime
+    case_id: str, facts: Stored, rules: Rules, now: datetime
 ) -> list[tuple[ClockState, DueStep | None]] | None:
     """Each overdue running clock of a case as of ``now``, with the rung due on it,
-    from its stored facts (``CaseFacts.stored``) alone. None when the case must be
+    from its stored facts alone. None when the case must be
     timed in full: ``now`` before its last pause ended, or a clock between its
     wake and its due moment (whether a warning share is reached is working-time
     arithmetic that only the full timing does exactly)."""
-    about, at = facts[1], now.timestamp()
+    about, at = facts.case, now.timestamp()
     if at < about["settled"]:
         return None
     found: list[tuple[ClockState, DueStep | None]] = []
-    for clock in stored_clocks(facts):
+    for clock in facts.clocks:
         if clock.wake is None or at < clock.wake - EARLY.total_seconds():
             continue  # stopped, advisory, or nothing to say yet
         if clock.due is None or at < clock.due:
             return None
-        state = _breached(case_id, clock, clock.due, rules, now)
-        done = set(about["fired"].get(clock.clock, ()))
+        state = _breached(case_id, clock, rules, now)
+        done = facts.fired.get(clock.clock, set())
         due_now = [step for i, step in pending_rungs(rules, done) if clock.rungs[i] <= at]
         found.append((state, rung_due(state, due_now, rules, about["team"], about["assignee"])))
     return found
 
 
-def _breached(case_id: str, clock: ClockFacts, due: float, rules: Rules, now: datetime) -> ClockState:
+def _breached(case_id: str, clock: ClockFacts, rules: Rules, now: datetime) -> ClockState:
+    """An overdue running clock's state at ``now`` (``timed`` checked it is due)."""
+    due = clock.due
+    assert due is not None
     calendar = rules.calendars.get(clock.calendar)
     return ClockState(
         case_id=case_id,
