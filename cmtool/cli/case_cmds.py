@@ -12,20 +12,11 @@ from cmtool.cli.common import (
     JsonOpt,
     NowOpt,
     WorkspaceOpt,
-    case_json,
     context,
-    echo,
-    print_json,
+    print_case,
     tell_owner,
 )
 from cmtool.errors import UsageError
-
-
-def _done(case, as_json: bool, message: str, workspace=None, actor=None) -> None:
-    if as_json:
-        print_json(case_json(case, workspace, actor))
-    else:
-        echo(message)
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -85,7 +76,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         }
         ctx = context(workspace, actor, now)
         case = file_complaint(ctx, fields)
-        _done(case, as_json, case.id, workspace, actor)
+        print_case(ctx, case, as_json, case.id)
         tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
@@ -112,7 +103,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             from cmtool.services.filing import assign_case
 
             case = assign_case(ctx, case_id, to, auto, reason)
-        _done(case, as_json, f"{case.id} assigned to {case.get('assignee')}", workspace, actor)
+        print_case(ctx, case, as_json, f"{case.id} assigned to {case.get('assignee')}")
         tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
@@ -151,22 +142,20 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                 raise UsageError("a holding reply goes to the customer: drop --internal")
             from cmtool.services.sla_actions import holding_reply as send_holding_reply
 
-            case = send_holding_reply(context(workspace, actor, now), case_id, text, late, reason)
+            ctx = context(workspace, actor, now)
+            case = send_holding_reply(ctx, case_id, text, late, reason)
             late_note = " (late)" if case.events[-1].details.get("late") else ""
-            _done(
-                case,
-                as_json,
-                f"{case.id} holding reply recorded{late_note} ({case.status.value})",
-                workspace,
-                actor,
+            print_case(
+                ctx, case, as_json, f"{case.id} holding reply recorded{late_note} ({case.status.value})"
             )
             return
         if late or reason:
             raise UsageError("--late and --reason go with --holding-reply")
         from cmtool.services import lifecycle
 
-        case = lifecycle.note(context(workspace, actor, now), case_id, text, internal)
-        _done(case, as_json, f"{case.id} noted ({case.status.value})", workspace, actor)
+        ctx = context(workspace, actor, now)
+        case = lifecycle.note(ctx, case_id, text, internal)
+        print_case(ctx, case, as_json, f"{case.id} noted ({case.status.value})")
 
     @app.command(rich_help_panel="Cases")
     def wait(
@@ -180,8 +169,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         """Mark a case as waiting on the customer (SLA clocks may pause)."""
         from cmtool.services import lifecycle
 
-        case = lifecycle.wait(context(workspace, actor, now), case_id, reason)
-        _done(case, as_json, f"{case.id} waiting: {reason}", workspace, actor)
+        ctx = context(workspace, actor, now)
+        case = lifecycle.wait(ctx, case_id, reason)
+        print_case(ctx, case, as_json, f"{case.id} waiting: {reason}")
 
     @app.command(rich_help_panel="Cases")
     def resume(
@@ -195,8 +185,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         """The customer answered: a waiting case is in progress again."""
         from cmtool.services import lifecycle
 
-        case = lifecycle.resume(context(workspace, actor, now), case_id, note_text)
-        _done(case, as_json, f"{case.id} in progress again", workspace, actor)
+        ctx = context(workspace, actor, now)
+        case = lifecycle.resume(ctx, case_id, note_text)
+        print_case(ctx, case, as_json, f"{case.id} in progress again")
 
     @app.command(rich_help_panel="Cases")
     def escalate(
@@ -214,13 +205,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
 
         ctx = context(workspace, actor, now)
         case = lifecycle.escalate(ctx, case_id, to, reason)
-        _done(
-            case,
-            as_json,
-            f"{case.id} escalated to {to} (level {case.get('escalation_level')})",
-            workspace,
-            actor,
-        )
+        print_case(ctx, case, as_json, f"{case.id} escalated to {to} (level {case.get('escalation_level')})")
         tell_owner(ctx, case)
 
     @app.command(rich_help_panel="Cases")
@@ -270,8 +255,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             "tags": _split(tags),
         }
         updates = {k: v for k, v in given.items() if v is not None}
-        case = lifecycle.edit(context(workspace, actor, now), case_id, updates, reason, correct)
-        _done(case, as_json, f"{case.id} edited: {', '.join(updates)}", workspace, actor)
+        ctx = context(workspace, actor, now)
+        case = lifecycle.edit(ctx, case_id, updates, reason, correct)
+        print_case(ctx, case, as_json, f"{case.id} edited: {', '.join(updates)}")
 
     @app.command(rich_help_panel="Cases")
     def resolve(
@@ -301,10 +287,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         """Record the resolution given to the customer."""
         from cmtool.services import lifecycle
 
-        case = lifecycle.resolve(
-            context(workspace, actor, now), case_id, resolution, remedy, redress, upheld, currency
-        )
-        _done(case, as_json, f"{case.id} resolved", workspace, actor)
+        ctx = context(workspace, actor, now)
+        case = lifecycle.resolve(ctx, case_id, resolution, remedy, redress, upheld, currency)
+        print_case(ctx, case, as_json, f"{case.id} resolved")
 
     @app.command(rich_help_panel="Cases")
     def close(
@@ -318,8 +303,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         """Close a resolved case."""
         from cmtool.services import lifecycle
 
-        case = lifecycle.close(context(workspace, actor, now), case_id, note_text)
-        _done(case, as_json, f"{case.id} closed", workspace, actor)
+        ctx = context(workspace, actor, now)
+        case = lifecycle.close(ctx, case_id, note_text)
+        print_case(ctx, case, as_json, f"{case.id} closed")
 
     @app.command(rich_help_panel="Cases")
     def reopen(
@@ -333,5 +319,6 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         """Reopen a resolved or closed case (back to in progress)."""
         from cmtool.services import lifecycle
 
-        case = lifecycle.reopen(context(workspace, actor, now), case_id, reason)
-        _done(case, as_json, f"{case.id} reopened", workspace, actor)
+        ctx = context(workspace, actor, now)
+        case = lifecycle.reopen(ctx, case_id, reason)
+        print_case(ctx, case, as_json, f"{case.id} reopened")

@@ -66,13 +66,21 @@ def color_enabled() -> bool:
     return is_terminal() and not os.environ.get("NO_COLOR")
 
 
-def case_json(case: Any, workspace: Path | None, actor: str | None) -> dict[str, Any]:
-    """A case as JSON for whoever runs the command: fields their role may not read
-    (privacy.need_to_know) masked, as `show` masks them."""
+def case_json(ctx: Any, case: Any) -> dict[str, Any]:
+    """A case as JSON for whoever runs the command (``ctx``): fields their role may
+    not read (privacy.need_to_know) masked, as `show` masks them."""
     from cmtool.services.need_to_know import masked_for
 
-    ctx = context(workspace, actor)
     return masked_for(ctx.ws, ctx.actor, case).to_dict()
+
+
+def print_case(ctx: Any, case: Any, as_json: bool, message: str) -> None:
+    """What a command that changed a case prints: ``message``, or with --json the
+    case as its actor may read it."""
+    if as_json:
+        print_json(case_json(ctx, case))
+    else:
+        echo(message)
 
 
 def print_json(data: Any) -> None:

@@ -11,10 +11,10 @@ from cmtool.cli.common import (
     JsonOpt,
     NowOpt,
     WorkspaceOpt,
-    case_json,
     context,
     echo,
     is_terminal,
+    print_case,
     print_json,
     print_json_line,
     print_table,
@@ -211,7 +211,7 @@ def register(app: typer.Typer) -> None:
         message = f"{case.id}: {clock} extended to {event.details['target']}"
         if event.details.get("late"):
             message += f" (late: it was due by {event.details['missed_due_at']}; that breach stays)"
-        _done(case, as_json, message, workspace, actor)
+        print_case(ctx, case, as_json, message)
         for due in holding_replies_due(ctx, case):
             warn(f"a holding reply is due by {due}: cmtool note {case.id} --holding-reply TEXT")
 
@@ -233,15 +233,9 @@ def register(app: typer.Typer) -> None:
         """Exclude a period from a regime's clocks (appraisal, testing, evaluation)."""
         from cmtool.services.sla_actions import exclude_period
 
-        case = exclude_period(context(workspace, actor, now), case_id, start, end, reason, clock)
-        _done(case, as_json, f"{case.id}: excluded {start} to {end}", workspace, actor)
-
-
-def _done(case, as_json: bool, message: str, workspace=None, actor=None) -> None:
-    if as_json:
-        print_json(case_json(case, workspace, actor))
-    else:
-        echo(message)
+        ctx = context(workspace, actor, now)
+        case = exclude_period(ctx, case_id, start, end, reason, clock)
+        print_case(ctx, case, as_json, f"{case.id}: excluded {start} to {end}")
 
 
 def render_clocks(clocks) -> list[str]:

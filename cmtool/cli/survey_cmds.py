@@ -55,14 +55,17 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Record an answer on a resolved or closed case (also: cmtool survey ID --csat 4)."""
-        from cmtool.cli.common import case_json, context
+        from cmtool.cli.common import context, print_case
         from cmtool.services.survey import record_survey
 
-        case = record_survey(context(workspace, actor, now), case_id, csat, nps, comment)
-        if as_json:
-            print_json(case_json(case, workspace, actor))
-        else:
-            echo(f"{case.id} survey recorded (CSAT {case.get('csat', '-')}, NPS {case.get('nps', '-')})")
+        ctx = context(workspace, actor, now)
+        case = record_survey(ctx, case_id, csat, nps, comment)
+        print_case(
+            ctx,
+            case,
+            as_json,
+            f"{case.id} survey recorded (CSAT {case.get('csat', '-')}, NPS {case.get('nps', '-')})",
+        )
 
     @survey_app.command("due")
     def due(

@@ -31,9 +31,10 @@ def register(app: typer.Typer) -> None:
         names the event it reverts. History keeps both; run it again to go further back."""
         from cmtool.services.undo import undo as undo_last
 
-        case, reverted = undo_last(context(workspace, actor, now), case_id, reason)
+        ctx = context(workspace, actor, now)
+        case, reverted = undo_last(ctx, case_id, reason)
         if as_json:
-            print_json({**case_json(case, workspace, actor), "reverted_event": reverted})
+            print_json({**case_json(ctx, case), "reverted_event": reverted})
         else:
             action = case.events[reverted - 1].action
             echo(f"{case.id}: undid event {reverted} ({action}); now {case.status.value}")
