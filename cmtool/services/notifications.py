@@ -30,6 +30,8 @@ from cmtool.store.statefiles import append_lines, read_lines, state_dir
 from cmtool.store.workspace import Workspace
 
 if TYPE_CHECKING:  # the ladder (and the clocks it imports) only for a sweep's messages
+    from jinja2.sandbox import ImmutableSandboxedEnvironment as Environment
+
     from cmtool.sla.ladder import DueStep
 
 RECORD = "notifications.jsonl"
@@ -72,13 +74,13 @@ def step_messages(
         return [], []
     out: list[Message] = []
     unreachable: list[Message] = []
+    readers, env = _Readers(ws), _environment(ws)
     for step in steps:
         event = "sla_warn" if step.step.level == 0 else "sla_escalate"
         if event not in settings.events:
             continue
         case = {"id": step.case_id, **cases.get(step.case_id, {})}
-
-        render = partial(_sla_alert, ws, settings.language, now, case, step)
+        render = partial(_sla_alert, env, settings.language, now, case, step)
         facts = {
             "case_id": step.case_id,
             "clock": step.clock,
@@ -87,14 +89,14 @@ def step_messages(
             "due_at": step.due_at,
             "notify": list(step.notify),
         }
-        sent, missing = _addressed(ws, rules, settings, step.notify, render, facts)
+        sent, missing = _addressed(readers, rules, settings, step.notify, render, facts)
         out += sent
         unreachable += missing
     return out, unreachable
 
 
 def _sla_alert(
-    ws: Workspace, language: str, now: str, case: Mapping[str, Any], step: DueStep, hidden: frozenset[str]
+    env: Environment, language: str, now: str, case: Mapping[str, Any], step: DueStep, hidden: frozenset[str]
 ) -> tuple[str, str]:
     context = {
         "case": masked_row(case, hidden),
@@ -106,7 +108,7 @@ def _sla_alert(
         "notify": list(step.notify),
         "now": now,
     }
-    return _render(ws, f"sla_alert.{language}.txt.j2", context)
+    return _render(env, f"sla_alert.{language}.txt.j2", context)
 
 
 def action_messages(ws: Workspace, rules: Rules, case: Case, event: Event, now: str) -> list[Message]:
@@ -115,6 +117,7 @@ def action_messages(ws: Workspace, rules: Rules, case: Case, event: Event, now: 
     if settings is None or event.action not in settings.events or "assignee" not in event.changes:
         return []
     owner = event.changes["assignee"][1]
+    env = _environment(ws)
 
     def render(hidden: frozenset[str]) -> tuple[str, str]:
         context = {
@@ -125,44 +128,72 @@ def action_messages(ws: Workspace, rules: Rules, case: Case, event: Event, now: 
             "at": event.at,
             "now": now,
         }
-        return _render(ws, f"assigned.{settings.language}.txt.j2", context)
+        return _render(env, f"assigned.{settings.language}.txt.j2", context)
 
     facts = {"case_id": case.id, "clock": "-", "rung": f"{event.action}@{event.at}", "assignee": owner}
-    return _addressed(ws, rules, settings, (owner,), render, facts)[0]
+    return _addressed(_Readers(ws), rules, settings, (owner,), render, facts)[0]
+
+
+class _Readers:
+    """What each reader of a batch of messages may not see (privacy.need_to_know),
+    worked out once per reader: a sweep may tell the same few people of many rungs."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.known: dict[str | None, frozenset[str]] = {}
+
+    def hidden(self, name: str | None) -> frozenset[str]:
+        """For a person by name; None: a chat channel, whose readers are not known."""
+        if name not in self.known:
+            self.known[name] = hidden_from_anyone(self.ws) if name is None else hidden_for(self.ws, name)
+        return self.known[name]
 
 
 def _addressed(
-    ws: Workspace,
+    readers: _Readers,
     rules: Rules,
     settings: NotifySettings,
     names: Iterable[str],
     render: Callable[[frozenset[str]], tuple[str, str]],
     facts: Mapping[str, Any],
 ) -> tuple[list[Message], list[Message]]:
-    """A message per person, rendered with what their role may read
-    (privacy.need_to_know), and per chat webhook, rendered with what every role
-    may read: a channel's readers are not known."""
+    """A message per person, rendered with what their role may read, and per chat
+    webhook, rendered with what every role may read; rendered once per mask."""
     frozen = MappingProxyType(dict(facts))
+    texts: dict[frozenset[str], tuple[str, str]] = {}
+
+    def text(name: str | None) -> tuple[str, str]:
+        hidden = readers.hidden(name)
+        if hidden not in texts:
+            texts[hidden] = render(hidden)
+        return texts[hidden]
+
     out, missing = [], []
     if settings.email is not None:
         for name in names:
-            subject, body = render(hidden_for(ws, name))
+            subject, body = text(name)
             person = rules.people.get(name)
             if person is not None and person.email:
                 out.append(Message("email", person.email, subject, body, frozen))
             else:
                 missing.append(Message("email", name, subject, body, frozen))
     if settings.webhooks:
-        subject, body = render(hidden_from_anyone(ws))
+        subject, body = text(None)
         for hook in settings.webhooks:
             out.append(Message(f"webhook:{hook.name}", hook.name, subject, body, frozen))
     return out, missing
 
 
-def _render(ws: Workspace, name: str, context: dict[str, Any]) -> tuple[str, str]:
-    from cmtool.reports.jinja_env import message_environment, render
+def _environment(ws: Workspace) -> Environment:
+    from cmtool.reports.jinja_env import message_environment
 
-    text = render(message_environment(ws.root, ws.templates_dir), name, context, f"templates/messages/{name}")
+    return message_environment(ws.root, ws.templates_dir)
+
+
+def _render(env: Environment, name: str, context: dict[str, Any]) -> tuple[str, str]:
+    from cmtool.reports.jinja_env import render
+
+    text = render(env, name, context, f"templates/messages/{name}")
     first, _, rest = text.partition("\n")
     if first.lower().startswith("subject:"):
         return first.split(":", 1)[1].strip(), rest.lstrip("\n")
