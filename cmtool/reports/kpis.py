@@ -24,7 +24,7 @@ Definitions (docs/reports.md repeats them for readers):
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -180,12 +180,10 @@ def sla_compliance(
 ) -> list[dict[str, Any]]:
     """Per clock: met and missed among clocks that stopped in the period, the share met,
     and how many were still running past their due time at the end."""
-    table: dict[str, Counter] = {}
+    table: defaultdict[str, Counter] = defaultdict(Counter)
     for fact in facts:
         for clock in clocks.get(fact.id, ()):
-            counts = table.get(clock.clock)
-            if counts is None:  # (not setdefault: a Counter per clock is most of the time)
-                counts = table[clock.clock] = Counter()
+            counts = table[clock.clock]
             state = clock.state
             if state == "met" or state == "missed":
                 stopped = _moment(clock.stopped_at)
