@@ -314,6 +314,10 @@ def test_attach_stores_evidence_by_hash_and_audit_checks_it(team, cli, tmp_path)
     (ws / ".git" / "cmtool" / "attachments-cited.json").write_text('{"tree": "--all", "cited": {"x": [1]}}')
     items = json.loads(cli("audit", "verify", "--json", cwd=ws).out)["items"]
     assert sorted(i["case_id"] for i in items if i["code"] == "ATTACHMENT_MISSING") == missing
+    # A record of a tree this clone no longer has (pruned): read afresh as well.
+    (ws / ".git" / "cmtool" / "attachments-cited.json").write_text(f'{{"tree": "{"0" * 40}", "cited": {{}}}}')
+    items = json.loads(cli("audit", "verify", "--json", cwd=ws).out)["items"]
+    assert sorted(i["case_id"] for i in items if i["code"] == "ATTACHMENT_MISSING") == missing
 
 
 def test_attachments_go_through_git_lfs_when_the_workspace_tracks_them(team, cli, tmp_path):

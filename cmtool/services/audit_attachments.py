@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from cmtool.audit.findings import Finding
-from cmtool.errors import DataError
+from cmtool.errors import DataError, GitError
 from cmtool.store import gitread
 from cmtool.store.attachments import FOLDER, content_sha256
 from cmtool.store.statefiles import read_json, write_json
@@ -85,9 +85,12 @@ def _previous_check(ws: Workspace) -> tuple[str | None, dict[str, list[str]]]:
 
 def _changed_since(ws: Workspace, old: str | None, new: str) -> list[str] | None:
     """The case files that differ between two trees of cases/ (None: cannot tell)."""
-    if old is None or _tree(ws, f"{old}^{{tree}}") is None:
+    if old is None:
         return None
-    listing = gitread.run_git(ws.root, "diff-tree", "-r", "--name-only", "-z", old, new, check=False)
+    try:
+        listing = gitread.run_git(ws.root, "diff-tree", "-r", "--name-only", "-z", old, new)
+    except GitError:  # the old tree is gone (pruned) or is no tree
+        return None
     return [f"cases/{p}" for p in listing.split("\0") if p]
 
 
