@@ -28,7 +28,9 @@ __all__ = [
     "hidden_from_anyone",
     "mask",
     "masked_case",
+    "masked_event_dict",
     "masked_for",
+    "masked_note",
     "masked_row",
     "refuse_hidden",
 ]
@@ -96,11 +98,11 @@ def masked_for(ws: Workspace, actor: str, case: Case) -> Case:
 def _masked_event(event: Event, hidden: frozenset[str]) -> Event:
     changes = {name: tuple(mask(v, name, hidden) for v in pair) for name, pair in event.changes.items()}
     note = masked_note(event, hidden)
-    details = MappingProxyType(masked_files(event.details, hidden))
+    details = MappingProxyType(_masked_files(event.details, hidden))
     return Event(event.at, event.actor, event.action, MappingProxyType(changes), note, event.rule, details)
 
 
-def masked_files(event: Mapping[str, Any], hidden: Collection[str]) -> dict[str, Any]:
+def _masked_files(event: Mapping[str, Any], hidden: Collection[str]) -> dict[str, Any]:
     """``event`` (its details, or the event as a file holds it) with the names of the
     files it attached masked when the notes are hidden: a name (a customer's letter)
     is personal whenever the notes are, and sealed with them."""
@@ -116,7 +118,7 @@ def masked_files(event: Mapping[str, Any], hidden: Collection[str]) -> dict[str,
 
 def masked_event_dict(event: Mapping[str, Any], hidden: Collection[str]) -> dict[str, Any]:
     """An event as a file holds it (``changes: {field: [old, new]}``), masked."""
-    out = masked_files(event, hidden)
+    out = _masked_files(event, hidden)
     changes = event.get("changes")
     if isinstance(changes, Mapping):
         out["changes"] = {
