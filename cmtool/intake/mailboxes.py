@@ -108,10 +108,12 @@ class ImapSource:
         if not self.uidvalidity:
             return None
         pending = [uid for uid in self.listed if f"imap:{uid}" not in done]
-        # A first run looked at the unseen messages only: the seen ones below the
-        # top were read by people before cmtool took over this mailbox.
-        reached = max([self.after or 0, *self.listed, self.top if self.after is None else 0])
-        return ImapMark(self.uidvalidity, pending[0] - 1 if pending else reached)
+        if pending:
+            return ImapMark(self.uidvalidity, pending[0] - 1)
+        reached = max([self.after or 0, *self.listed])
+        if self.after is None:  # a first run asked for unseen mail only: what people
+            reached = max(reached, self.top)  # had read before cmtool took over stays read
+        return ImapMark(self.uidvalidity, reached)
 
     def mark_seen(self, sources: list[str]) -> None:
         uids = [s.removeprefix("imap:") for s in sources if s.startswith("imap:")]

@@ -27,7 +27,7 @@ from cmtool.rules.model import Rules
 from cmtool.services.codeversion import code_version
 from cmtool.services.context import Context, commit_message
 from cmtool.sla.clocks import ClockState, evaluate
-from cmtool.sla.facts import Stored, derive, timed
+from cmtool.sla.facts import Stored, about_case, derive, timed
 from cmtool.sla.ladder import DueStep, due_step, fired_steps, step_event
 from cmtool.store import git as gitops
 from cmtool.store import slafacts
@@ -236,8 +236,7 @@ def _check_case(case: Case, rules: Rules, now: datetime) -> tuple[list[Finding],
     clocks = evaluate(case, rules, now)
     fired = fired_steps(case)
     answer = [(clock.state, due_step(case, clock, rules, now, fired)) for clock in clocks]
-    about = {name: case.get(name) for name in ("title", "priority", "team", "assignee")}
-    return _findings(answer, fired, about, rules), [d for _s, d in answer if d], len(clocks)
+    return _findings(answer, fired, about_case(case), rules), [d for _s, d in answer if d], len(clocks)
 
 
 def _findings(

@@ -110,9 +110,14 @@ def derive(case: Case, rules: Rules) -> CaseFacts:
     about = {
         "settled": settled.timestamp(),
         "fired": {name: sorted(steps) for name, steps in fired_steps(case).items()},
-        **{name: case.get(name) for name in ("title", "priority", "team", "assignee")},
+        **about_case(case),
     }
     return CaseFacts(facts, wake, moving and bool(clocks), about)
+
+
+def about_case(case: Case) -> dict[str, Any]:
+    """What a finding names of its case (and the ladder needs: team, assignee)."""
+    return {name: case.get(name) for name in ("title", "priority", "team", "assignee")}
 
 
 def _settled(case: Case, periods: Periods) -> datetime:
